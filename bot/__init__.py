@@ -1,0 +1,1 @@
+"""nhacviec composition root: settings, CLI, channel adapters."""

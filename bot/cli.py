@@ -1,0 +1,111 @@
+"""`python -m bot` / `nhacviec`: the command line of the bot and of the clerk."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import Clock, FixedClock, SystemClock, parse_local_datetime
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("nhacviec")
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is shown to the person, no traceback."""
+
+
+Command = Callable[[Settings, argparse.Namespace, Clock], Awaitable[int]]
+
+
+def _clock_for(args: argparse.Namespace, settings: Settings) -> Clock:
+    at: str | None = getattr(args, "at", None)
+    if not at:
+        return SystemClock()
+    try:
+        moment: datetime = parse_local_datetime(at, settings.tz)
+    except ValueError as exc:
+        raise CommandError(f'--at: {exc}; expected "dd/mm/yyyy HH:MM"') from exc
+    return FixedClock(moment)
+
+
+async def _db_upgrade(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from db.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    print(f"Database schema is up to date ({settings.safe_database_url}).")
+    return 0
+
+
+async def _plan_load(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.plan_commands import load_plan
+
+    print(await load_plan(settings, Path(args.file), clock))
+    return 0
+
+
+async def _plan_show(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.plan_commands import show_plan
+
+    print(await show_plan(settings, args.year, clock))
+    return 0
+
+
+def _add_at(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at", metavar='"dd/mm/yyyy HH:MM"', help="look at the calendar as of this local time"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nhacviec", description="Nhắc việc: reminders for a commune office."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db_parser = commands.add_parser("db", help="database schema")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="create or upgrade the schema").set_defaults(
+        handler=_db_upgrade
+    )
+
+    plan_parser = commands.add_parser("plan", help="the commune's plan of tasks and reports")
+    plan_commands = plan_parser.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    load = plan_commands.add_parser("load", help="load or update a plan from a YAML file")
+    load.add_argument("file", help="the plan file, e.g. examples/ba-bich-2024.yaml")
+    load.set_defaults(handler=_plan_load)
+    show = plan_commands.add_parser("show", help="print tasks and reports")
+    show.add_argument("--year", type=int, help="only the reports due in this year")
+    _add_at(show)
+    show.set_defaults(handler=_plan_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors a person can fix are printed plainly with exit code 1."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    handler: Command = args.handler
+    try:
+        settings = Settings.from_env()
+        clock = _clock_for(args, settings)
+        return asyncio.run(handler(settings, args, clock))
+    except (CommandError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, sessions, queries, migrations and the plan loader."""

@@ -1,0 +1,64 @@
+"""Fixtures shared by the suite: databases on both backends, sessions and a fixed clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import FixedClock
+from db.models import Base
+from db.session import make_engine, make_sessionmaker
+from tests.databases import BACKENDS, postgres_admin_url, scratch_database
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PLAN = ROOT / "examples" / "ba-bich-2024.yaml"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each database test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+    name: str = request.param
+    if name == "postgresql" and not postgres_admin_url():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the database tests on PostgreSQL: set TEST_DATABASE_URL")
+        pytest.skip("TEST_DATABASE_URL not set")
+    return name
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the current backend."""
+    async with scratch_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database with the current schema."""
+    eng = make_engine(database_url)
+    async with eng.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """08:00 on Friday 08/03/2024 in Ba Bích (01:00 UTC)."""
+    return FixedClock(datetime(2024, 3, 8, 1, 0, tzinfo=UTC))
