@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import Clock, FixedClock, SystemClock, parse_local_datetime
 from bot.settings import Settings, SettingsError
@@ -20,7 +21,7 @@ class CommandError(Exception):
     """A command cannot do what was asked; the message is shown to the person, no traceback."""
 
 
-Command = Callable[[Settings, argparse.Namespace, Clock], Awaitable[int]]
+Command = Callable[[Settings, argparse.Namespace, Clock], Coroutine[Any, Any, int]]
 
 
 def _clock_for(args: argparse.Namespace, settings: Settings) -> Clock:
@@ -56,6 +57,27 @@ async def _plan_show(settings: Settings, args: argparse.Namespace, clock: Clock)
     return 0
 
 
+async def _invite(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.invite_command import InviteError, invite
+
+    try:
+        print(await invite(settings, args.name, args.unit, args.days, clock))
+    except InviteError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from handlers.catalog import t
+
+    if not settings.telegram_token:
+        raise CommandError(t("cli.run.no_token", "vi"))
+    from bot.serve import run_telegram
+
+    await run_telegram(settings, clock)
+    return 0
+
+
 def _add_at(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", metavar='"dd/mm/yyyy HH:MM"', help="look at the calendar as of this local time"
@@ -85,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--year", type=int, help="only the reports due in this year")
     _add_at(show)
     show.set_defaults(handler=_plan_show)
+
+    invite = commands.add_parser("invite", help="a one-time registration link for an official")
+    invite.add_argument("name", help="the official's name (accents and case do not matter)")
+    invite.add_argument("--unit", help="the unit's code, when the database holds several")
+    invite.add_argument("--days", type=int, default=7, help="days the link stays valid (7)")
+    _add_at(invite)
+    invite.set_defaults(handler=_invite)
+
+    run = commands.add_parser("run", help="run the Telegram bot (polling) with TELEGRAM_TOKEN")
+    run.set_defaults(handler=_run)
     return parser
 
 

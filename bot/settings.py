@@ -28,6 +28,8 @@ class Settings:
     data_dir: Path = Path("./data")
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_url: str | None = None
+    # Saves a getMe call when printing invite links; learnt from Telegram when unset.
+    telegram_bot_username: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -72,4 +74,5 @@ class Settings:
             data_dir=Path(values.get("DATA_DIR") or "./data"),
             telegram_token=values.get("TELEGRAM_TOKEN") or None,
             telegram_api_url=values.get("TELEGRAM_API_URL") or None,
+            telegram_bot_username=(values.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
         )

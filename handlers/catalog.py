@@ -16,11 +16,19 @@ LANGUAGES = ("vi", "en")
 
 @cache
 def _messages(language: str) -> dict[str, str]:
-    with (LOCALES_DIR / f"{language}.yaml").open(encoding="utf-8") as fh:
-        loaded = yaml.safe_load(fh) or {}
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{language}.yaml must be a mapping of keys to messages")
-    return {str(k): str(v) for k, v in loaded.items()}
+    # One file per area of the product (vi.yaml, vi.officials.yaml, ...), merged; a key defined
+    # twice is a mistake that would silently shadow a message.
+    merged: dict[str, str] = {}
+    for path in sorted(LOCALES_DIR.glob(f"{language}.*yaml")):
+        with path.open(encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path.name} must be a mapping of keys to messages")
+        for key, value in loaded.items():
+            if str(key) in merged:
+                raise ValueError(f"{path.name}: message {key!r} is defined twice")
+            merged[str(key)] = str(value)
+    return merged
 
 
 def message_keys(language: str) -> set[str]:

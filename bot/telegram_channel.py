@@ -1,0 +1,321 @@
+"""The Telegram channel: python-telegram-bot updates in, `handlers` replies out.
+
+Only this module knows Telegram. It turns updates into `handlers.types` events, renders
+replies as HTML messages with inline keyboards, and keeps Telegram's rules: 4096 characters
+a message, 64-byte callback data, every callback query answered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.message_split import split_text
+from bot.settings import Settings
+from db.models import Channel
+from handlers.catalog import t
+from handlers.conversation import Conversation
+from handlers.types import (
+    Choice,
+    ChoiceTapped,
+    CommandSent,
+    Event,
+    FilesSent,
+    IncomingFile,
+    Reply,
+    Sender,
+    TextSent,
+)
+
+log = logging.getLogger(__name__)
+
+# The command menu; descriptions are Vietnamese (the catalog's default language).
+MENU_COMMANDS = ("nhiemvu", "nop", "status", "huongdan", "cancel", "lang")
+ALBUM_WAIT_SECONDS = 1.5
+MAX_CALLBACK_DATA_BYTES = 64
+
+
+def bot_api_urls(api_url: str) -> tuple[str, str]:
+    """The method and file base URLs PTB needs for a Bot API server at `api_url`."""
+    base = api_url.rstrip("/")
+    return f"{base}/bot", f"{base}/file/bot"
+
+
+@dataclass
+class _Album:
+    chat_id: int
+    sender: Sender
+    files: list[IncomingFile] = field(default_factory=list)
+    caption: str = ""
+    flush: asyncio.TimerHandle | None = None
+
+
+class TelegramChannel:
+    """Translates between python-telegram-bot and the channel-agnostic conversation."""
+
+    def __init__(self, conversation: Conversation, album_wait: float = ALBUM_WAIT_SECONDS) -> None:
+        self.conversation = conversation
+        self.album_wait = album_wait
+        self._albums: dict[str, _Album] = {}
+        self._album_tasks: set[asyncio.Task[None]] = set()
+        self.application: Application | None = None  # type: ignore[type-arg]
+
+    def attach(self, application: Application) -> None:  # type: ignore[type-arg]
+        """Register this channel's handlers on an application."""
+        self.application = application
+        private = filters.ChatType.PRIVATE
+        application.add_handler(CallbackQueryHandler(self.on_tap))
+        application.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
+        application.add_handler(
+            MessageHandler(private & (filters.Document.ALL | filters.PHOTO), self.on_file)
+        )
+        application.add_handler(
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text)
+        )
+        application.add_error_handler(self.on_error)
+
+    # --- updates in -------------------------------------------------------------------
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        head, _, args = message.text.partition(" ")
+        name = head.lstrip("/").split("@", 1)[0].lower()
+        await self._converse(message, CommandSent(name, args.strip()))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        await self._converse(message, TextSent(message.text))
+
+    async def on_file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        incoming = self._incoming_file(message)
+        if message.media_group_id is None:
+            await self._converse(message, FilesSent([incoming], message.caption or ""))
+            return
+        # An album arrives as one update per file with nothing marking the last one: collect
+        # the parts and hand them over together once no new part came for a moment.
+        key = f"{message.chat_id}:{message.media_group_id}"
+        album = self._albums.get(key)
+        if album is None:
+            album = self._albums[key] = _Album(message.chat_id, _sender(message))
+        album.files.append(incoming)
+        album.caption = album.caption or message.caption or ""
+        if album.flush is not None:
+            album.flush.cancel()
+        loop = asyncio.get_running_loop()
+        album.flush = loop.call_later(self.album_wait, self._schedule_album, key)
+
+    def _schedule_album(self, key: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush_album(key))
+        self._album_tasks.add(task)
+        task.add_done_callback(self._album_tasks.discard)
+
+    async def _flush_album(self, key: str) -> None:
+        album = self._albums.pop(key, None)
+        if album is None:
+            return
+        event = FilesSent(list(album.files), album.caption)
+        try:
+            replies = await self.conversation.handle(album.sender, event)
+            await self.send(album.chat_id, replies)
+        except Exception:
+            log.exception("could not answer an album")
+
+    async def flush_albums(self) -> None:
+        """Hand over every album still being collected (at shutdown: nothing sent is lost)."""
+        for key, album in list(self._albums.items()):
+            if album.flush is not None:
+                album.flush.cancel()
+            await self._flush_album(key)
+        if self._album_tasks:
+            await asyncio.gather(*self._album_tasks, return_exceptions=True)
+
+    async def on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        answered = False
+        try:
+            message = query.message
+            if not isinstance(message, Message) or message.chat.type != "private":
+                return
+            sender = Sender(
+                Channel.TELEGRAM,
+                str(message.chat_id),
+                query.from_user.full_name,
+                query.from_user.language_code,
+            )
+            replies = await self.conversation.handle(sender, ChoiceTapped(query.data or ""))
+            notice = next((r.notice for r in replies if r.notice), None)
+            await query.answer(text=notice[:200] if notice else None)
+            answered = True
+            await self.send(message.chat_id, replies, tapped=query)
+        finally:
+            if not answered:
+                await query.answer()
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure and tell the person, in their language, without any detail."""
+        log.error("error while handling an update", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        user = update.effective_user
+        language = user.language_code if user else None
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, t("error.generic", language), parse_mode=ParseMode.HTML
+            )
+        except TelegramError:
+            log.warning("could not tell the person about the error either")
+
+    async def _converse(self, message: Message, event: Event) -> None:
+        replies = await self.conversation.handle(_sender(message), event)
+        await self.send(message.chat_id, replies)
+
+    def _incoming_file(self, message: Message) -> IncomingFile:
+        bot = message.get_bot()
+        if message.document is not None:
+            doc = message.document
+            file_id = doc.file_id
+            name = doc.file_name or f"{doc.file_unique_id}"
+            return IncomingFile(
+                name=name,
+                mime_type=doc.mime_type or "application/octet-stream",
+                size=doc.file_size,
+                fetch=lambda: _download(bot, file_id),
+                channel_file_id=doc.file_id,
+                channel_file_unique_id=doc.file_unique_id,
+            )
+        photo = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
+        photo_id = photo.file_id
+        return IncomingFile(
+            name=f"photo_{photo.file_unique_id}.jpg",
+            mime_type="image/jpeg",
+            size=photo.file_size,
+            fetch=lambda: _download(bot, photo_id),
+            channel_file_id=photo.file_id,
+            channel_file_unique_id=photo.file_unique_id,
+            is_photo=True,
+        )
+
+    # --- replies out ------------------------------------------------------------------
+
+    async def send(
+        self, chat_id: int, replies: Sequence[Reply], tapped: CallbackQuery | None = None
+    ) -> None:
+        """Render replies: split long text, attach choices to the last piece, send files."""
+        assert self.application is not None
+        bot = self.application.bot
+        for reply in replies:
+            pieces = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+            markup = keyboard(reply.choices)
+            if reply.edit and tapped is not None and len(pieces) == 1:
+                try:
+                    await tapped.edit_message_text(
+                        pieces[0], parse_mode=ParseMode.HTML, reply_markup=markup
+                    )
+                except BadRequest as exc:
+                    # A second tap of the same answer in the same minute changes nothing.
+                    if "not modified" not in exc.message:
+                        raise
+                continue
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                await bot.send_message(
+                    chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+                )
+            for f in reply.files:
+                await self._send_file(chat_id, f.name, f.path, f.channel_file_id)
+
+    async def _send_file(self, chat_id: int, name: str, path: str, file_id: str | None) -> None:
+        assert self.application is not None
+        bot = self.application.bot
+        if file_id:
+            try:
+                await bot.send_document(chat_id, file_id)
+                return
+            except BadRequest:
+                log.info("a stored Telegram file id no longer works; uploading from disk")
+        content = await asyncio.to_thread(Path(path).read_bytes)
+        await bot.send_document(chat_id, content, filename=name)
+
+
+def keyboard(choices: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
+    """Inline buttons for the choices; refuses data Telegram would reject."""
+    if not choices:
+        return None
+    for row in choices:
+        for choice in row:
+            if not 1 <= len(choice.data.encode()) <= MAX_CALLBACK_DATA_BYTES:
+                raise ValueError(f"callback data of {len(choice.data.encode())} bytes")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.label, callback_data=c.data) for c in row] for row in choices]
+    )
+
+
+def _sender(message: Message) -> Sender:
+    user = message.from_user
+    return Sender(
+        Channel.TELEGRAM,
+        str(message.chat_id),
+        user.full_name if user else "",
+        user.language_code if user else None,
+    )
+
+
+async def _download(bot: object, file_id: str) -> bytes:
+    from telegram import Bot
+
+    assert isinstance(bot, Bot)
+    # The File's path embeds the bot token: it is used here and never stored or logged.
+    telegram_file = await bot.get_file(file_id)
+    return bytes(await telegram_file.download_as_bytearray())
+
+
+async def set_menu(application: Application) -> None:  # type: ignore[type-arg]
+    """Set the command menu with Vietnamese descriptions; a failure is logged, not fatal."""
+    commands = [BotCommand(name, t(f"menu.{name}", "vi")) for name in MENU_COMMANDS]
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", exc)
+
+
+def build_application(
+    settings: Settings, conversation: Conversation
+) -> tuple[Application, TelegramChannel]:  # type: ignore[type-arg]
+    """A python-telegram-bot application wired to the conversation."""
+    if not settings.telegram_token:
+        raise ValueError("TELEGRAM_TOKEN is not set")
+    builder = ApplicationBuilder().token(settings.telegram_token)
+    if settings.telegram_api_url:
+        base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
+        builder = builder.base_url(base_url).base_file_url(base_file_url)
+    application = builder.build()
+    channel = TelegramChannel(conversation)
+    channel.attach(application)
+    return application, channel

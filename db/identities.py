@@ -1,0 +1,40 @@
+"""Chat identities: which official a chat belongs to, and binding a chat to one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.models import Channel, ChannelIdentity, Official
+
+
+async def identity_for(
+    session: AsyncSession, channel: Channel, external_id: str
+) -> ChannelIdentity | None:
+    """The identity of a chat, with its official, their unit and leave periods loaded."""
+    official = selectinload(ChannelIdentity.official)
+    return await session.scalar(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        .options(official.selectinload(Official.leaves), official.selectinload(Official.unit))
+    )
+
+
+async def bind(
+    session: AsyncSession, official: Official, channel: Channel, external_id: str, at: datetime
+) -> ChannelIdentity:
+    """Bind a chat to an official; the caller has checked the chat is not bound yet."""
+    identity = ChannelIdentity(
+        official_id=official.id,
+        channel=channel,
+        external_id=external_id,
+        bound_at=at,
+        reachable=True,
+    )
+    session.add(identity)
+    await session.flush()
+    identity.official = official
+    return identity

@@ -1,0 +1,116 @@
+"""What one official owes: their tasks and reports, with their last answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    AssigneeRole,
+    Obligation,
+    ObligationAssignee,
+    ReviewState,
+    StatusUpdate,
+    Submission,
+    Task,
+    TaskAssignee,
+    TaskState,
+)
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    """A task assigned to the official, with their latest status answer."""
+
+    task: Task
+    role: AssigneeRole
+    last_state: TaskState | None
+    last_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.last_state is not TaskState.DONE
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """An obligation the official must submit, with their latest submission."""
+
+    obligation: Obligation
+    last_version: int | None
+    last_review: ReviewState | None
+    last_at: datetime | None
+
+    @property
+    def submitted(self) -> bool:
+        """Handed in and not sent back: no reminders are owed for it."""
+        return self.last_version is not None and self.last_review is not ReviewState.RETURNED
+
+    @property
+    def accepted(self) -> bool:
+        return self.last_review is ReviewState.ACCEPTED
+
+
+def urgency(due: date | None) -> tuple[int, date]:
+    """Sort key: dated items by due date (the latest-overdue first), undated last."""
+    return (0, due) if due is not None else (1, date.max)
+
+
+async def task_items(session: AsyncSession, official_id: int) -> list[TaskItem]:
+    """Active tasks the official leads or coordinates, most urgent first."""
+    latest = (
+        select(
+            StatusUpdate.task_id.label("task_id"),
+            func.max(StatusUpdate.id).label("update_id"),
+        )
+        .where(StatusUpdate.official_id == official_id)
+        .group_by(StatusUpdate.task_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Task, TaskAssignee.role, StatusUpdate.state, StatusUpdate.at)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .outerjoin(latest, latest.c.task_id == Task.id)
+        .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.update_id)
+        .where(TaskAssignee.official_id == official_id, Task.active.is_(True))
+    )
+    items = [TaskItem(task, role, state, at) for task, role, state, at in rows.tuples()]
+    items.sort(
+        key=lambda i: (not i.task.priority, *urgency(i.task.due_date), _code_key(i.task.code))
+    )
+    return items
+
+
+async def report_items(session: AsyncSession, official_id: int) -> list[ReportItem]:
+    """Active obligations the official must submit, by due date."""
+    latest = (
+        select(
+            Submission.obligation_id.label("obligation_id"),
+            func.max(Submission.version).label("version"),
+        )
+        .where(Submission.official_id == official_id, Submission.obligation_id.is_not(None))
+        .group_by(Submission.obligation_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Obligation, Submission.version, Submission.review_state, Submission.submitted_at)
+        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+        .outerjoin(latest, latest.c.obligation_id == Obligation.id)
+        .outerjoin(
+            Submission,
+            (Submission.obligation_id == Obligation.id)
+            & (Submission.official_id == official_id)
+            & (Submission.version == latest.c.version),
+        )
+        .where(ObligationAssignee.official_id == official_id, Obligation.active.is_(True))
+        .order_by(Obligation.due_date, Obligation.code)
+    )
+    return [ReportItem(o, v, r, at) for o, v, r, at in rows.tuples()]
+
+
+def _code_key(code: str) -> tuple[tuple[int, int, str], ...]:
+    # "2.10" sorts after "2.9"; numeric parts before textual ones, never int-vs-str comparisons.
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in code.split("."))

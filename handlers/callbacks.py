@@ -1,0 +1,81 @@
+"""The data carried back by a tapped choice: short ASCII, parsed strictly.
+
+Telegram allows 64 bytes of callback_data and anybody can forge it, so it holds only ids
+that are checked against the database before anything is changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from db.models import TaskState
+
+_STATE_CODES = {
+    "d": TaskState.DONE,
+    "p": TaskState.IN_PROGRESS,
+    "b": TaskState.BLOCKED,
+}
+_CODES_OF_STATE = {state: code for code, state in _STATE_CODES.items()}
+_PATTERN = re.compile(r"^(?:(st):(\d{1,12}):([dpbr])|(ob|tk):(\d{1,12})|(cx))$")
+
+
+@dataclass(frozen=True)
+class StatusTap:
+    """A status button on a task prompt; `state` None means "send a report"."""
+
+    task_id: int
+    state: TaskState | None
+
+
+@dataclass(frozen=True)
+class ObligationTap:
+    """The choice of an obligation to submit to."""
+
+    obligation_id: int
+
+
+@dataclass(frozen=True)
+class TaskTap:
+    """The choice of a task whose status prompt to show."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class CancelTap:
+    """The cancel button of a flow."""
+
+
+Tap = StatusTap | ObligationTap | TaskTap | CancelTap
+
+
+def status_data(task_id: int, state: TaskState | None) -> str:
+    return f"st:{task_id}:{_CODES_OF_STATE[state] if state else 'r'}"
+
+
+def obligation_data(obligation_id: int) -> str:
+    return f"ob:{obligation_id}"
+
+
+def task_data(task_id: int) -> str:
+    return f"tk:{task_id}"
+
+
+CANCEL_DATA = "cx"
+
+
+def parse(data: str) -> Tap | None:
+    """The tap a choice's data stands for, or None when it is not one of ours."""
+    match = _PATTERN.match(data)
+    if match is None:
+        return None
+    st, st_id, st_code, kind, ref_id, cancel = match.groups()
+    if st:
+        return StatusTap(int(st_id), _STATE_CODES.get(st_code))
+    if kind == "ob":
+        return ObligationTap(int(ref_id))
+    if kind == "tk":
+        return TaskTap(int(ref_id))
+    assert cancel
+    return CancelTap()

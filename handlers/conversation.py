@@ -1,0 +1,200 @@
+"""The conversation: one event from one chat in, replies out, in one transaction.
+
+This module and its flows know nothing of Telegram or any other channel: adapters turn their
+updates into `handlers.types` events and render the `Reply` objects they get back.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from db import audit, conversations, identities
+from db.files import FileStore
+from db.models import Obligation, Task
+from handlers import callbacks, registration, reports, status
+from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
+from handlers.presenting import h
+from handlers.turn import Turn
+from handlers.types import (
+    ChoiceTapped,
+    CommandSent,
+    Event,
+    FilesSent,
+    Reply,
+    Sender,
+    TextSent,
+)
+from handlers.workload_view import tasks_reply
+
+log = logging.getLogger(__name__)
+
+# Vietnamese aliases of the English command names.
+ALIASES = {"huongdan": "help", "nhiemvu": "tasks", "nop": "report"}
+
+
+class Conversation:
+    """Answers events from officials; every change of one event commits together or not at all."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        store: FileStore,
+        default_tz: ZoneInfo,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.store = store
+        self.default_tz = default_tz
+
+    async def handle(self, sender: Sender, event: Event) -> list[Reply]:
+        """The replies to one event; a failure rolls everything back and says so politely."""
+        lang = _language(sender.language_hint)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                turn = await self._turn(session, sender)
+                lang = turn.lang
+                return await self._dispatch(turn, event)
+        except Exception:
+            log.exception(
+                "could not handle %s from a %s chat", type(event).__name__, sender.channel
+            )
+            return [Reply(t("error.generic", lang))]
+
+    async def _turn(self, session: AsyncSession, sender: Sender) -> Turn:
+        identity = await identities.identity_for(session, sender.channel, sender.external_id)
+        if identity is not None and not identity.official.active:
+            identity = None
+        if identity is None:
+            return Turn(
+                session,
+                sender,
+                self.clock.now(),
+                self.default_tz,
+                _language(sender.language_hint),
+                None,
+            )
+        official = identity.official
+        if not identity.reachable:
+            # The person wrote to us, so the chat works again.
+            identity.reachable = True
+            identity.unreachable_reason = None
+        return Turn(
+            session,
+            sender,
+            self.clock.now(),
+            ZoneInfo(official.unit.timezone),
+            official.language,
+            identity,
+        )
+
+    async def _dispatch(self, turn: Turn, event: Event) -> list[Reply]:
+        if isinstance(event, CommandSent) and event.name == "start":
+            return [await registration.start(turn, event.args.strip())]
+        if turn.identity is None:
+            # Strangers learn how to register and nothing else about the commune.
+            return [Reply(t("register.how", turn.lang))]
+        if isinstance(event, CommandSent):
+            return await self._command(turn, ALIASES.get(event.name, event.name), event.args)
+        if isinstance(event, ChoiceTapped):
+            return await self._tap(turn, event.data)
+        if isinstance(event, FilesSent):
+            return await reports.files_sent(turn, event, self.store)
+        return [await self._text(turn, event)]
+
+    async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
+        if name == "help":
+            return [Reply(t("help.body", turn.lang))]
+        if name == "tasks":
+            return [await tasks_reply(turn)]
+        if name == "status":
+            return [await status.status_command(turn, args)]
+        if name == "report":
+            return [await reports.report_command(turn)]
+        if name == "cancel":
+            return [await self._cancel(turn)]
+        if name == "lang":
+            return [self._set_language(turn, args.strip().lower())]
+        return [Reply(t("unknown.command", turn.lang, name=h(name)))]
+
+    async def _tap(self, turn: Turn, data: str) -> list[Reply]:
+        tap = callbacks.parse(data)
+        if isinstance(tap, callbacks.StatusTap):
+            if tap.state is None:
+                return await reports.report_for_task(turn, tap.task_id)
+            return await status.status_tapped(turn, tap.task_id, tap.state)
+        if isinstance(tap, callbacks.ObligationTap):
+            return await reports.obligation_tapped(turn, tap.obligation_id)
+        if isinstance(tap, callbacks.TaskTap):
+            return await status.task_tapped(turn, tap.task_id)
+        if isinstance(tap, callbacks.CancelTap):
+            reply = await self._cancel(turn)
+            return [Reply(reply.text, edit=True, notice=reply.text)]
+        log.warning("refused unknown choice data from a %s chat", turn.sender.channel)
+        return [status.refusal(turn, "refuse.bad_choice")]
+
+    async def _text(self, turn: Turn, event: TextSent) -> Reply:
+        assert turn.identity is not None
+        state = await conversations.current(turn.session, turn.identity.id, turn.now)
+        if state is not None and state.kind == status.AWAIT_REASON:
+            return await status.reason_given(
+                turn, state.data["status_update_id"], state.data["task_code"], event.text
+            )
+        # Kept in the audit log, so nothing a person wrote is lost even when not understood.
+        audit.record(
+            turn.session,
+            at=turn.now,
+            actor=turn.actor,
+            action="message.text",
+            unit_id=turn.official.unit_id,
+            official=turn.official,
+            details={"text": event.text},
+        )
+        if state is not None and state.kind == reports.AWAIT_FILE:
+            subject = await self._awaited_title(turn, state.data)
+            return Reply(t("report.waiting_file", turn.lang, title=h(subject)))
+        return Reply(t("unknown.text", turn.lang))
+
+    async def _awaited_title(self, turn: Turn, data: dict[str, int]) -> str:
+        if "obligation_id" in data:
+            obligation = await turn.session.get(Obligation, data["obligation_id"])
+            return obligation.title if obligation else ""
+        task = await turn.session.get(Task, data["task_id"])
+        return task.code if task else ""
+
+    async def _cancel(self, turn: Turn) -> Reply:
+        assert turn.identity is not None
+        state = await conversations.current(turn.session, turn.identity.id, turn.now)
+        await conversations.finish(turn.session, turn.identity.id)
+        if state is None:
+            return Reply(t("cancel.nothing", turn.lang))
+        if state.kind == status.AWAIT_REASON:
+            return Reply(t("cancel.reason_dropped", turn.lang))
+        return Reply(t("cancel.done", turn.lang))
+
+    def _set_language(self, turn: Turn, wanted: str) -> Reply:
+        if wanted not in LANGUAGES:
+            return Reply(t("lang.usage", turn.lang))
+        official = turn.official
+        if official.language != wanted:
+            audit.record(
+                turn.session,
+                at=turn.now,
+                actor=turn.actor,
+                action="official.language",
+                unit_id=official.unit_id,
+                official=official,
+                details={"from": official.language, "to": wanted},
+            )
+            official.language = wanted
+        return Reply(t("lang.set", wanted))
+
+
+def _language(hint: str | None) -> str:
+    if hint and hint.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE

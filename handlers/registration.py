@@ -1,0 +1,49 @@
+"""/start: binding a chat to an official with a one-time code, and the summary after."""
+
+from __future__ import annotations
+
+from db import audit, identities, invites
+from handlers.catalog import t
+from handlers.presenting import h
+from handlers.turn import Turn
+from handlers.types import Reply
+from handlers.workload_view import summary_text
+
+
+async def start(turn: Turn, code: str) -> Reply:
+    """/start [code]: register with a code, or get the summary when already registered."""
+    if turn.identity is not None:
+        official = turn.identity.official
+        if code:
+            # Any code opened in a bound chat is refused (and left unused): a chat belongs to
+            # one official, and re-opening one's own link just says so.
+            return Reply(t("register.already", turn.lang, name=h(official.full_name)))
+        greeting = t("summary.greeting", turn.lang, name=h(official.full_name))
+        return Reply(f"{greeting}\n{await summary_text(turn)}")
+    if not code:
+        return Reply(t("register.how", turn.lang))
+    redeemed = await invites.redeem_invite(turn.session, code, turn.now)
+    if redeemed is None:
+        return Reply(t("register.bad_code", turn.lang))
+    official = redeemed.official
+    identity = await identities.bind(
+        turn.session, official, turn.sender.channel, turn.sender.external_id, turn.now
+    )
+    await invites.mark_used_by(turn.session, redeemed.invite_id, identity.id)
+    await turn.session.refresh(official, ["unit", "leaves"])
+    audit.record(
+        turn.session,
+        at=turn.now,
+        actor=turn.actor,
+        action="identity.bind",
+        unit_id=official.unit_id,
+        official=official,
+        target=f"identity:{identity.id}",
+        details={"channel": turn.sender.channel.value, "invite_id": redeemed.invite_id},
+    )
+    turn.identity = identity
+    turn.lang = official.language
+    welcome = t(
+        "register.welcome", turn.lang, name=h(official.full_name), unit=h(official.unit.name)
+    )
+    return Reply(f"{welcome}\n\n{await summary_text(turn)}\n\n{t('help.body', turn.lang)}")

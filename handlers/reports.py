@@ -1,0 +1,270 @@
+"""Submitting reports: /report, files with or without it, albums, receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from sqlalchemy import select
+
+from bot.clock import format_date
+from db import audit, conversations, submissions
+from db.files import FileStore
+from db.models import (
+    Obligation,
+    ObligationAssignee,
+    StoredFile,
+    Submission,
+    Task,
+)
+from db.workload import report_items
+from handlers import callbacks
+from handlers.catalog import t
+from handlers.presenting import file_size, h, moment
+from handlers.status import assigned_task, refusal
+from handlers.turn import Turn
+from handlers.types import Choice, FilesSent, IncomingFile, Reply
+
+AWAIT_FILE = "await_file"
+CHOOSE_SUBJECT = "choose_subject"
+
+ACCEPTED_EXTENSIONS = frozenset(
+    {"pdf", "doc", "docx", "xls", "xlsx", "odt", "ods", "jpg", "jpeg", "png"}
+)
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what Telegram's getFile lets a bot download
+MAX_CHOICES = 8
+
+
+def refusal_reasons(files: Sequence[IncomingFile], lang: str) -> list[str]:
+    """Why each unacceptable file is refused; empty when all are fine."""
+    reasons = []
+    for f in files:
+        extension = PurePosixPath(f.name.lower()).suffix.lstrip(".")
+        if extension not in ACCEPTED_EXTENSIONS:
+            reasons.append(t("report.refused_type", lang, name=h(f.name)))
+        elif f.size is not None and f.size > MAX_FILE_BYTES:
+            reasons.append(t("report.refused_size", lang, name=h(f.name)))
+    return reasons
+
+
+async def open_obligations(turn: Turn) -> list[Obligation]:
+    """Obligations the official may still submit to (not accepted), most urgent first."""
+    items = await report_items(turn.session, turn.official.id)
+    not_yet = [i.obligation for i in items if not i.submitted]
+    resubmittable = [i.obligation for i in items if i.submitted and not i.accepted]
+    return not_yet + resubmittable
+
+
+async def assigned_obligation(turn: Turn, obligation_id: int) -> Obligation | None:
+    """The obligation if it is active and the speaking official must submit it."""
+    return await turn.session.scalar(
+        select(Obligation)
+        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+        .where(
+            Obligation.id == obligation_id,
+            Obligation.active.is_(True),
+            ObligationAssignee.official_id == turn.official.id,
+        )
+    )
+
+
+def _obligation_choices(obligations: Sequence[Obligation], lang: str) -> list[list[Choice]]:
+    rows = [
+        [Choice(f"{o.title} ({format_date(o.due_date)})", callbacks.obligation_data(o.id))]
+        for o in obligations[:MAX_CHOICES]
+    ]
+    rows.append([Choice(t("button.cancel", lang), callbacks.CANCEL_DATA)])
+    return rows
+
+
+async def report_command(turn: Turn) -> Reply:
+    """/report: choose the obligation first."""
+    obligations = await open_obligations(turn)
+    if not obligations:
+        return Reply(t("report.none_open", turn.lang))
+    return Reply(t("report.choose", turn.lang), _obligation_choices(obligations, turn.lang))
+
+
+def _ask_for_files(turn: Turn, subject: Obligation | Task) -> str:
+    if isinstance(subject, Obligation):
+        return t(
+            "report.send_files",
+            turn.lang,
+            title=h(subject.title),
+            start=format_date(subject.window_start),
+            end=format_date(subject.window_end),
+        )
+    return t("report.send_files_task", turn.lang, code=h(subject.code))
+
+
+async def obligation_tapped(turn: Turn, obligation_id: int) -> list[Reply]:
+    """An obligation chosen: submit the files waiting for it, or wait for files."""
+    obligation = await assigned_obligation(turn, obligation_id)
+    if obligation is None:
+        return [refusal(turn, "refuse.not_assigned")]
+    assert turn.identity is not None
+    state = await conversations.current(turn.session, turn.identity.id, turn.now)
+    if state is not None and state.kind == CHOOSE_SUBJECT:
+        waiting = list(
+            await turn.session.scalars(
+                select(StoredFile).where(
+                    StoredFile.id.in_(state.data["file_ids"]), StoredFile.submission_id.is_(None)
+                )
+            )
+        )
+        if waiting:
+            receipt = await _submit(turn, obligation, waiting)
+            return [Reply(receipt.text, edit=True, notice=t("button.done", turn.lang))]
+    await conversations.begin(
+        turn.session, turn.identity.id, AWAIT_FILE, {"obligation_id": obligation.id}, turn.now
+    )
+    return [Reply(_ask_for_files(turn, obligation), edit=True)]
+
+
+async def report_for_task(turn: Turn, task_id: int) -> list[Reply]:
+    """ "Gửi báo cáo" on a task prompt: wait for the files of that task."""
+    task = await assigned_task(turn, task_id)
+    if task is None:
+        return [refusal(turn, "refuse.not_assigned")]
+    assert turn.identity is not None
+    await conversations.begin(
+        turn.session, turn.identity.id, AWAIT_FILE, {"task_id": task.id}, turn.now
+    )
+    text = _ask_for_files(turn, task)
+    return [Reply(text, notice=t("button.report", turn.lang))]
+
+
+async def files_sent(turn: Turn, event: FilesSent, store: FileStore) -> list[Reply]:
+    """Files arrived: refuse bad ones, else keep them and submit or ask what they are for."""
+    reasons = refusal_reasons(event.files, turn.lang)
+    if reasons:
+        return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
+    stored: list[StoredFile] = []
+    for incoming in event.files:
+        content = await incoming.fetch()
+        if len(content) > MAX_FILE_BYTES:
+            return [Reply(t("report.refused", turn.lang, reasons=refusal_size(turn, incoming)))]
+        sha256, path = store.put(content)
+        stored.append(
+            submissions.stored_file(
+                submissions.ReceivedFile(
+                    name=incoming.name,
+                    mime_type=incoming.mime_type,
+                    size=len(content),
+                    sha256=sha256,
+                    path=path,
+                    channel=turn.sender.channel,
+                    channel_file_id=incoming.channel_file_id,
+                    channel_file_unique_id=incoming.channel_file_unique_id,
+                ),
+                turn.now,
+            )
+        )
+    assert turn.identity is not None
+    state = await conversations.current(turn.session, turn.identity.id, turn.now)
+    if state is not None and state.kind == AWAIT_FILE:
+        subject = await _awaited_subject(turn, state.data)
+        if subject is not None:
+            return [await _submit(turn, subject, stored, note=event.caption)]
+    return await _ask_which(
+        turn, stored, state.data if state and state.kind == CHOOSE_SUBJECT else None
+    )
+
+
+def refusal_size(turn: Turn, incoming: IncomingFile) -> str:
+    return t("report.refused_size", turn.lang, name=h(incoming.name))
+
+
+async def _awaited_subject(turn: Turn, data: dict[str, int]) -> Obligation | Task | None:
+    if "obligation_id" in data:
+        return await assigned_obligation(turn, data["obligation_id"])
+    return await assigned_task(turn, data["task_id"])
+
+
+async def _ask_which(
+    turn: Turn, stored: list[StoredFile], earlier: dict[str, list[int]] | None
+) -> list[Reply]:
+    # The files are kept before asking, so nothing is lost if the person never answers.
+    for f in stored:
+        turn.session.add(f)
+    await turn.session.flush()
+    file_ids = [*(earlier or {}).get("file_ids", []), *(f.id for f in stored)]
+    audit.record(
+        turn.session,
+        at=turn.now,
+        actor=turn.actor,
+        action="files.receive",
+        unit_id=turn.official.unit_id,
+        official=turn.official,
+        details={"stored_file_ids": [f.id for f in stored]},
+    )
+    obligations = await open_obligations(turn)
+    if not obligations:
+        return [Reply(t("report.kept_no_open", turn.lang, count=len(file_ids)))]
+    assert turn.identity is not None
+    await conversations.begin(
+        turn.session, turn.identity.id, CHOOSE_SUBJECT, {"file_ids": file_ids}, turn.now
+    )
+    if len(obligations) == 1:
+        text = t("report.which_one", turn.lang, count=len(file_ids), title=h(obligations[0].title))
+    else:
+        text = t("report.which", turn.lang, count=len(file_ids))
+    return [Reply(text, _obligation_choices(obligations, turn.lang))]
+
+
+async def _submit(
+    turn: Turn, subject: Obligation | Task, files: list[StoredFile], note: str = ""
+) -> Reply:
+    submission = await submissions.submit(
+        turn.session,
+        turn.official,
+        subject,
+        files,
+        turn.now,
+        turn.tz,
+        actor=turn.actor,
+        note=note,
+    )
+    assert turn.identity is not None
+    await conversations.finish(turn.session, turn.identity.id)
+    return Reply(receipt_text(turn, subject, submission, files))
+
+
+def receipt_text(
+    turn: Turn, subject: Obligation | Task, submission: Submission, files: Sequence[StoredFile]
+) -> str:
+    """File names and sizes, time received, on time or late, and the data window."""
+    lang = turn.lang
+    lines = "\n".join(
+        t("report.file_line", lang, name=h(f.original_name), size=file_size(f.size, lang))
+        for f in files
+    )
+    due = subject.due_date
+    if due is None:
+        timeliness = t("report.no_due", lang)
+    elif submission.late_days:
+        timeliness = t("report.late", lang, days=submission.late_days, due=format_date(due))
+    else:
+        timeliness = t("report.on_time", lang, due=format_date(due))
+    received = moment(submission.submitted_at, turn.tz)
+    if isinstance(subject, Obligation):
+        return t(
+            "report.receipt",
+            lang,
+            title=h(subject.title),
+            version=submission.version,
+            files=lines,
+            time=received,
+            timeliness=timeliness,
+            start=format_date(subject.window_start),
+            end=format_date(subject.window_end),
+        )
+    return t(
+        "report.receipt_task",
+        lang,
+        code=h(subject.code),
+        version=submission.version,
+        files=lines,
+        time=received,
+        timeliness=timeliness,
+    )

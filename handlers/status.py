@@ -1,0 +1,146 @@
+"""Status answers with one tap, the reason for "blocked", and /status."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db import answers, conversations
+from db.models import StatusUpdate, Task, TaskAssignee, TaskState
+from db.workload import task_items
+from handlers import callbacks
+from handlers.catalog import t
+from handlers.presenting import due_part, h, last_answer, moment, state_label
+from handlers.turn import Turn
+from handlers.types import Choice, Reply
+
+AWAIT_REASON = "await_reason"
+
+
+def status_choices(task_id: int, lang: str) -> list[list[Choice]]:
+    """The four one-tap answers of a task prompt."""
+
+    def button(key: str, state: TaskState | None) -> Choice:
+        return Choice(t(key, lang), callbacks.status_data(task_id, state))
+
+    return [
+        [
+            button("button.done", TaskState.DONE),
+            button("button.in_progress", TaskState.IN_PROGRESS),
+        ],
+        [button("button.blocked", TaskState.BLOCKED), button("button.report", None)],
+    ]
+
+
+def prompt_text(turn: Turn, task: Task, status: str) -> str:
+    return t(
+        "status.prompt",
+        turn.lang,
+        code=h(task.code),
+        title=h(task.title),
+        due_part=due_part(task.due_date, turn.now, turn.tz, turn.lang),
+        status=status,
+    )
+
+
+async def assigned_task(turn: Turn, task_id: int) -> Task | None:
+    """The task if it is active and the speaking official leads or coordinates it."""
+    return await turn.session.scalar(
+        select(Task)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .where(
+            Task.id == task_id,
+            Task.active.is_(True),
+            TaskAssignee.official_id == turn.official.id,
+        )
+    )
+
+
+async def prompt_for(turn: Turn, task: Task) -> Reply:
+    """A status prompt for one task, showing the official's latest answer."""
+    latest = await turn.session.scalar(
+        select(StatusUpdate)
+        .where(StatusUpdate.task_id == task.id, StatusUpdate.official_id == turn.official.id)
+        .order_by(StatusUpdate.id.desc())
+        .limit(1)
+    )
+    status = last_answer(
+        latest.state if latest else None, latest.at if latest else None, turn.tz, turn.lang
+    )
+    return Reply(prompt_text(turn, task, status), status_choices(task.id, turn.lang))
+
+
+async def status_command(turn: Turn, args: str) -> Reply:
+    """/status [code]: the prompt of that task, or a choice among the official's open tasks."""
+    code = args.strip()
+    if code:
+        items = await task_items(turn.session, turn.official.id)
+        match = next((i.task for i in items if i.task.code.casefold() == code.casefold()), None)
+        if match is None:
+            return Reply(t("status.unknown_task", turn.lang, code=h(code)))
+        return await prompt_for(turn, match)
+    open_items = [i for i in await task_items(turn.session, turn.official.id) if i.open]
+    if not open_items:
+        return Reply(t("status.no_tasks", turn.lang))
+    choices = [
+        [Choice(f"{i.task.code} {i.task.title}"[:60], callbacks.task_data(i.task.id))]
+        for i in open_items
+    ]
+    return Reply(t("status.choose", turn.lang), choices)
+
+
+async def task_tapped(turn: Turn, task_id: int) -> list[Reply]:
+    task = await assigned_task(turn, task_id)
+    if task is None:
+        return [refusal(turn, "refuse.not_assigned")]
+    return [await prompt_for(turn, task)]
+
+
+async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Reply]:
+    """Record a tapped answer, show it on the prompt; "blocked" then asks for a reason."""
+    task = await assigned_task(turn, task_id)
+    if task is None:
+        return [refusal(turn, "refuse.not_assigned")]
+    update = await answers.record_status(
+        turn.session, turn.official, task, state, turn.now, actor=turn.actor
+    )
+    label = state_label(state, turn.lang)
+    recorded = t("status.recorded", turn.lang, state=label, time=moment(turn.now, turn.tz))
+    status = last_answer(state, turn.now, turn.tz, turn.lang)
+    replies = [
+        Reply(
+            f"{prompt_text(turn, task, status)}\n\n{recorded}",
+            status_choices(task.id, turn.lang),
+            edit=True,
+            notice=t("status.recorded_notice", turn.lang, state=label),
+        )
+    ]
+    if state is TaskState.BLOCKED:
+        assert turn.identity is not None
+        await conversations.begin(
+            turn.session,
+            turn.identity.id,
+            AWAIT_REASON,
+            {"status_update_id": update.id, "task_code": task.code},
+            turn.now,
+        )
+        replies.append(Reply(t("status.ask_reason", turn.lang, code=h(task.code))))
+    return replies
+
+
+async def reason_given(turn: Turn, status_update_id: int, task_code: str, text: str) -> Reply:
+    """The text after a "blocked" tap is its reason."""
+    update = await turn.session.get(StatusUpdate, status_update_id)
+    assert turn.identity is not None
+    await conversations.finish(turn.session, turn.identity.id)
+    if update is None or update.official_id != turn.official.id:
+        return Reply(t("refuse.bad_choice", turn.lang))
+    await answers.add_reason(
+        turn.session, turn.official, update, text.strip(), turn.now, actor=turn.actor
+    )
+    return Reply(t("status.reason_saved", turn.lang, code=h(task_code)))
+
+
+def refusal(turn: Turn, key: str) -> Reply:
+    """A polite refusal, shown both as the tap's notice and as a message."""
+    text = t(key, turn.lang)
+    return Reply(text, notice=text)

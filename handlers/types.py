@@ -1,0 +1,100 @@
+"""What a channel hands to the conversation logic, and what it gets back.
+
+Reply text is a small HTML subset (<b>, <i>, <code>) with every user-supplied string escaped;
+channels without formatting strip the tags and unescape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from db.models import Channel
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who spoke: a chat on a channel."""
+
+    channel: Channel
+    external_id: str
+    display_name: str = ""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandSent:
+    """A /command with its (possibly empty) argument text; `name` is lower-case, no slash."""
+
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class TextSent:
+    """Plain text that is not a command."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ChoiceTapped:
+    """A tap on a choice the bot offered; `data` is whatever the channel carried back."""
+
+    data: str
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file the person sent; `fetch` downloads its bytes through the channel."""
+
+    name: str
+    mime_type: str
+    size: int | None
+    fetch: Callable[[], Awaitable[bytes]] = field(repr=False, compare=False)
+    channel_file_id: str | None = None
+    channel_file_unique_id: str | None = None
+    is_photo: bool = False
+
+
+@dataclass(frozen=True)
+class FilesSent:
+    """One or more files sent together (an album is one `FilesSent`)."""
+
+    files: Sequence[IncomingFile]
+    caption: str = ""
+
+
+Event = CommandSent | TextSent | ChoiceTapped | FilesSent
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A one-tap answer; `data` is a short ASCII id (Telegram allows 64 bytes)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A stored file to hand back to the person."""
+
+    name: str
+    path: str  # absolute path on disk, used when the channel file id no longer works
+    channel_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person.
+
+    `edit` asks the channel to replace the message whose choice was tapped instead of sending
+    a new one; `notice` is the short acknowledgement of a tap (a toast on Telegram).
+    """
+
+    text: str
+    choices: Sequence[Sequence[Choice]] = ()
+    files: Sequence[OutgoingFile] = ()
+    edit: bool = False
+    notice: str | None = None
