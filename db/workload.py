@@ -77,7 +77,7 @@ async def task_items(session: AsyncSession, official_id: int) -> list[TaskItem]:
         .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.update_id)
         .where(TaskAssignee.official_id == official_id, Task.active.is_(True))
     )
-    items = [TaskItem(task, role, state, at) for task, role, state, at in rows.tuples()]
+    items = [TaskItem(task, role, state, at) for task, role, state, at in rows]
     items.sort(
         key=lambda i: (not i.task.priority, *urgency(i.task.due_date), _code_key(i.task.code))
     )
@@ -108,7 +108,7 @@ async def report_items(session: AsyncSession, official_id: int) -> list[ReportIt
         .where(ObligationAssignee.official_id == official_id, Obligation.active.is_(True))
         .order_by(Obligation.due_date, Obligation.code)
     )
-    return [ReportItem(o, v, r, at) for o, v, r, at in rows.tuples()]
+    return [ReportItem(o, v, r, at) for o, v, r, at in rows]
 
 
 def _code_key(code: str) -> tuple[tuple[int, int, str], ...]:

@@ -47,12 +47,13 @@ def refusal_reasons(files: Sequence[IncomingFile], lang: str) -> list[str]:
     return reasons
 
 
-async def open_obligations(turn: Turn) -> list[Obligation]:
-    """Obligations the official may still submit to (not accepted), most urgent first."""
+async def open_obligations(turn: Turn) -> tuple[list[Obligation], list[Obligation]]:
+    """Obligations the official may submit to: those not yet handed in, most urgent first,
+    and those handed in but not yet accepted (a new version may follow)."""
     items = await report_items(turn.session, turn.official.id)
     not_yet = [i.obligation for i in items if not i.submitted]
     resubmittable = [i.obligation for i in items if i.submitted and not i.accepted]
-    return not_yet + resubmittable
+    return not_yet, resubmittable
 
 
 async def assigned_obligation(turn: Turn, obligation_id: int) -> Obligation | None:
@@ -79,10 +80,11 @@ def _obligation_choices(obligations: Sequence[Obligation], lang: str) -> list[li
 
 async def report_command(turn: Turn) -> Reply:
     """/report: choose the obligation first."""
-    obligations = await open_obligations(turn)
-    if not obligations:
+    not_yet, resubmittable = await open_obligations(turn)
+    if not (not_yet or resubmittable):
         return Reply(t("report.none_open", turn.lang))
-    return Reply(t("report.choose", turn.lang), _obligation_choices(obligations, turn.lang))
+    choices = _obligation_choices([*not_yet, *resubmittable], turn.lang)
+    return Reply(t("report.choose", turn.lang), choices)
 
 
 def _ask_for_files(turn: Turn, subject: Obligation | Task) -> str:
@@ -198,18 +200,19 @@ async def _ask_which(
         official=turn.official,
         details={"stored_file_ids": [f.id for f in stored]},
     )
-    obligations = await open_obligations(turn)
-    if not obligations:
+    not_yet, resubmittable = await open_obligations(turn)
+    if not (not_yet or resubmittable):
         return [Reply(t("report.kept_no_open", turn.lang, count=len(file_ids)))]
     assert turn.identity is not None
     await conversations.begin(
         turn.session, turn.identity.id, CHOOSE_SUBJECT, {"file_ids": file_ids}, turn.now
     )
-    if len(obligations) == 1:
-        text = t("report.which_one", turn.lang, count=len(file_ids), title=h(obligations[0].title))
+    if len(not_yet) == 1:
+        # The one report still owed is the likely target: say so, keep the others tappable.
+        text = t("report.which_one", turn.lang, count=len(file_ids), title=h(not_yet[0].title))
     else:
         text = t("report.which", turn.lang, count=len(file_ids))
-    return [Reply(text, _obligation_choices(obligations, turn.lang))]
+    return [Reply(text, _obligation_choices([*not_yet, *resubmittable], turn.lang))]
 
 
 async def _submit(

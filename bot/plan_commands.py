@@ -1,0 +1,320 @@
+"""`plan load` and `plan show`: the clerk's commands for the plan file, as printable text."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.cli import CommandError
+from bot.clock import Clock, format_date
+from bot.settings import Settings
+from db.models import (
+    AssigneeRole,
+    AuditEntry,
+    LeavePeriod,
+    Obligation,
+    ObligationAssignee,
+    Official,
+    Task,
+    TaskAssignee,
+    Unit,
+)
+from db.plan import LoadReport, Plan, PlanError, read_plan
+from db.plan import load_plan as write_plan
+from db.session import make_engine, make_sessionmaker
+from handlers.catalog import t
+
+# The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
+LANGUAGE = "vi"
+PLAN_TABLES = tuple(
+    model.__tablename__
+    for model in (
+        Unit,
+        Official,
+        LeavePeriod,
+        Task,
+        TaskAssignee,
+        Obligation,
+        ObligationAssignee,
+        AuditEntry,
+    )
+)
+NO_DATE = "—"
+GAP = "  "
+
+
+async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
+    """Check the plan file at `path`, write it into the database and summarise what changed."""
+    try:
+        plan = read_plan(path)
+    except PlanError as exc:
+        raise CommandError(str(exc)) from None
+    async with _database(settings) as sessions, sessions() as session:
+        report = await write_plan(session, plan, clock)
+    return "\n".join(_load_summary(plan, report))
+
+
+async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:
+    """The tasks and periodic reports of every unit, reports only of `year` when given."""
+    async with _database(settings) as sessions, sessions() as session:
+        units = list(await session.scalars(select(Unit).order_by(Unit.code)))
+        if not units:
+            return t("plan.show.empty", LANGUAGE)
+        blocks = [await _unit_block(session, unit, year) for unit in units]
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.database_url)
+    try:
+        await _require_schema(engine, settings)
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
+    # Creating tables is `db upgrade`'s job (Alembic); a plan command never does it behind its back.
+    try:
+        async with engine.connect() as conn:
+            present = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    except (OSError, DBAPIError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise CommandError(
+            f"cannot open the database {settings.safe_database_url}: {reason}"
+        ) from None
+    missing = [name for name in PLAN_TABLES if name not in present]
+    if missing:
+        raise CommandError(
+            f"the database {settings.safe_database_url} is not set up (no table "
+            f"{', '.join(missing)}): run `python -m bot db upgrade` first"
+        )
+
+
+def _load_summary(plan: Plan, report: LoadReport) -> list[str]:
+    lines = [
+        t(
+            "plan.load.done",
+            LANGUAGE,
+            file=plan.filename,
+            unit=report.unit_name,
+            code=report.unit_code,
+        )
+    ]
+    if report.unit_created:
+        lines.append(t("plan.load.unit_created", LANGUAGE))
+    elif report.unit_updated:
+        lines.append(t("plan.load.unit_updated", LANGUAGE))
+    counts = [
+        ("plan.load.officials", report.officials),
+        ("plan.load.tasks", report.tasks),
+        ("plan.load.obligations", report.obligations),
+    ]
+    headers = [t(f"plan.load.{key}", LANGUAGE) for key in ("created", "updated", "deactivated")]
+    label_width = max(len(t(key, LANGUAGE)) for key, _ in counts)
+    columns = [Column("", label_width)] + [Column(h, len(h), right=True) for h in headers]
+    rows = [
+        [t(key, LANGUAGE), str(tally.created), str(tally.updated), str(tally.deactivated)]
+        for key, tally in counts
+    ]
+    lines.extend(render_table(columns, rows))
+    if not report.changed:
+        lines.append(t("plan.load.unchanged", LANGUAGE))
+    samples = sum(1 for official in plan.spec.officials if official.sample)
+    if samples:
+        lines.append(t("plan.load.sample", LANGUAGE, count=samples))
+    return lines
+
+
+# Column widths add up to 98 with the gaps, so a table fits a 100-column terminal.
+# (message key, width, most lines; titles are cut with "…", names and dates never are).
+TITLE_LINES = 3
+TASK_COLUMNS = (
+    ("plan.col.code", 5, None),
+    ("plan.col.task", 28, TITLE_LINES),
+    ("plan.col.lead", 16, None),
+    ("plan.col.coordinate", 16, None),
+    ("plan.col.due", 10, None),
+    ("plan.col.checkin", 13, None),
+)
+REPORT_COLUMNS = (
+    ("plan.col.code", 13, None),
+    ("plan.col.report", 20, TITLE_LINES),
+    ("plan.col.due", 10, None),
+    ("plan.col.window", 23, None),
+    ("plan.col.submitters", 10, None),
+    ("plan.col.collector", 13, None),
+)
+
+
+async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> list[str]:
+    lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
+    if unit.reports_to:
+        lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
+    tasks = await _active_tasks(session, unit.id)
+    lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
+    if tasks:
+        lines += render_table(_columns(TASK_COLUMNS), [_task_row(task) for task in tasks])
+    else:
+        lines.append(t("plan.show.no_tasks", LANGUAGE))
+    obligations = await _active_obligations(session, unit.id, year)
+    if year is None:
+        lines += ["", t("plan.show.reports", LANGUAGE, count=len(obligations))]
+    else:
+        lines += ["", t("plan.show.reports_year", LANGUAGE, year=year, count=len(obligations))]
+    if obligations:
+        rows = [_obligation_row(obligation) for obligation in obligations]
+        lines += render_table(_columns(REPORT_COLUMNS), rows)
+    elif year is None:
+        lines.append(t("plan.show.no_reports", LANGUAGE))
+    else:
+        lines.append(t("plan.show.no_reports_year", LANGUAGE, year=year))
+    return lines
+
+
+def _columns(spec: Sequence[tuple[str, int, int | None]]) -> list[Column]:
+    return [Column(t(key, LANGUAGE), width, max_lines=most) for key, width, most in spec]
+
+
+async def _active_tasks(session: AsyncSession, unit_id: int) -> list[Task]:
+    rows = await session.scalars(
+        select(Task)
+        .where(Task.unit_id == unit_id, Task.active.is_(True))
+        .options(selectinload(Task.assignees).selectinload(TaskAssignee.official))
+    )
+    return sorted(rows, key=lambda task: _natural(task.code))
+
+
+async def _active_obligations(
+    session: AsyncSession, unit_id: int, year: int | None
+) -> list[Obligation]:
+    query = (
+        select(Obligation)
+        .where(Obligation.unit_id == unit_id, Obligation.active.is_(True))
+        .options(selectinload(Obligation.assignees), selectinload(Obligation.collector))
+        .order_by(Obligation.due_date, Obligation.code)
+    )
+    if year is not None:
+        query = query.where(
+            Obligation.due_date >= date(year, 1, 1), Obligation.due_date < date(year + 1, 1, 1)
+        )
+    return list(await session.scalars(query))
+
+
+def _natural(code: str) -> list[tuple[int, str]]:
+    """Sort key putting 2.9 before 2.10."""
+    parts = code.replace("-", ".").split(".")
+    return [(int(p), "") if p.isdigit() else (0, p) for p in parts]
+
+
+def _task_row(task: Task) -> list[str | list[str]]:
+    assignees = sorted(task.assignees, key=lambda row: row.official_id)
+    leads = [a.official.full_name for a in assignees if a.role == AssigneeRole.LEAD]
+    helpers = [a.official.full_name for a in assignees if a.role == AssigneeRole.COORDINATE]
+    checkin = [describe_rule(task.checkin_rrule, LANGUAGE)] if task.checkin_rrule else [NO_DATE]
+    if task.checkin_rrule and task.checkin_start:
+        checkin.append(t("plan.rule.from", LANGUAGE, date=format_date(task.checkin_start)))
+    due = format_date(task.due_date) if task.due_date else NO_DATE
+    return [task.code, task.title, leads, helpers or [NO_DATE], due, checkin]
+
+
+def _obligation_row(obligation: Obligation) -> list[str | list[str]]:
+    window = f"{format_date(obligation.window_start)} – {format_date(obligation.window_end)}"
+    collector = obligation.collector.full_name if obligation.collector else NO_DATE
+    return [
+        obligation.code,
+        obligation.title,
+        format_date(obligation.due_date),
+        window,
+        str(len(obligation.assignees)),
+        collector,
+    ]
+
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def describe_rule(rule: str, language: str) -> str:
+    """Common check-in rules in words ("ngày 25 hằng tháng"); anything else as written."""
+    parts = dict(part.partition("=")[::2] for part in rule.split(";"))
+    # Which parts the rule has; a rule with INTERVAL > 1 matches no shape.
+    shape: set[str] = set(parts) - {"INTERVAL"} if parts.get("INTERVAL", "1") == "1" else set()
+    freq = parts.get("FREQ")
+    days = parts.get("BYDAY", "").split(",")
+    month_days = parts.get("BYMONTHDAY", "").split(",")
+    month = parts.get("BYMONTH", "")
+    if shape == {"FREQ"} and freq == "DAILY":
+        return t("plan.rule.daily", language)
+    if shape == {"FREQ", "BYDAY"} and freq == "WEEKLY" and set(days) <= set(WEEKDAYS):
+        names = [t(f"plan.weekday.{code.lower()}", language) for code in days]
+        return t("plan.rule.weekly", language, days=", ".join(names))
+    if not all(day.isdigit() for day in month_days):
+        return rule.replace(";", "; ")
+    if shape == {"FREQ", "BYMONTHDAY"} and freq == "MONTHLY":
+        return t("plan.rule.monthly", language, days=", ".join(month_days))
+    if shape == {"FREQ", "BYMONTH", "BYMONTHDAY"} and freq == "YEARLY" and month.isdigit():
+        dates = [f"{int(day):02d}/{int(month):02d}" for day in month_days]
+        return t("plan.rule.yearly", language, dates=", ".join(dates))
+    # Rarer rules are shown as written; "; " lets the table wrap them.
+    return rule.replace(";", "; ")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A fixed-width column of a plain-text table; `max_lines` cuts long cells with "…"."""
+
+    header: str
+    width: int
+    right: bool = False
+    max_lines: int | None = None
+
+
+def render_table(columns: Sequence[Column], rows: Sequence[Sequence[str | list[str]]]) -> list[str]:
+    """Lines of a plain-text table; a cell is text to wrap, or a list of lines to wrap each."""
+    out = _physical_lines(columns, [c.header for c in columns])
+    out.append(_join(columns, ["-" * c.width for c in columns]))
+    bodies = [_physical_lines(columns, row) for row in rows]
+    # A blank line between rows only when some rows span several lines, to tell them apart.
+    spaced = any(len(body) > 1 for body in bodies)
+    for index, body in enumerate(bodies):
+        if spaced and index:
+            out.append("")
+        out.extend(body)
+    return out
+
+
+def _physical_lines(columns: Sequence[Column], row: Sequence[str | list[str]]) -> list[str]:
+    cells = [_wrap(cell, column) for cell, column in zip(row, columns, strict=True)]
+    height = max(len(cell) for cell in cells)
+    return [
+        _join(columns, [cell[i] if i < len(cell) else "" for cell in cells]) for i in range(height)
+    ]
+
+
+def _join(columns: Sequence[Column], texts: Sequence[str]) -> str:
+    cells = [
+        text.rjust(column.width) if column.right else text.ljust(column.width)
+        for text, column in zip(texts, columns, strict=True)
+    ]
+    return GAP.join(cells).rstrip()
+
+
+def _wrap(cell: str | list[str], column: Column) -> list[str]:
+    paragraphs = [cell] if isinstance(cell, str) else cell
+    width = column.width
+    lines = [line for text in paragraphs for line in textwrap.wrap(text, width) or [""]]
+    if column.max_lines is not None and len(lines) > column.max_lines:
+        lines = lines[: column.max_lines]
+        last = lines[-1]
+        lines[-1] = (last if len(last) < width else last[: width - 1].rstrip()) + "…"
+    return lines

@@ -1,0 +1,450 @@
+"""The officials' flows through the channel-agnostic conversation, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import FixedClock
+from db.files import FileStore
+from db.invites import create_invite
+from db.models import (
+    AuditEntry,
+    Channel,
+    ChannelIdentity,
+    ConversationState,
+    Invite,
+    Official,
+    StatusUpdate,
+    StoredFile,
+    Submission,
+    TaskState,
+)
+from handlers.callbacks import CANCEL_DATA, obligation_data, status_data, task_data
+from handlers.conversation import Conversation
+from handlers.types import (
+    ChoiceTapped,
+    CommandSent,
+    FilesSent,
+    IncomingFile,
+    Reply,
+    Sender,
+    TextSent,
+)
+from tests.factories import Commune, build_commune
+
+T = TypeVar("T")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+AN_CHAT = Sender(Channel.TELEGRAM, "1001", "An")
+STRANGER = Sender(Channel.TELEGRAM, "9999", "Ai đó")
+
+
+def local(day: int, month: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(2024, month, day, hour, minute, tzinfo=TZ)
+
+
+def a_file(
+    name: str, content: bytes = b"%PDF-1.4 bao cao", size: int | None = None
+) -> IncomingFile:
+    async def fetch() -> bytes:
+        return content
+
+    return IncomingFile(
+        name=name,
+        mime_type="application/pdf",
+        size=len(content) if size is None else size,
+        fetch=fetch,
+        channel_file_id=f"id-{name}",
+        channel_file_unique_id=f"u-{name}",
+    )
+
+
+@pytest.fixture
+async def commune(session: AsyncSession) -> Commune:
+    return await build_commune(session)
+
+
+@pytest.fixture
+def conversation(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
+) -> Conversation:
+    return Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
+
+
+async def invite_code(session: AsyncSession, official: Official, at: datetime) -> str:
+    code = await create_invite(session, official, at)
+    await session.commit()
+    return code
+
+
+async def register(
+    conversation: Conversation, session: AsyncSession, official: Official, sender: Sender
+) -> list[Reply]:
+    code = await invite_code(session, official, conversation.clock.now())
+    return await conversation.handle(sender, CommandSent("start", code))
+
+
+async def fetch_one(session: AsyncSession, statement: Select[tuple[T]]) -> T | None:
+    """Read in a new transaction: SQLite's snapshot would hide what the bot wrote meanwhile."""
+    await session.commit()
+    return await session.scalar(statement)
+
+
+async def fetch_all(session: AsyncSession, statement: Select[tuple[T]]) -> list[T]:
+    await session.commit()
+    return list(await session.scalars(statement))
+
+
+async def count(session: AsyncSession, model: type[object]) -> int:
+    return int(await fetch_one(session, select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_stranger_only_learns_how_to_register(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    events = [
+        CommandSent("tasks"),
+        CommandSent("start"),
+        TextSent("xin chào"),
+        ChoiceTapped(status_data(commune.task_24.id, TaskState.DONE)),
+        FilesSent([a_file("bc.pdf")]),
+    ]
+    for event in events:
+        (reply,) = await conversation.handle(STRANGER, event)
+        assert "liên hệ công chức Văn phòng - Thống kê" in reply.text
+        assert "Ba Bích" not in reply.text and "2.4" not in reply.text
+    assert await count(session, StatusUpdate) == 0
+    assert await count(session, StoredFile) == 0
+    assert await count(session, ChannelIdentity) == 0
+
+
+@pytest.mark.parametrize("code", ["sai-ma", "x" * 65, "có dấu", "<script>"])
+async def test_a_wrong_code_is_refused_politely(
+    conversation: Conversation, commune: Commune, session: AsyncSession, code: str
+) -> None:
+    (reply,) = await conversation.handle(STRANGER, CommandSent("start", code))
+    assert "không đúng, đã được dùng hoặc đã hết hạn" in reply.text
+    assert await count(session, ChannelIdentity) == 0
+
+
+async def test_registration_binds_the_chat_and_greets_by_name(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    (reply,) = await register(conversation, session, commune.an, AN_CHAT)
+    assert "Xin chào <b>Trần Văn An</b>" in reply.text
+    assert "/nhiemvu" in reply.text  # says what they can do
+    identity = await fetch_one(session, select(ChannelIdentity))
+    assert identity is not None and identity.official_id == commune.an.id
+    invite = await fetch_one(session, select(Invite))
+    assert invite is not None and invite.used_by_identity_id == identity.id
+    actions = set(await fetch_all(session, select(AuditEntry.action)))
+    assert "identity.bind" in actions
+
+    # /start again: the summary, not a second registration.
+    (again,) = await conversation.handle(AN_CHAT, CommandSent("start"))
+    assert "Chào <b>Trần Văn An</b>" in again.text and "2 nhiệm vụ" not in again.text
+
+
+async def test_a_used_or_expired_code_and_a_second_official_are_refused(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    code = await invite_code(session, commune.an, clock.now())
+    await conversation.handle(AN_CHAT, CommandSent("start", code))
+    (used,) = await conversation.handle(STRANGER, CommandSent("start", code))
+    assert "đã được dùng" in used.text
+
+    # A bound chat opening another official's link stays bound to the first one.
+    binh_code = await invite_code(session, commune.binh, clock.now())
+    (refused,) = await conversation.handle(AN_CHAT, CommandSent("start", binh_code))
+    assert "đã được đăng ký cho <b>Trần Văn An</b>" in refused.text
+    invite = await fetch_one(session, select(Invite).where(Invite.official_id == commune.binh.id))
+    assert invite is not None and invite.used_at is None  # the code was not consumed
+
+    expired = await invite_code(session, commune.binh, clock.now() - timedelta(days=8))
+    (late,) = await conversation.handle(STRANGER, CommandSent("start", expired))
+    assert "hết hạn" in late.text
+    assert await count(session, ChannelIdentity) == 1
+
+
+async def test_tasks_lists_open_work_most_urgent_first(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    clock.set(local(12, 3))
+    (reply,) = await conversation.handle(AN_CHAT, CommandSent("nhiemvu"))
+    text = reply.text
+    assert text.index("CCHC-Q1-2024") < text.index("CCHC-6T-2024") < text.index("<b>2.4</b>")
+    assert "Hạn 10/03/2024, trễ 2 ngày" in text
+    assert "Hạn 30/06/2024, còn 110 ngày" in text
+    assert "chủ trì" in text and "chưa trả lời" in text and "chưa nộp" in text
+    # Titles are escaped: the task title contains < > &.
+    assert "&lt;TTHC&gt; &amp;" in text
+    assert "2.5" not in text  # Bình's task, not An's
+
+
+async def test_a_status_tap_records_edits_and_answers(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    clock.set(local(8, 3, 9, 15))
+    (reply,) = await conversation.handle(
+        AN_CHAT, ChoiceTapped(status_data(commune.task_24.id, TaskState.IN_PROGRESS))
+    )
+    assert reply.edit and reply.notice == "Đã ghi nhận: Đang thực hiện"
+    assert "✅ Đã ghi nhận: <b>Đang thực hiện</b> lúc 08/03/2024 09:15." in reply.text
+    assert [c.data for row in reply.choices for c in row] == [
+        status_data(commune.task_24.id, s)
+        for s in (TaskState.DONE, TaskState.IN_PROGRESS, TaskState.BLOCKED, None)
+    ]
+    update = await fetch_one(session, select(StatusUpdate))
+    assert update is not None and update.state is TaskState.IN_PROGRESS
+    assert update.at == clock.now()
+    (listing,) = await conversation.handle(AN_CHAT, CommandSent("tasks"))
+    assert "Đang thực hiện (08/03/2024)" in listing.text
+    audit = await fetch_one(session, select(AuditEntry).where(AuditEntry.action == "status.answer"))
+    assert audit is not None and audit.details["state"] == "in_progress"
+
+
+async def test_blocked_asks_for_a_reason_within_30_minutes(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    replies = await conversation.handle(
+        AN_CHAT, ChoiceTapped(status_data(commune.task_24.id, TaskState.BLOCKED))
+    )
+    assert "cho biết ngắn gọn vướng mắc" in replies[1].text
+    clock.set(clock.now() + timedelta(minutes=10))
+    (saved,) = await conversation.handle(AN_CHAT, TextSent("Thiếu máy scan"))
+    assert "Đã ghi nhận lý do" in saved.text
+    update = await fetch_one(session, select(StatusUpdate))
+    assert update is not None and update.note == "Thiếu máy scan"
+
+    # After 30 minutes the next text is no longer taken as a reason.
+    await conversation.handle(
+        AN_CHAT, ChoiceTapped(status_data(commune.task_24.id, TaskState.BLOCKED))
+    )
+    clock.set(clock.now() + timedelta(minutes=31))
+    (unknown,) = await conversation.handle(AN_CHAT, TextSent("quá muộn"))
+    assert "chưa hiểu" in unknown.text
+    notes = await fetch_all(session, select(StatusUpdate.note).order_by(StatusUpdate.id))
+    assert notes == ["Thiếu máy scan", ""]
+
+
+async def test_cancel_drops_the_reason_but_keeps_blocked(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    await conversation.handle(
+        AN_CHAT, ChoiceTapped(status_data(commune.task_24.id, TaskState.BLOCKED))
+    )
+    (cancelled,) = await conversation.handle(AN_CHAT, CommandSent("cancel"))
+    assert "vẫn được giữ" in cancelled.text
+    (nothing,) = await conversation.handle(AN_CHAT, CommandSent("cancel"))
+    assert "Không có thao tác" in nothing.text
+    await conversation.handle(AN_CHAT, TextSent("không phải lý do"))
+    update = await fetch_one(session, select(StatusUpdate))
+    assert update is not None and update.state is TaskState.BLOCKED and update.note == ""
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["st:999999:d", "st:1:x", "hello", "ob:abc", "st:1:d:extra", "", "ob:" + "9" * 40],
+)
+async def test_forged_or_foreign_taps_are_refused(
+    conversation: Conversation, commune: Commune, session: AsyncSession, data: str
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    (reply,) = await conversation.handle(AN_CHAT, ChoiceTapped(data))
+    assert reply.notice and not reply.edit
+    assert await count(session, StatusUpdate) == 0
+
+
+async def test_a_task_of_someone_else_is_refused(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    for data in (
+        status_data(commune.task_25.id, TaskState.DONE),
+        task_data(commune.task_25.id),
+        status_data(commune.task_25.id, None),
+    ):
+        (reply,) = await conversation.handle(AN_CHAT, ChoiceTapped(data))
+        assert "không được giao cho anh/chị" in reply.text
+    (by_code,) = await conversation.handle(AN_CHAT, CommandSent("status", "2.5"))
+    assert "Không tìm thấy nhiệm vụ 2.5" in by_code.text
+    assert await count(session, StatusUpdate) == 0
+    assert await count(session, ConversationState) == 0
+
+
+async def test_status_command_shows_the_prompt(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    (prompt,) = await conversation.handle(AN_CHAT, CommandSent("status", "2.4"))
+    assert "Nhiệm vụ <b>2.4</b>" in prompt.text and len(prompt.choices) == 2
+    (chooser,) = await conversation.handle(AN_CHAT, CommandSent("status"))
+    assert [c.data for row in chooser.choices for c in row] == [task_data(commune.task_24.id)]
+
+
+async def test_report_flow_gives_a_receipt_and_versions(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    clock.set(local(10, 3, 23, 50))
+    (chooser,) = await conversation.handle(AN_CHAT, CommandSent("nop"))
+    datas = [c.data for row in chooser.choices for c in row]
+    assert datas == [
+        obligation_data(commune.q1.id),
+        obligation_data(commune.six_months.id),
+        CANCEL_DATA,
+    ]
+    (ask,) = await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    assert ask.edit and "Số liệu tính từ 15/12/2023 đến 14/03/2024" in ask.text
+
+    clock.set(local(10, 3, 23, 59))
+    (receipt,) = await conversation.handle(
+        AN_CHAT, FilesSent([a_file("bao-cao-q1.pdf", b"x" * 2048)])
+    )
+    assert "Đã nhận báo cáo <b>Báo cáo CCHC Quý I năm 2024</b> (lần nộp 1)" in receipt.text
+    assert "• bao-cao-q1.pdf — 2,0 KB" in receipt.text
+    assert "10/03/2024 23:59 — đúng hạn (hạn 10/03/2024)" in receipt.text
+    assert "15/12/2023 đến 14/03/2024" in receipt.text
+
+    clock.set(local(13, 3, 8, 0))
+    await conversation.handle(AN_CHAT, CommandSent("report"))
+    await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    (second,) = await conversation.handle(AN_CHAT, FilesSent([a_file("bao-cao-q1-v2.pdf")]))
+    assert "(lần nộp 2)" in second.text and "trễ 3 ngày (hạn 10/03/2024)" in second.text
+
+    rows = await fetch_all(session, select(Submission).order_by(Submission.version))
+    assert [(s.version, s.late_days) for s in rows] == [(1, 0), (2, 3)]
+    files = await fetch_all(session, select(StoredFile).order_by(StoredFile.id))
+    assert [f.original_name for f in files] == ["bao-cao-q1.pdf", "bao-cao-q1-v2.pdf"]
+    assert all(f.submission_id is not None for f in files)
+    assert files[0].channel_file_id == "id-bao-cao-q1.pdf"
+    stored = conversation.store.path_of(files[0].path)
+    assert stored.read_bytes() == b"x" * 2048 and stored.name == files[0].sha256
+    assert await count(session, ConversationState) == 0
+
+
+async def test_a_file_without_report_asks_which_obligation(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    (question,) = await conversation.handle(
+        AN_CHAT, FilesSent([a_file("a.docx"), a_file("b.xlsx"), a_file("c.jpg")])
+    )
+    assert "đã gửi 3 tệp" in question.text
+    assert await count(session, StoredFile) == 3  # kept before asking
+    assert await count(session, Submission) == 0
+    (receipt,) = await conversation.handle(
+        AN_CHAT, ChoiceTapped(obligation_data(commune.six_months.id))
+    )
+    assert "6 tháng đầu năm 2024" in receipt.text
+    assert receipt.text.count("• ") == 3
+    submission = await fetch_one(session, select(Submission))
+    assert submission is not None and submission.obligation_id == commune.six_months.id
+
+
+async def test_the_only_open_obligation_is_proposed(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    await conversation.handle(AN_CHAT, CommandSent("nop"))
+    await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    await conversation.handle(AN_CHAT, FilesSent([a_file("q1.pdf")]))
+    (question,) = await conversation.handle(AN_CHAT, FilesSent([a_file("khac.pdf")]))
+    assert "Có phải để nộp <b>Báo cáo CCHC 6 tháng đầu năm 2024</b>" in question.text
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "reason"),
+    [
+        ("virus.exe", 10, "loại tệp không được nhận"),
+        ("bang-tinh.csv", 10, "loại tệp không được nhận"),
+        ("khong-duoi", 10, "loại tệp không được nhận"),
+        ("to-qua.pdf", 20 * 1024 * 1024 + 1, "lớn hơn 20 MB"),
+    ],
+)
+async def test_unacceptable_files_are_refused_and_nothing_is_stored(
+    conversation: Conversation,
+    commune: Commune,
+    session: AsyncSession,
+    name: str,
+    size: int,
+    reason: str,
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    await conversation.handle(AN_CHAT, CommandSent("nop"))
+    await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    (reply,) = await conversation.handle(AN_CHAT, FilesSent([a_file(name, size=size)]))
+    assert reason in reply.text and name in reply.text
+    assert await count(session, StoredFile) == 0
+    assert await count(session, Submission) == 0
+    assert await count(session, ConversationState) == 1  # still waiting for a good file
+
+
+async def test_a_failure_rolls_back_and_apologises(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    await conversation.handle(AN_CHAT, CommandSent("nop"))
+    await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+
+    async def broken() -> bytes:
+        raise ConnectionError("download failed")
+
+    bad = IncomingFile("q1.pdf", "application/pdf", 10, broken)
+    (reply,) = await conversation.handle(AN_CHAT, FilesSent([bad]))
+    assert reply.text.startswith("Xin lỗi, đã có lỗi") and "download" not in reply.text
+    assert await count(session, Submission) == 0
+    assert await count(session, ConversationState) == 1
+
+
+async def test_language_switch_and_aliases(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    (bad,) = await conversation.handle(AN_CHAT, CommandSent("lang", "fr"))
+    assert "/lang vi" in bad.text
+    (switched,) = await conversation.handle(AN_CHAT, CommandSent("lang", "en"))
+    assert switched.text == "Switched to English."
+    (listing,) = await conversation.handle(AN_CHAT, CommandSent("nhiemvu"))
+    assert "Your work" in listing.text and "not submitted" in listing.text
+    (help_text,) = await conversation.handle(AN_CHAT, CommandSent("help"))
+    assert "/tasks" in help_text.text
+    (unknown,) = await conversation.handle(AN_CHAT, CommandSent("xoa"))
+    assert "does not know /xoa" in unknown.text
+
+
+async def test_unknown_text_is_kept_in_the_audit_log(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    await conversation.handle(AN_CHAT, TextSent("Anh Nhứt ơi, tuần sau em nộp nhé"))
+    entry = await fetch_one(session, select(AuditEntry).where(AuditEntry.action == "message.text"))
+    assert entry is not None and entry.details["text"] == "Anh Nhứt ơi, tuần sau em nộp nhé"
+
+
+async def test_the_flow_survives_a_new_conversation_object(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    commune: Commune,
+    session: AsyncSession,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    """A restart between choosing the report and sending the file loses nothing."""
+    first = Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
+    await register(first, session, commune.an, AN_CHAT)
+    await first.handle(AN_CHAT, CommandSent("nop"))
+    await first.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    second = Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
+    (receipt,) = await second.handle(AN_CHAT, FilesSent([a_file("q1.pdf")]))
+    assert "Quý I" in receipt.text
+    assert clock.now().tzinfo is UTC
