@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.clock import Clock, FixedClock, SystemClock, parse_local_datetime
 from bot.settings import Settings, SettingsError
 
@@ -132,12 +134,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     handler: Command = args.handler
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         clock = _clock_for(args, settings)
         return asyncio.run(handler(settings, args, clock))
     except (CommandError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, DBAPIError) as exc:
+        # A database that is down or refuses us: say which one (password masked), no traceback.
+        log.debug("database failure", exc_info=True)
+        where = settings.safe_database_url if settings else "DATABASE_URL"
+        print(f"error: cannot use the database {where} ({type(exc).__name__})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

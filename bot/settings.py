@@ -65,9 +65,14 @@ class Settings:
             raise SettingsError(f"TIMEZONE={timezone!r} is not a known time zone") from exc
         database_url = values.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         try:
-            make_url(database_url)
-        except Exception as exc:  # sqlalchemy raises ArgumentError; never echo the value
+            dialect = make_url(database_url).get_dialect()
+        except Exception as exc:  # bad syntax or unknown driver; never echo the value
             raise SettingsError("DATABASE_URL is not a valid database URL") from exc
+        if not getattr(dialect, "is_async", False):
+            raise SettingsError(
+                "DATABASE_URL must use an async driver: sqlite+aiosqlite:/// or "
+                "postgresql+asyncpg://"
+            )
         return cls(
             database_url=database_url,
             timezone=timezone,

@@ -285,9 +285,7 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     __table_args__ = (
-        CheckConstraint(
-            "(obligation_id IS NULL) <> (task_id IS NULL)", name="one_subject"
-        ),
+        CheckConstraint("(obligation_id IS NULL) <> (task_id IS NULL)", name="one_subject"),
         UniqueConstraint("official_id", "obligation_id", "version", name="uq_submissions_obl_ver"),
         UniqueConstraint("official_id", "task_id", "version", name="uq_submissions_task_ver"),
         Index("ix_submissions_by_obligation", "obligation_id", "official_id"),

@@ -1,0 +1,1 @@
+"""Reminders: the pure policy, the sweep into the outbox, dispatch, and the APScheduler tick."""
