@@ -28,4 +28,5 @@ test: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python -m bot plan load examples/ba-bich-2024.yaml
+	$(BIN)/python -m bot plan show
 	$(BIN)/python -m bot run
