@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock, FixedClock, SystemClock, parse_local_datetime
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("nhacviec")
@@ -125,18 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors a person can fix are printed plainly with exit code 1."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL, and a Bot API URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    if not args.verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
     handler: Command = args.handler
     settings: Settings | None = None
     try:
         settings = Settings.from_env()
+        configure_logging(args.verbose, settings.secrets)
         clock = _clock_for(args, settings)
         return asyncio.run(handler(settings, args, clock))
     except (CommandError, SettingsError) as exc:

@@ -9,13 +9,18 @@ import signal
 from bot import wiring
 from bot.clock import Clock
 from bot.settings import Settings
-from bot.telegram_channel import build_application, set_menu
+from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
 
-async def run_telegram(settings: Settings, clock: Clock, stop: asyncio.Event | None = None) -> None:
+async def run_telegram(
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event | None = None,
+    album_wait: float = ALBUM_WAIT_SECONDS,
+) -> None:
     """Poll Telegram (or TELEGRAM_API_URL) and answer until `stop` is set or a signal comes."""
     stop = stop or _stop_on_signals()
     # Upgrading is idempotent and keeps a fresh deployment from starting on a missing schema.
@@ -23,7 +28,7 @@ async def run_telegram(settings: Settings, clock: Clock, stop: asyncio.Event | N
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with wiring.database(settings) as sessionmaker:
         conversation = wiring.conversation(settings, sessionmaker, clock)
-        application, channel = build_application(settings, conversation)
+        application, channel = build_application(settings, conversation, album_wait)
         async with application:
             await set_menu(application)
             await application.start()

@@ -40,6 +40,12 @@ class Settings:
         """The database URL with any password masked, for logs and messages."""
         return make_url(self.database_url).render_as_string(hide_password=True)
 
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line: the token and the database password."""
+        password = make_url(self.database_url).password
+        return [s for s in (self.telegram_token, password) if s]
+
     def __repr__(self) -> str:
         token = "set" if self.telegram_token else "unset"
         return (

@@ -306,7 +306,7 @@ async def set_menu(application: Application) -> None:  # type: ignore[type-arg]
 
 
 def build_application(
-    settings: Settings, conversation: Conversation
+    settings: Settings, conversation: Conversation, album_wait: float = ALBUM_WAIT_SECONDS
 ) -> tuple[Application, TelegramChannel]:  # type: ignore[type-arg]
     """A python-telegram-bot application wired to the conversation."""
     if not settings.telegram_token:
@@ -316,6 +316,6 @@ def build_application(
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
         builder = builder.base_url(base_url).base_file_url(base_file_url)
     application = builder.build()
-    channel = TelegramChannel(conversation)
+    channel = TelegramChannel(conversation, album_wait)
     channel.attach(application)
     return application, channel

@@ -807,6 +807,11 @@ class FakeBotApi:
 
         return await self.wait_for(ready, timeout)
 
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates long poll is waiting right now (the bot is ready for updates)."""
+        return self._poller is not None
+
     async def wait_for_request(
         self,
         method: str,
