@@ -1,0 +1,110 @@
+"""Checks that need the whole plan: references to officials, duplicates, date order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+
+from bot.clock import format_date
+from db.names import fold_name
+from db.plan.calendar import Loc, first_occurrence
+from db.plan.schema import PlanFile
+
+Problem = tuple[Loc, str]
+
+
+def find_problems(plan: PlanFile) -> list[Problem]:
+    """Every cross-reference problem of `plan`, in file order."""
+    return [
+        *_official_problems(plan),
+        *_task_problems(plan),
+        *_report_problems(plan),
+    ]
+
+
+def _duplicates(values: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """(index, index of the first occurrence) for each repeated value."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in first:
+            yield index, first[value]
+        else:
+            first.setdefault(value, index)
+
+
+def _official_problems(plan: PlanFile) -> Iterator[Problem]:
+    for index, first in _duplicates([o.key for o in plan.officials]):
+        key = plan.officials[index].key
+        yield ("officials", index, "key"), f"duplicate key {key!r} (also officials[{first}])"
+    for index, official in enumerate(plan.officials):
+        for j, leave in enumerate(official.leave):
+            if leave.ends < leave.starts:
+                yield (
+                    ("officials", index, "leave", j, "to"),
+                    f"leave ends ({format_date(leave.ends)}) before it starts "
+                    f"({format_date(leave.starts)})",
+                )
+
+
+def _reference(plan: PlanFile, key: str) -> str | None:
+    """Why `key` cannot be given work, or None when it can."""
+    for official in plan.officials:
+        if official.key == key:
+            return None if official.active else f"official {key!r} is marked active: false"
+    return f"unknown official {key!r}"
+
+
+def _task_problems(plan: PlanFile) -> Iterator[Problem]:
+    for index, first in _duplicates([t.code for t in plan.tasks]):
+        code = plan.tasks[index].code
+        yield ("tasks", index, "code"), f"duplicate task code {code!r} (also tasks[{first}])"
+    for index, task in enumerate(plan.tasks):
+        seen: set[str] = set()
+        for field, keys in (("lead", task.lead), ("coordinate", task.coordinate)):
+            for j, key in enumerate(keys):
+                loc = ("tasks", index, field, j)
+                if (why := _reference(plan, key)) is not None:
+                    yield loc, why
+                elif key in seen:
+                    yield loc, f"official {key!r} is already named for this task"
+                seen.add(key)
+        if task.checkin_from is not None and task.checkin is None:
+            yield ("tasks", index, "checkin_from"), "checkin_from needs a checkin rule"
+        if task.checkin is not None:
+            start = task.checkin_from or _first_day(plan)
+            if first_occurrence(task.checkin, start) is None:
+                yield ("tasks", index, "checkin"), "the rule gives no date in ten years"
+
+
+def _first_day(plan: PlanFile) -> date:
+    # A rule without checkin_from is only probed here; 1 January of the first report year will do.
+    return date(min((r.years[0] for r in plan.reports), default=2000), 1, 1)
+
+
+def _report_problems(plan: PlanFile) -> Iterator[Problem]:
+    for index, first in _duplicates([r.code for r in plan.reports]):
+        code = plan.reports[index].code
+        yield ("reports", index, "code"), f"duplicate report code {code!r} (also reports[{first}])"
+    departments = {fold_name(o.department) for o in plan.officials if o.active}
+    for index, report in enumerate(plan.reports):
+        base: Loc = ("reports", index)
+        if (why := _reference(plan, report.collector)) is not None:
+            yield (*base, "collector"), why
+        submitters = report.submitters
+        if not (submitters.roles or submitters.officials or submitters.departments):
+            yield (*base, "submitters"), "name at least one of roles, officials, departments"
+            continue
+        for j, key in enumerate(submitters.officials):
+            if (why := _reference(plan, key)) is not None:
+                yield (*base, "submitters", "officials", j), why
+        for j, department in enumerate(submitters.departments):
+            if fold_name(department) not in departments:
+                yield (
+                    (*base, "submitters", "departments", j),
+                    f"no active official works in department {department!r}",
+                )
+        for field in ("roles", "officials", "departments"):
+            for j, _ in _duplicates([fold_name(v) for v in getattr(submitters, field)]):
+                yield (*base, "submitters", field, j), "listed twice"
+        if not plan.submitters_of(report):
+            yield (*base, "submitters"), "no active official matches"

@@ -1,0 +1,325 @@
+"""Writing a plan into the database: an idempotent upsert in one transaction.
+
+Rows are matched by unit code, official key, task code and obligation code. What left the
+file is marked inactive, never deleted: submissions, status answers and the audit trail of
+past work keep pointing at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.clock import Clock
+from db.models import (
+    AssigneeRole,
+    AuditEntry,
+    LeavePeriod,
+    Obligation,
+    ObligationAssignee,
+    Official,
+    Task,
+    TaskAssignee,
+    Unit,
+)
+from db.names import fold_name
+from db.plan.calendar import ObligationPlan
+from db.plan.schema import LeaveSpec, OfficialSpec, PlanFile, TaskSpec
+from db.plan.source import Plan
+
+
+@dataclass
+class Tally:
+    """How many rows of one kind a load created, changed and deactivated."""
+
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deactivated)
+
+
+@dataclass
+class LoadReport:
+    """What a load did, per kind of row."""
+
+    unit_code: str
+    unit_name: str
+    unit_created: bool = False
+    unit_updated: bool = False
+    officials: Tally = field(default_factory=Tally)
+    tasks: Tally = field(default_factory=Tally)
+    obligations: Tally = field(default_factory=Tally)
+
+    @property
+    def changed(self) -> bool:
+        tallies = (self.officials, self.tasks, self.obligations)
+        return self.unit_created or self.unit_updated or any(t.changed for t in tallies)
+
+    def counts(self) -> dict[str, Any]:
+        """The counts as plain data, for the audit entry."""
+        return {
+            "unit": "created" if self.unit_created else "updated" if self.unit_updated else None,
+            **{
+                kind: vars(tally)
+                for kind, tally in (
+                    ("officials", self.officials),
+                    ("tasks", self.tasks),
+                    ("obligations", self.obligations),
+                )
+            },
+        }
+
+
+async def load_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
+    """Upsert `plan` and commit; on any error nothing is written."""
+    try:
+        report = await _apply(session, plan, clock)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return report
+
+
+async def _apply(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
+    spec = plan.spec
+    report = LoadReport(spec.unit.code, spec.unit.name)
+    unit = await session.scalar(select(Unit).where(Unit.code == spec.unit.code))
+    unit_values = {
+        "name": spec.unit.name,
+        "timezone": spec.unit.timezone,
+        "reports_to": spec.unit.reports_to,
+    }
+    if unit is None:
+        unit = Unit(code=spec.unit.code, **unit_values)
+        session.add(unit)
+        await session.flush()
+        report.unit_created = True
+    else:
+        report.unit_updated = _assign(unit, unit_values)
+
+    officials = await _sync_officials(session, unit.id, spec.officials, report.officials)
+    # Assignee rows refer to officials by id, so new officials need theirs first.
+    await session.flush()
+    ids = {key: official.id for key, official in officials.items()}
+    await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks)
+    await _sync_obligations(session, unit.id, plan, ids, report.obligations)
+
+    if report.changed:
+        session.add(
+            AuditEntry(
+                unit_id=unit.id,
+                actor="cli",
+                action="plan.load",
+                target=plan.filename[-128:],
+                at=clock.now(),
+                # base_dir lets later features find the templates the plan names.
+                details={**report.counts(), "file": plan.filename, "base_dir": str(plan.base_dir)},
+            )
+        )
+    await session.flush()
+    return report
+
+
+def _assign(row: object, values: Mapping[str, Any]) -> bool:
+    """Set the attributes that differ; True if any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _official_values(spec: OfficialSpec) -> dict[str, Any]:
+    return {
+        "full_name": spec.name,
+        "name_folded": fold_name(spec.name),
+        "position": spec.position,
+        "department": spec.department,
+        "is_official": "official" in spec.roles,
+        "is_clerk": "clerk" in spec.roles,
+        "is_leader": "leader" in spec.roles,
+        "language": spec.language,
+        "active": spec.active,
+    }
+
+
+def _leave_rows(leave: Iterable[LeaveSpec]) -> list[LeavePeriod]:
+    return [LeavePeriod(starts_on=p.starts, ends_on=p.ends, note=p.note) for p in leave]
+
+
+def _sync_leaves(official: Official, leave: Sequence[LeaveSpec]) -> bool:
+    wanted = sorted((p.starts, p.ends, p.note) for p in leave)
+    current = sorted((p.starts_on, p.ends_on, p.note) for p in official.leaves)
+    if wanted == current:
+        return False
+    # delete-orphan removes the old rows; leave periods carry no history worth keeping.
+    official.leaves = _leave_rows(leave)
+    return True
+
+
+async def _sync_officials(
+    session: AsyncSession, unit_id: int, specs: Sequence[OfficialSpec], tally: Tally
+) -> dict[str, Official]:
+    rows = await session.scalars(
+        select(Official).where(Official.unit_id == unit_id).options(selectinload(Official.leaves))
+    )
+    existing = {official.key: official for official in rows}
+    for spec in specs:
+        values = _official_values(spec)
+        official = existing.get(spec.key)
+        if official is None:
+            official = Official(
+                unit_id=unit_id, key=spec.key, leaves=_leave_rows(spec.leave), **values
+            )
+            session.add(official)
+            existing[spec.key] = official
+            tally.created += 1
+        else:
+            changed = _assign(official, values)
+            if _sync_leaves(official, spec.leave) or changed:
+                tally.updated += 1
+    in_file = {spec.key for spec in specs}
+    tally.deactivated += _deactivate(o for key, o in existing.items() if key not in in_file)
+    return existing
+
+
+def _deactivate(rows: Iterable[Official | Task | Obligation]) -> int:
+    count = 0
+    for row in rows:
+        if row.active:
+            row.active = False
+            count += 1
+    return count
+
+
+def _task_values(spec: TaskSpec) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "detail": spec.detail,
+        "source_ref": spec.source,
+        "due_date": spec.due,
+        "checkin_rrule": spec.checkin,
+        "checkin_start": spec.checkin_from,
+        "priority": spec.priority,
+        "active": True,
+    }
+
+
+def _task_roles(spec: TaskSpec, ids: Mapping[str, int]) -> dict[int, AssigneeRole]:
+    roles = {ids[key]: AssigneeRole.LEAD for key in spec.lead}
+    roles.update({ids[key]: AssigneeRole.COORDINATE for key in spec.coordinate})
+    return roles
+
+
+def _sync_task_assignees(task: Task, wanted: Mapping[int, AssigneeRole]) -> bool:
+    changed = False
+    for row in list(task.assignees):
+        if row.official_id not in wanted:
+            task.assignees.remove(row)
+            changed = True
+        elif row.role != wanted[row.official_id]:
+            # Updated in place: a delete plus insert would trip the (task, official) unique key.
+            row.role = wanted[row.official_id]
+            changed = True
+    present = {row.official_id for row in task.assignees}
+    for official_id, role in wanted.items():
+        if official_id not in present:
+            task.assignees.append(TaskAssignee(official_id=official_id, role=role))
+            changed = True
+    return changed
+
+
+async def _sync_tasks(
+    session: AsyncSession,
+    unit_id: int,
+    specs: Sequence[TaskSpec],
+    ids: Mapping[str, int],
+    tally: Tally,
+) -> None:
+    rows = await session.scalars(
+        select(Task).where(Task.unit_id == unit_id).options(selectinload(Task.assignees))
+    )
+    existing = {task.code: task for task in rows}
+    for spec in specs:
+        values = _task_values(spec)
+        wanted = _task_roles(spec, ids)
+        task = existing.get(spec.code)
+        if task is None:
+            assignees = [TaskAssignee(official_id=i, role=r) for i, r in wanted.items()]
+            session.add(Task(unit_id=unit_id, code=spec.code, assignees=assignees, **values))
+            tally.created += 1
+        else:
+            changed = _assign(task, values)
+            if _sync_task_assignees(task, wanted) or changed:
+                tally.updated += 1
+    in_file = {spec.code for spec in specs}
+    tally.deactivated += _deactivate(t for code, t in existing.items() if code not in in_file)
+
+
+def _obligation_values(item: ObligationPlan, ids: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "report_code": item.report_code,
+        "kind": item.kind,
+        "title": item.title,
+        "due_date": item.due_date,
+        "window_start": item.window_start,
+        "window_end": item.window_end,
+        "templates": list(item.templates),
+        "collector_id": ids[item.collector],
+        "forward_to": item.forward_to,
+        "forward_due": item.forward_due,
+        "active": True,
+    }
+
+
+def _submitter_ids(spec: PlanFile, item: ObligationPlan, ids: Mapping[str, int]) -> set[int]:
+    report = next(r for r in spec.reports if r.code == item.report_code)
+    return {ids[official.key] for official in spec.submitters_of(report)}
+
+
+def _sync_obligation_assignees(obligation: Obligation, wanted: set[int]) -> bool:
+    changed = False
+    for row in list(obligation.assignees):
+        if row.official_id not in wanted:
+            obligation.assignees.remove(row)
+            changed = True
+    present = {row.official_id for row in obligation.assignees}
+    for official_id in sorted(wanted - present):
+        obligation.assignees.append(ObligationAssignee(official_id=official_id))
+        changed = True
+    return changed
+
+
+async def _sync_obligations(
+    session: AsyncSession, unit_id: int, plan: Plan, ids: Mapping[str, int], tally: Tally
+) -> None:
+    rows = await session.scalars(
+        select(Obligation)
+        .where(Obligation.unit_id == unit_id)
+        .options(selectinload(Obligation.assignees))
+    )
+    existing = {obligation.code: obligation for obligation in rows}
+    for item in plan.obligations:
+        values = _obligation_values(item, ids)
+        wanted = _submitter_ids(plan.spec, item, ids)
+        obligation = existing.get(item.code)
+        if obligation is None:
+            assignees = [ObligationAssignee(official_id=i) for i in sorted(wanted)]
+            session.add(Obligation(unit_id=unit_id, code=item.code, assignees=assignees, **values))
+            tally.created += 1
+        else:
+            changed = _assign(obligation, values)
+            if _sync_obligation_assignees(obligation, wanted) or changed:
+                tally.updated += 1
+    in_file = {item.code for item in plan.obligations}
+    tally.deactivated += _deactivate(o for code, o in existing.items() if code not in in_file)

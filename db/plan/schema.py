@@ -1,0 +1,299 @@
+"""The structure of a plan file: pydantic models that reject anything they do not know.
+
+Checks that need the whole file (references between sections, duplicates) live in
+`db.plan.checks`; recurrence lives in `db.plan.calendar`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from calendar import monthrange
+from datetime import date, datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrule, rrulestr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from bot.clock import format_date, parse_local_date
+from db.names import fold_name
+
+RoleName = Literal["official", "clerk", "leader"]
+
+# dateutil needs a start to build a rule; any fixed one will do for checking the syntax.
+_RULE_PROBE_START = datetime(2000, 1, 1)
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_YEARS = re.compile(r"^(\d{4})(?:\s*(?:-|–|\.\.)\s*(\d{4}))?$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+# Plans speak in days; finer frequencies would also make an impossible rule search for hours.
+_DATE_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+
+
+def _day_first_date(value: object) -> date:
+    if isinstance(value, date):
+        raise ValueError(f"write dates day-first as dd/mm/yyyy, e.g. {format_date(value)!r}")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a dd/mm/yyyy date, got {value!r}")
+    if _ISO_DATE.match(value):
+        raise ValueError(f"{value!r} is an ISO date; write dates day-first as dd/mm/yyyy")
+    try:
+        return parse_local_date(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid dd/mm/yyyy date ({exc})") from exc
+
+
+def _identifier(pattern: re.Pattern[str], max_length: int, hint: str) -> BeforeValidator:
+    def check(value: object) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 2.1 as a number and 2.10 as the same number: codes must be quoted.
+            raise ValueError(f'write it as text in quotes, e.g. "{value}"')
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {value!r}")
+        text = value.strip()
+        if not pattern.match(text) or len(text) > max_length:
+            raise ValueError(f"{text!r} is not a valid {hint}")
+        return text
+
+    return BeforeValidator(check)
+
+
+def parse_rule(text: str, start: datetime = _RULE_PROBE_START) -> rrule:
+    """A dateutil rule from an RRULE line (FREQ=...;...), starting at `start`."""
+    built = rrulestr(text, dtstart=start)
+    assert isinstance(built, rrule)  # a single RRULE line never makes an rruleset
+    return built
+
+
+def _rule_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected an RRULE such as 'FREQ=MONTHLY;BYMONTHDAY=25'")
+    text = value.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[len("RRULE:") :].strip()
+    if not text:
+        raise ValueError("the rule is empty")
+    if "\n" in text or ":" in text:
+        raise ValueError("write only the rule (FREQ=...;...), without DTSTART or other lines")
+    try:
+        parse_rule(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid RRULE ({exc})") from exc
+    text = text.upper()
+    parts = dict(part.partition("=")[::2] for part in text.split(";"))
+    if parts.get("FREQ") not in _DATE_FREQUENCIES:
+        raise ValueError(f"FREQ must be one of {', '.join(_DATE_FREQUENCIES)}: the rule gives days")
+    if times := sorted(set(parts) & {"BYHOUR", "BYMINUTE", "BYSECOND"}):
+        raise ValueError(f"leave {', '.join(times)} out: the rule gives days, not times")
+    _check_month_days(parts)
+    return text
+
+
+def _check_month_days(parts: dict[str, str]) -> None:
+    # dateutil looks for a first date until year 9999 when none exists (BYMONTH=2;BYMONTHDAY=30),
+    # which takes seconds: refuse the common impossible combinations before anything iterates.
+    months = [int(m) for m in parts.get("BYMONTH", "").split(",") if m.isdigit()]
+    if bad := [m for m in months if not 1 <= m <= 12]:
+        raise ValueError(f"BYMONTH={bad[0]} is not a month")
+    days = [int(d) for d in parts.get("BYMONTHDAY", "").split(",") if d.lstrip("-").isdigit()]
+    longest = max(monthrange(2000, month)[1] for month in months or [1])  # 2000 has 29/02
+    if days and all(abs(day) > longest for day in days):
+        where = "in the months of BYMONTH" if months else "in any month"
+        raise ValueError(f"the rule never gives a date: there is no day {days[0]} {where}")
+
+
+def _yearly_rule_text(value: object) -> str:
+    text = _rule_text(value)
+    parts = {part.partition("=")[0] for part in text.split(";")}
+    if parts & {"COUNT", "UNTIL"}:
+        raise ValueError("leave COUNT and UNTIL out: `years` says which years the report runs")
+    return text
+
+
+def _year_span(value: object) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        first = last = value
+    elif isinstance(value, str) and (match := _YEARS.match(value.strip())):
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+    else:
+        raise ValueError(f'expected a year or a range of years such as "2024-2026", got {value!r}')
+    if not FIRST_YEAR <= first <= last <= LAST_YEAR:
+        raise ValueError(f"years must run forward between {FIRST_YEAR} and {LAST_YEAR}")
+    return first, last
+
+
+def _template_path(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a file path relative to the plan file")
+    path = value.strip().replace("\\", "/")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise ValueError(f"{path!r} is absolute; give the path relative to the plan file")
+    return path
+
+
+LocalDate = Annotated[date, BeforeValidator(_day_first_date)]
+Rule = Annotated[str, BeforeValidator(_rule_text)]
+YearlyRule = Annotated[str, BeforeValidator(_yearly_rule_text)]
+YearSpan = Annotated[tuple[int, int], BeforeValidator(_year_span)]
+TemplatePath = Annotated[str, BeforeValidator(_template_path)]
+Key = Annotated[str, _identifier(_KEY, 64, "key (lower-case letters, digits, '-' and '_')")]
+TaskCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
+ReportCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
+Kind = Annotated[str, _identifier(_KEY, 32, "kind (lower-case letters, digits, '-', '_')")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(max_length=200)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Spec(BaseModel):
+    """A section of the plan file: unknown fields are errors, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class UnitSpec(Spec):
+    """The commune the plan belongs to."""
+
+    code: Key
+    name: Name
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # Who the clerk forwards compiled reports to: data, since the 2025 reform changed it.
+    reports_to: ShortText | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a known time zone") from exc
+        return value
+
+
+class LeaveSpec(Spec):
+    """Days (inclusive) when an official gets no reminders."""
+
+    starts: LocalDate = Field(alias="from")
+    ends: LocalDate = Field(alias="to")
+    note: str = ""
+
+
+def _default_roles() -> list[RoleName]:
+    return ["official"]
+
+
+class OfficialSpec(Spec):
+    """A person of the commune office."""
+
+    key: Key
+    name: Name
+    position: ShortText = ""
+    department: ShortText = ""
+    roles: list[RoleName] = Field(default_factory=_default_roles, min_length=1)
+    language: Literal["vi", "en"] = "vi"
+    active: bool = True
+    # Marks invented example people; informational only, never stored.
+    sample: bool = False
+    leave: list[LeaveSpec] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_once(cls, value: list[RoleName]) -> list[RoleName]:
+        if len(set(value)) != len(value):
+            raise ValueError("a role is listed twice")
+        return value
+
+
+class TaskSpec(Spec):
+    """A standing task with its lead (chủ trì) and coordinators (phối hợp)."""
+
+    code: TaskCode
+    title: Text
+    detail: str = ""
+    source: str = ""
+    lead: list[Key] = Field(min_length=1)
+    coordinate: list[Key] = Field(default_factory=list)
+    due: LocalDate | None = None
+    checkin: Rule | None = None
+    checkin_from: LocalDate | None = None
+    priority: bool = False
+
+
+class DayOfYear(Spec):
+    """A day and month, in the due date's year shifted by `year` (-1: the year before)."""
+
+    day: int = Field(ge=1, le=31)
+    month: int = Field(ge=1, le=12)
+    year: int = Field(default=0, ge=-5, le=5)
+
+
+class WindowSpec(Spec):
+    """The data window ("thời điểm chốt số liệu"); its end may fall after the due date."""
+
+    start: DayOfYear
+    end: DayOfYear
+
+
+class SubmittersSpec(Spec):
+    """Who must submit: everyone matching any of the roles, keys or departments."""
+
+    roles: list[RoleName] = Field(default_factory=list)
+    officials: list[Key] = Field(default_factory=list)
+    departments: list[Name] = Field(default_factory=list)
+
+    def matches(self, official: OfficialSpec) -> bool:
+        """Whether `official` is one of the submitters (active or not)."""
+        departments = {fold_name(d) for d in self.departments}
+        return (
+            bool(set(self.roles) & set(official.roles))
+            or official.key in self.officials
+            or fold_name(official.department) in departments
+        )
+
+
+class ReportSpec(Spec):
+    """A periodic report, materialised once per year of `years`."""
+
+    code: ReportCode
+    kind: Kind
+    title: Text
+    due: YearlyRule
+    years: YearSpan
+    window: WindowSpec
+    submitters: SubmittersSpec
+    collector: Key
+    templates: list[TemplatePath] = Field(default_factory=list)
+    forward_to: ShortText | None = None
+    forward_due: DayOfYear | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _only_year_placeholder(cls, value: str) -> str:
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write a literal brace as {{{{ or }}}}") from exc
+        if fields - {"year"}:
+            raise ValueError("the only placeholder a title may use is {year}")
+        return value
+
+    def title_for(self, year: int) -> str:
+        """The title of this report's instance for `year`."""
+        return self.title.format(year=year)
+
+
+class PlanFile(Spec):
+    """A whole plan file: the unit, its people, standing tasks and reporting calendar."""
+
+    version: Literal[1] = 1
+    unit: UnitSpec
+    officials: list[OfficialSpec] = Field(min_length=1)
+    tasks: list[TaskSpec] = Field(default_factory=list)
+    reports: list[ReportSpec] = Field(default_factory=list)
+
+    def submitters_of(self, report: ReportSpec) -> list[OfficialSpec]:
+        """The active officials who must submit `report`, in file order."""
+        return [o for o in self.officials if o.active and report.submitters.matches(o)]

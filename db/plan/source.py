@@ -1,0 +1,233 @@
+"""Reading a plan file: YAML in, a checked `Plan` out, or one error naming file, line and field."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from db.plan.calendar import CalendarError, Loc, ObligationPlan, expand_reports
+from db.plan.checks import find_problems
+from db.plan.schema import PlanFile
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class _PlanLoader(yaml.SafeLoader):
+    """SafeLoader that leaves 2024-03-10 as text, so the date check can name the ISO mistake."""
+
+
+_PlanLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class PlanError(Exception):
+    """A plan file that cannot be loaded, as "file:line: field: message"."""
+
+    def __init__(self, filename: str, line: int | None, field: str, message: str) -> None:
+        self.filename = filename
+        self.line = line
+        self.field = field
+        self.message = message
+        where = filename if line is None else f"{filename}:{line}"
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked plan file and the report instances its calendar makes."""
+
+    filename: str
+    spec: PlanFile
+    obligations: tuple[ObligationPlan, ...]
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory template paths are relative to."""
+        return Path(self.filename).resolve().parent
+
+
+def read_plan(path: Path) -> Plan:
+    """Read and check the plan file at `path`."""
+    filename = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(filename, None, "", "no such file") from None
+    except UnicodeDecodeError:
+        raise PlanError(filename, None, "", "not UTF-8 text") from None
+    except OSError as exc:
+        raise PlanError(filename, None, "", f"cannot read the file ({exc.strerror})") from None
+    return parse_plan(text, filename)
+
+
+def parse_plan(text: str, filename: str) -> Plan:
+    """Check the YAML `text` of a plan file; errors name `filename`."""
+    root, data = _compose(text, filename)
+    try:
+        spec = PlanFile.model_validate(data)
+    except ValidationError as exc:
+        # The first problem in reading order, not in the order pydantic checked the fields.
+        err = min(exc.errors(), key=lambda error: _line_of(root, error["loc"]))
+        line = _line_of(root, err["loc"])
+        raise PlanError(filename, line, _path(err["loc"]), _describe(err)) from None
+    problems = find_problems(spec)
+    if problems:
+        loc, message = min(problems, key=lambda problem: _line_of(root, problem[0]))
+        raise PlanError(filename, _line_of(root, loc), _path(loc), message)
+    try:
+        obligations = expand_reports(spec.reports, spec.unit.reports_to)
+    except CalendarError as exc:
+        raise PlanError(filename, _line_of(root, exc.loc), _path(exc.loc), exc.message) from None
+    return Plan(filename, spec, tuple(obligations))
+
+
+def _compose(text: str, filename: str) -> tuple[yaml.Node, Any]:
+    """The node tree (for line numbers) and the plain data of the YAML document."""
+    loader = _PlanLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise PlanError(filename, None, "", "the file is empty")
+        _reject_duplicate_keys(root, (), filename)
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, filename) from None
+    except yaml.YAMLError as exc:
+        raise PlanError(filename, None, "", f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode):
+        raise PlanError(filename, root.start_mark.line + 1, "", "expected a mapping (unit: ...)")
+    return root, _nfc(data)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> PlanError:
+    # PyYAML notices a mistake where it stops making sense (problem_mark); the construct it
+    # was reading (context_mark, e.g. an unclosed "[") may have started on an earlier line.
+    problem_line = exc.problem_mark.line + 1 if exc.problem_mark else None
+    context_line = exc.context_mark.line + 1 if exc.context_mark else None
+    message = f"invalid YAML: {exc.problem or exc.context or 'cannot be read'}"
+    if exc.context and context_line is not None and context_line != problem_line:
+        message += f" ({exc.context} started on line {context_line})"
+    return PlanError(filename, problem_line or context_line, "", message)
+
+
+def _reject_duplicate_keys(node: yaml.Node, loc: Loc, filename: str) -> None:
+    # PyYAML silently keeps the last of two equal keys; in a plan that hides a mistake.
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            name = _nfc(str(key.value))
+            line = key.start_mark.line + 1
+            if name in first:
+                message = f"the field appears twice (lines {first[name]} and {line})"
+                raise PlanError(filename, line, _path((*loc, name)), message)
+            first[name] = line
+            _reject_duplicate_keys(value, (*loc, name), filename)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _reject_duplicate_keys(item, (*loc, index), filename)
+
+
+def _nfc(value: Any) -> Any:
+    """Every string in NFC: phone keyboards and editors mix NFC and NFD Vietnamese."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {_nfc(k): _nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nfc(item) for item in value]
+    return value
+
+
+def _line_of(root: yaml.Node, loc: Sequence[Any]) -> int:
+    """The 1-based line of the deepest node of `loc` present in the file."""
+    node, line = root, root.start_mark.line + 1
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if _nfc(str(key.value)) == str(step):
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if not 0 <= step < len(node.value):
+                break
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _path(loc: Sequence[Any]) -> str:
+    """`tasks[3].lead[0]` from ("tasks", 3, "lead", 0)."""
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else str(step)
+    return text
+
+
+def _describe(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return _unknown_field(err["loc"])
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    message = err["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def _unknown_field(loc: Sequence[Any]) -> str:
+    name = str(loc[-1])
+    allowed = _fields_at(loc[:-1])
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if close:
+        return f"unknown field {name!r} (did you mean {close[0]!r}?)"
+    if allowed:
+        return f"unknown field {name!r}; expected one of: {', '.join(allowed)}"
+    return f"unknown field {name!r}"
+
+
+def _fields_at(loc: Sequence[Any]) -> list[str]:
+    """The field names the model at `loc` accepts (as written in the file)."""
+    model: type[BaseModel] = PlanFile
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(str(step))
+        inner = _model_in(info.annotation) if info is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside `list[X]` or `X | None`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, Union, types.UnionType):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

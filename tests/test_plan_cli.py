@@ -1,0 +1,71 @@
+"""The plan commands through `python -m bot`, as the clerk runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_PLAN, ROOT
+from tests.test_plan_loader import edit, example_text
+
+
+async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
+    """Run `python -m bot ARGS` from the repository root; (exit code, stdout, stderr)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONIOENCODING": "utf-8"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+
+async def test_upgrade_load_and_show_from_the_command_line(database_url: str) -> None:
+    example = str(EXAMPLE_PLAN.relative_to(ROOT))
+
+    code, out, err = await run_cli(database_url, "plan", "load", example)
+    assert code == 1
+    assert "run `python -m bot db upgrade` first" in err
+    assert "Traceback" not in err
+
+    code, out, err = await run_cli(database_url, "db", "upgrade")
+    assert code == 0, err
+
+    code, out, err = await run_cli(database_url, "plan", "load", example)
+    assert code == 0, err
+    assert "examples/ba-bich-2024.yaml" in out
+    assert "UBND xã Ba Bích" in out
+
+    code, out, err = await run_cli(database_url, "plan", "show", "--year", "2024")
+    assert code == 0, err
+    for report in ("CCHC-Q1-2024", "CCHC-6T-2024", "CCHC-Q3-2024", "CCHC-NAM-2024"):
+        assert report in out
+    assert "15/12/2023 – 14/03/2024" in out
+    assert "10/12/2024" in out
+    assert all(f"2.{n}" in out for n in range(1, 10))
+
+
+async def test_a_bad_file_exits_1_with_file_line_field_and_no_traceback(
+    database_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = edit(example_text(), "lead: [tam]", "lead: [nhut2]")
+    bad.write_text(text, encoding="utf-8")
+    line = text[: text.index("lead: [nhut2]")].count("\n") + 1
+    assert (await run_cli(database_url, "db", "upgrade"))[0] == 0
+
+    code, out, err = await run_cli(database_url, "plan", "load", str(bad))
+
+    assert code == 1
+    assert err.strip() == f"error: {bad}:{line}: tasks[1].lead[0]: unknown official 'nhut2'"
+    assert "Traceback" not in err
+    assert out == ""
