@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.clock import Clock, FixedClock, SystemClock, parse_local_datetime
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from db.clock import Clock, FixedClock, SystemClock, parse_local_datetime
 
 log = logging.getLogger("nhacviec")
 

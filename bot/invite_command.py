@@ -11,10 +11,10 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import wiring
-from bot.clock import Clock, format_datetime
 from bot.settings import Settings
 from bot.telegram_channel import bot_api_urls
 from db import audit
+from db.clock import Clock, format_datetime
 from db.invites import create_invite
 from db.models import Unit
 from db.names import find_officials

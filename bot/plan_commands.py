@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.cli import CommandError
-from bot.clock import Clock, format_date
 from bot.settings import Settings
+from db.clock import Clock, format_date
 from db.models import (
     AssigneeRole,
     AuditEntry,

@@ -7,9 +7,9 @@ import logging
 import signal
 
 from bot import wiring
-from bot.clock import Clock
 from bot.settings import Settings
 from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu
+from db.clock import Clock
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)

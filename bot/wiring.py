@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from bot.settings import Settings
+from db.clock import Clock
 from db.files import FileStore
 from db.session import make_engine, make_sessionmaker
 from handlers.conversation import Conversation

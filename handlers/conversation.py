@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from db import audit, conversations, identities
+from db.clock import Clock
 from db.files import FileStore
 from db.models import Obligation, Task
 from handlers import callbacks, registration, reports, status

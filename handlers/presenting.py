@@ -6,7 +6,7 @@ from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from bot.clock import format_date, format_datetime
+from db.clock import format_date, format_datetime
 from db.deadlines import days_left
 from db.models import TaskState
 from handlers.catalog import t

@@ -7,8 +7,8 @@ from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
-from bot.clock import format_date
 from db import audit, conversations, submissions
+from db.clock import format_date
 from db.files import FileStore
 from db.models import (
     Obligation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.clock import format_date
+from db.clock import format_date
 from db.workload import ReportItem, TaskItem, report_items, task_items, urgency
 from handlers.catalog import t
 from handlers.presenting import due_part, h, last_answer, when

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import FixedClock
+from db.clock import FixedClock
 from db.models import Base
 from db.session import make_engine, make_sessionmaker
 from tests.databases import BACKENDS, postgres_admin_url, scratch_database

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import (
+from db.clock import (
     FixedClock,
     SystemClock,
     format_date,

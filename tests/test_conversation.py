@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import FixedClock
+from db.clock import FixedClock
 from db.files import FileStore
 from db.invites import create_invite
 from db.models import (

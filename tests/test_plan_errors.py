@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import CommandError
-from bot.clock import FixedClock
 from bot.plan_commands import load_plan
 from bot.settings import Settings
+from db.clock import FixedClock
 from db.plan import PlanError, parse_plan, read_plan
 from tests.conftest import EXAMPLE_PLAN
 from tests.test_plan_loader import dump_database, edit, example_text

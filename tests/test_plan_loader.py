@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot.clock import FixedClock
+from db.clock import FixedClock
 from db.models import (
     AssigneeRole,
     AuditEntry,

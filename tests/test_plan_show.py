@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import CommandError
-from bot.clock import FixedClock
 from bot.plan_commands import Column, load_plan, render_table, show_plan
 from bot.settings import Settings
+from db.clock import FixedClock
 from handlers.catalog import t
 from tests.conftest import EXAMPLE_PLAN
 from tests.test_plan_loader import edit, example_text

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import FixedClock
 from bot.logs import REDACTED, configure_logging
 from bot.serve import run_telegram
 from bot.settings import Settings
+from db.clock import FixedClock
 from db.invites import create_invite
 from db.migrate import upgrade
 from db.models import (

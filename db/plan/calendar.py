@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.clock import format_date
+from db.clock import format_date
 from db.plan.schema import DayOfYear, ReportSpec, parse_rule
 
 Loc = tuple[str | int, ...]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from bot.clock import format_date
+from db.clock import format_date
 from db.names import fold_name
 from db.plan.calendar import Loc, first_occurrence
 from db.plan.schema import PlanFile

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.clock import Clock
+from db.clock import Clock
 from db.models import (
     AssigneeRole,
     AuditEntry,

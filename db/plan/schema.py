@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rrulestr
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from bot.clock import format_date, parse_local_date
+from db.clock import format_date, parse_local_date
 from db.names import fold_name
 
 RoleName = Literal["official", "clerk", "leader"]
