@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
+from tests.cli import run_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.test_plan_loader import edit, example_text
-
-
-async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    """Run `python -m bot ARGS` from the repository root; (exit code, stdout, stderr)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONIOENCODING": "utf-8"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode("utf-8"), err.decode("utf-8")
 
 
 async def test_upgrade_load_and_show_from_the_command_line(database_url: str) -> None:

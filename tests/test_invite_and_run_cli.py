@@ -1,0 +1,117 @@
+"""`python -m bot invite` and `python -m bot run` as separate processes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.invites import hash_code
+from db.models import Invite
+from db.session import make_engine, make_sessionmaker
+from tests.cli import run_cli, start_cli
+from tests.conftest import EXAMPLE_PLAN, ROOT
+from tests.fakebotapi import FakeBotApi
+
+LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{1,32})")
+
+
+@pytest.fixture
+async def loaded(database_url: str) -> str:
+    """A database with the schema and the Ba Bích plan."""
+    for args in (("db", "upgrade"), ("plan", "load", str(EXAMPLE_PLAN.relative_to(ROOT)))):
+        code, _, err = await run_cli(database_url, *args)
+        assert code == 0, err
+    return database_url
+
+
+async def test_invite_prints_a_deep_link_and_stores_only_a_hash(loaded: str) -> None:
+    code, out, err = await run_cli(
+        loaded, "invite", "nhut", env={"TELEGRAM_BOT_USERNAME": "@nhacviec_xa_bot"}
+    )
+    assert code == 0, err
+    assert "Trần Văn Nhứt" in out
+    match = LINK.search(out)
+    assert match is not None and match.group(1) == "nhacviec_xa_bot"
+    plain = match.group(2)
+    engine = make_engine(loaded)
+    async with make_sessionmaker(engine)() as session:
+        invites = list(await session.scalars(select(Invite)))
+    await engine.dispose()
+    assert [i.code_hash for i in invites] == [hash_code(plain)]
+    assert all(plain not in (i.code_hash or "") for i in invites)
+
+
+async def test_invite_asks_telegram_for_the_username(loaded: str) -> None:
+    async with FakeBotApi(bot_username="ba_bich_bot") as server:
+        code, out, err = await run_cli(
+            loaded,
+            "invite",
+            "Lương",
+            env={"TELEGRAM_TOKEN": server.token, "TELEGRAM_API_URL": server.url},
+        )
+    assert code == 0, err
+    assert "Phạm Văn Lương" in out
+    match = LINK.search(out)
+    assert match is not None and match.group(1) == "ba_bich_bot"
+    assert server.token not in out + err
+
+
+async def test_invite_without_any_username_explains_start(loaded: str) -> None:
+    code, out, err = await run_cli(loaded, "invite", "Phạm Văn Mạnh")
+    assert code == 0, err
+    assert "/start " in out and "TELEGRAM_BOT_USERNAME" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Phạm Văn", "Phạm Văn Lương"),
+        ("Không Có Ai", 'Không tìm thấy cán bộ nào tên "Không Có Ai"'),
+    ],
+)
+async def test_invite_refuses_ambiguous_or_unknown_names(
+    loaded: str, name: str, expected: str
+) -> None:
+    code, _, err = await run_cli(loaded, "invite", name)
+    assert code == 1
+    assert expected in err and "Traceback" not in err
+    if name == "Phạm Văn":
+        assert "Phạm Văn Mạnh" in err
+
+
+async def test_run_without_a_token_says_what_to_set(loaded: str) -> None:
+    code, _, err = await run_cli(loaded, "run")
+    assert code == 1
+    assert "TELEGRAM_TOKEN" in err and "Traceback" not in err
+
+
+async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_path: Path) -> None:
+    async with FakeBotApi() as server:
+        server.add_user(7001, "Người lạ")
+        process = await start_cli(
+            loaded,
+            "run",
+            env={
+                "TELEGRAM_TOKEN": server.token,
+                "TELEGRAM_API_URL": server.url,
+                "DATA_DIR": str(tmp_path),
+            },
+        )
+        try:
+            await server.wait_for(lambda: server.polling, timeout=30)
+            sent = server.user_sends_command(7001, "start")
+            reply = await server.wait_for_message(
+                7001, after=sent["message"]["message_id"], timeout=10
+            )
+            assert "liên hệ công chức Văn phòng - Thống kê" in reply.plain_text
+            assert {c["command"] for c in server.my_commands} >= {"nhiemvu", "nop"}
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert server.token.split(":", 1)[1] not in (out + err).decode()
