@@ -1,4 +1,4 @@
-"""Working days, quiet time and moving slots: Vietnamese holidays, whatever zone the server runs in."""
+"""Working days, quiet time and moving slots: Vietnamese holidays, in any server time zone."""
 
 from __future__ import annotations
 
