@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from bot.cli import CommandError
 from bot.settings import Settings
 from db.clock import Clock, format_date
+from db.files import FileStore
 from db.models import (
     AssigneeRole,
     AuditEntry,
@@ -59,7 +60,7 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
     except PlanError as exc:
         raise CommandError(str(exc)) from None
     async with _database(settings) as sessions, sessions() as session:
-        report = await write_plan(session, plan, clock)
+        report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
     return "\n".join(_load_summary(plan, report))
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from db.clock import FixedClock
+from db.files import FileStore
 from db.models import (
     AssigneeRole,
     AuditEntry,
@@ -115,8 +116,8 @@ async def test_the_seed_calendar_is_loaded_exactly(
             assert obligation.active
             assert obligation.collector is not None and obligation.collector.key == "nhut"
             assert obligation.templates == [
-                "templates/cchc/de-cuong.docx",
-                "templates/cchc/phu-luc.xlsx",
+                {"name": "de-cuong.docx", "source": "templates/cchc/de-cuong.docx", "path": None},
+                {"name": "phu-luc.xlsx", "source": "templates/cchc/phu-luc.xlsx", "path": None},
             ]
             assert obligation.forward_to == "UBND huyện (qua Phòng Nội vụ)"
             submitters = {a.official_id for a in obligation.assignees}
@@ -200,7 +201,6 @@ async def test_the_first_load_is_audited_with_its_counts(
     assert entry.details["tasks"] == {"created": 9, "updated": 0, "deactivated": 0}
     assert entry.details["obligations"]["created"] == 4
     assert entry.details["unit"] == "created"
-    assert Path(entry.details["base_dir"]) == EXAMPLE_PLAN.parent
 
 
 def edited_example() -> str:
@@ -391,6 +391,25 @@ def test_the_example_marks_every_invented_person_as_sample() -> None:
     real = {o.key for o in spec.officials if not o.sample}
     assert real == {"luong", "manh"}
     assert re.search(r"^# SAMPLE DATA", example_text(), flags=re.MULTILINE)
+
+
+async def test_templates_are_copied_into_the_file_store_once(
+    sessionmaker: Sessions, clock: FixedClock, tmp_path: Path
+) -> None:
+    store = FileStore(tmp_path / "data")
+    async with sessionmaker() as session:
+        await load_plan(session, example_plan(), clock, store)
+    before = await snapshot(sessionmaker)
+    async with sessionmaker() as session:
+        again = await load_plan(session, example_plan(), clock, store)
+        obligation = await session.scalar(select(Obligation).order_by(Obligation.id))
+    assert not again.changed and await snapshot(sessionmaker) == before
+    assert obligation is not None
+    names = [t["name"] for t in obligation.templates]
+    assert names == ["de-cuong.docx", "phu-luc.xlsx"]
+    for template in obligation.templates:
+        copied = store.path_of(template["path"]).read_bytes()
+        assert copied == (EXAMPLE_PLAN.parent / template["source"]).read_bytes()
 
 
 def test_the_templates_named_by_the_example_exist() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db.clock import Clock
+from db.files import FileStore
 from db.models import (
     AssigneeRole,
     AuditEntry,
@@ -78,10 +80,16 @@ class LoadReport:
         }
 
 
-async def load_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
-    """Upsert `plan` and commit; on any error nothing is written."""
+async def load_plan(
+    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None = None
+) -> LoadReport:
+    """Upsert `plan` and commit; on any error nothing is written.
+
+    With a `store`, the report templates the plan names are copied into it, so reminders
+    can hand them out wherever the plan file itself ends up.
+    """
     try:
-        report = await _apply(session, plan, clock)
+        report = await _apply(session, plan, clock, store)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -89,7 +97,9 @@ async def load_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadRepo
     return report
 
 
-async def _apply(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
+async def _apply(
+    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None
+) -> LoadReport:
     spec = plan.spec
     report = LoadReport(spec.unit.code, spec.unit.name)
     unit = await session.scalar(select(Unit).where(Unit.code == spec.unit.code))
@@ -111,7 +121,8 @@ async def _apply(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
     await session.flush()
     ids = {key: official.id for key, official in officials.items()}
     await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks)
-    await _sync_obligations(session, unit.id, plan, ids, report.obligations)
+    templates = _stored_templates(plan, store)
+    await _sync_obligations(session, unit.id, plan, ids, templates, report.obligations)
 
     if report.changed:
         session.add(
@@ -121,8 +132,7 @@ async def _apply(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
                 action="plan.load",
                 target=plan.filename[-128:],
                 at=clock.now(),
-                # base_dir lets later features find the templates the plan names.
-                details={**report.counts(), "file": plan.filename, "base_dir": str(plan.base_dir)},
+                details={**report.counts(), "file": plan.filename},
             )
         )
     await session.flush()
@@ -266,7 +276,22 @@ async def _sync_tasks(
     tally.deactivated += _deactivate(t for code, t in existing.items() if code not in in_file)
 
 
-def _obligation_values(item: ObligationPlan, ids: Mapping[str, int]) -> dict[str, Any]:
+def _stored_templates(plan: Plan, store: FileStore | None) -> dict[str, dict[str, str | None]]:
+    """Each template the plan names: its file name, the plan's path, and where it is stored."""
+    found: dict[str, dict[str, str | None]] = {}
+    for item in plan.obligations:
+        for source in item.templates:
+            if source in found:
+                continue
+            file = plan.base_dir / source
+            stored = store.put(file.read_bytes())[1] if store and file.is_file() else None
+            found[source] = {"name": PurePosixPath(source).name, "source": source, "path": stored}
+    return found
+
+
+def _obligation_values(
+    item: ObligationPlan, ids: Mapping[str, int], templates: Mapping[str, dict[str, str | None]]
+) -> dict[str, Any]:
     return {
         "report_code": item.report_code,
         "kind": item.kind,
@@ -274,7 +299,7 @@ def _obligation_values(item: ObligationPlan, ids: Mapping[str, int]) -> dict[str
         "due_date": item.due_date,
         "window_start": item.window_start,
         "window_end": item.window_end,
-        "templates": list(item.templates),
+        "templates": [templates[source] for source in item.templates],
         "collector_id": ids[item.collector],
         "forward_to": item.forward_to,
         "forward_due": item.forward_due,
@@ -301,7 +326,12 @@ def _sync_obligation_assignees(obligation: Obligation, wanted: set[int]) -> bool
 
 
 async def _sync_obligations(
-    session: AsyncSession, unit_id: int, plan: Plan, ids: Mapping[str, int], tally: Tally
+    session: AsyncSession,
+    unit_id: int,
+    plan: Plan,
+    ids: Mapping[str, int],
+    templates: Mapping[str, dict[str, str | None]],
+    tally: Tally,
 ) -> None:
     rows = await session.scalars(
         select(Obligation)
@@ -310,7 +340,7 @@ async def _sync_obligations(
     )
     existing = {obligation.code: obligation for obligation in rows}
     for item in plan.obligations:
-        values = _obligation_values(item, ids)
+        values = _obligation_values(item, ids, templates)
         wanted = _submitter_ids(plan.spec, item, ids)
         obligation = existing.get(item.code)
         if obligation is None:
