@@ -88,6 +88,12 @@ class ReviewState(enum.StrEnum):
     RETURNED = "returned"
 
 
+class ExtensionState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class ReminderStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -230,6 +236,8 @@ class TaskAssignee(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
     role: Mapped[AssigneeRole] = mapped_column(_enum(AssigneeRole))
+    # An approved extension for this official only; the later of this and the task's date counts.
+    extended_due: Mapped[date | None] = mapped_column(Date)
 
     task: Mapped[Task] = relationship(back_populates="assignees")
     official: Mapped[Official] = relationship()
@@ -275,6 +283,8 @@ class ObligationAssignee(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"))
     official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    # An approved extension for this official only; the later of this and the report's date counts.
+    extended_due: Mapped[date | None] = mapped_column(Date)
 
     obligation: Mapped[Obligation] = relationship(back_populates="assignees")
     official: Mapped[Official] = relationship()
@@ -317,6 +327,35 @@ class Submission(Base):
     @property
     def on_time(self) -> bool:
         return self.late_days == 0
+
+
+class ExtensionRequest(Base):
+    """An official's request (/giahan) to hand in one report or task later, and its decision."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (
+        CheckConstraint("(obligation_id IS NULL) <> (task_id IS NULL)", name="one_subject"),
+        Index("ix_extension_requests_by_official", "official_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligations.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    # The official's due date when asking, kept so the decision shows what it moves from.
+    current_due: Mapped[date] = mapped_column(Date)
+    requested_due: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    state: Mapped[ExtensionState] = mapped_column(
+        _enum(ExtensionState), default=ExtensionState.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    decided_at: Mapped[datetime | None]
+
+    official: Mapped[Official] = relationship(foreign_keys=[official_id])
+    decided_by: Mapped[Official | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class StoredFile(Base):
@@ -409,3 +448,12 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(128), default="")
     at: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SweepMark(Base):
+    """How far the reminder sweep of a unit has looked; the next sweep starts there."""
+
+    __tablename__ = "sweep_marks"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    swept_until: Mapped[datetime]

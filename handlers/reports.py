@@ -24,6 +24,7 @@ from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
 from handlers.turn import Turn
 from handlers.types import Choice, FilesSent, IncomingFile, Reply
+from scheduler import outbox
 
 AWAIT_FILE = "await_file"
 CHOOSE_SUBJECT = "choose_subject"
@@ -227,6 +228,14 @@ async def _submit(
         turn.tz,
         actor=turn.actor,
         note=note,
+    )
+    # Handing in stops this person's reminders for the subject at once.
+    await outbox.drop_pending(
+        turn.session,
+        recipient_id=turn.official.id,
+        subject_type="obligation" if isinstance(subject, Obligation) else "task",
+        subject_id=subject.id,
+        reason="submitted",
     )
     assert turn.identity is not None
     await conversations.finish(turn.session, turn.identity.id)

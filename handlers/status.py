@@ -12,6 +12,7 @@ from handlers.catalog import t
 from handlers.presenting import due_part, h, last_answer, moment, state_label
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
+from scheduler import outbox
 
 AWAIT_REASON = "await_reason"
 
@@ -103,6 +104,14 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
     update = await answers.record_status(
         turn.session, turn.official, task, state, turn.now, actor=turn.actor
     )
+    if state is TaskState.DONE:
+        await outbox.drop_pending(
+            turn.session,
+            recipient_id=turn.official.id,
+            subject_type="task",
+            subject_id=task.id,
+            reason="done",
+        )
     label = state_label(state, turn.lang)
     recorded = t("status.recorded", turn.lang, state=label, time=moment(turn.now, turn.tz))
     status = last_answer(state, turn.now, turn.tz, turn.lang)

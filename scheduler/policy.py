@@ -223,7 +223,8 @@ class ObligationView:
     due_date: date
     window_start: date
     window_end: date
-    templates: tuple[str, ...] = ()
+    # (file name, stored path or None): the outline and appendix handed out with the first reminder.
+    templates: tuple[tuple[str, str | None], ...] = ()
     assignees: tuple[AssigneeState, ...] = ()
     rule: ReminderRule | None = None
 
@@ -733,6 +734,24 @@ def reminders_between(
             sweep.subject(TASK, task, work, out)
     out.sort(key=_order)
     return out
+
+
+def window_may_hold_slots(config: PolicyConfig, after: datetime, until: datetime) -> bool:
+    """Whether any reminder at all can fall in (after, until]; False lets a sweep skip reading.
+
+    Every slot lands at the reminder time of day (or, moved out of quiet time, at that time
+    clamped into working hours), so most one-minute windows hold none.
+    """
+    after, until = _aware_utc(after, "after"), _aware_utc(until, "until")
+    if until <= after:
+        return False
+    cal = config.calendar()
+    first, last = cal.local_date(after), cal.local_date(until)
+    if (last - first).days > 2:
+        return True
+    times = {config.reminder_time, cal.preferred_time(config.reminder_time)}
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return any(after < cal.at(day, when) <= until for day in days for when in times)
 
 
 def coalesce(reminders: Iterable[DueReminder]) -> list[DueReminder]:

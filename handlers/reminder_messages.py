@@ -1,0 +1,249 @@
+"""What an outbox row says: deadline reminders, check-ins, digests and notices.
+
+Rendered when the row is sent, in the recipient's language at that moment, from the
+database as it is then: a reminder for something handed in meanwhile renders to None (the
+dispatcher drops it), and a digest lists only who is still missing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.clock import format_date
+from db.files import FileStore
+from db.models import (
+    Obligation,
+    ObligationAssignee,
+    Official,
+    Reminder,
+    ReviewState,
+    StatusUpdate,
+    Submission,
+    Task,
+    TaskAssignee,
+    TaskState,
+    Unit,
+)
+from handlers import callbacks
+from handlers.catalog import t
+from handlers.clerk.notices import notice_reply
+from handlers.clerk.numbers import percent, share
+from handlers.presenting import h, last_answer
+from handlers.status import status_choices
+from handlers.types import Choice, OutgoingFile, Reply
+
+UNREACHABLE_NOTICE = "unreachable_notice"
+CHECKIN = "checkin"
+OVERDUE = "overdue"
+DIGEST_PREFIX = "digest_"
+
+
+async def reminder_reply(session: AsyncSession, row: Reminder, store: FileStore) -> Reply | None:
+    """The message of an outbox row, or None when it is no longer needed."""
+    recipient = await session.get(Official, row.recipient_id)
+    if recipient is None or not recipient.active:
+        return None
+    lang = recipient.language
+    payload: dict[str, Any] = row.payload or {}
+    if "text" in payload:
+        return notice_reply(row)  # written ready-made by the clerk's desk
+    if row.kind == UNREACHABLE_NOTICE:
+        name = h(str(payload.get("official_name", "")))
+        return Reply(
+            t("remind.unreachable", lang, name=name, reason=t("remind.unreachable_reason", lang))
+        )
+    if row.subject_id is None:
+        return None
+    if row.kind.startswith(DIGEST_PREFIX):
+        return await _digest(session, row, payload, lang)
+    if row.subject_type == "obligation":
+        return await _obligation_reminder(session, row, payload, lang, store)
+    if row.subject_type == "task":
+        return await _task_reminder(session, row, payload, lang)
+    return None
+
+
+async def _obligation_reminder(
+    session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str, store: FileStore
+) -> Reply | None:
+    obligation = await session.get(Obligation, row.subject_id)
+    if obligation is None or not obligation.active or await _handed_in(session, row):
+        return None
+    lines = [_deadline_line(payload, obligation.title, lang)]
+    lines.append(
+        t(
+            "remind.window",
+            lang,
+            start=format_date(obligation.window_start),
+            end=format_date(obligation.window_end),
+        )
+    )
+    files = [
+        OutgoingFile(name, str(store.path_of(path)))
+        for name, path in payload.get("templates", [])
+        if path
+    ]
+    if files:
+        lines.append(t("remind.templates", lang, count=len(files)))
+    lines.append(t("remind.report_action", lang))
+    button = Choice(t("button.report", lang), callbacks.obligation_data(obligation.id))
+    return Reply("\n".join(lines), [[button]], files=files)
+
+
+async def _task_reminder(
+    session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
+) -> Reply | None:
+    task = await session.get(Task, row.subject_id)
+    if task is None or not task.active:
+        return None
+    assigned = await session.scalar(
+        select(TaskAssignee.id).where(
+            TaskAssignee.task_id == task.id, TaskAssignee.official_id == row.recipient_id
+        )
+    )
+    latest = await session.scalar(
+        select(StatusUpdate)
+        .where(StatusUpdate.task_id == task.id, StatusUpdate.official_id == row.recipient_id)
+        .order_by(StatusUpdate.id.desc())
+        .limit(1)
+    )
+    if assigned is None or (latest is not None and latest.state is TaskState.DONE):
+        return None
+    choices = status_choices(task.id, lang)
+    if row.kind == CHECKIN:
+        unit = await session.get(Unit, task.unit_id)
+        tz = ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
+        status = last_answer(
+            latest.state if latest else None, latest.at if latest else None, tz, lang
+        )
+        due_part = (
+            t("tasks.due_part", lang, due=format_date(task.due_date), when=_when(payload, lang))
+            if task.due_date
+            else t("when.no_due", lang).capitalize()
+        )
+        text = t(
+            "remind.checkin",
+            lang,
+            code=h(task.code),
+            title=h(task.title),
+            due_part=due_part,
+            status=status,
+        )
+        return Reply(text, choices)
+    deadline = _deadline_line(payload, f"{task.code} {task.title}", lang)
+    return Reply(f"{deadline}\n{t('remind.task_action', lang)}", choices)
+
+
+def _deadline_line(payload: dict[str, Any], title: str, lang: str) -> str:
+    due = format_date(date.fromisoformat(payload["due_date"]))
+    if "days_late" in payload and payload["days_late"] > 0:
+        return t("remind.overdue", lang, title=h(title), days=payload["days_late"], due=due)
+    return t("remind.before", lang, title=h(title), due=due, when=_when(payload, lang))
+
+
+def _when(payload: dict[str, Any], lang: str) -> str:
+    if payload.get("days_late"):
+        return t("when.late", lang, days=payload["days_late"])
+    left = payload.get("days_left")
+    if left is None:
+        return t("when.no_due", lang)
+    return t("when.today", lang) if left == 0 else t("when.left", lang, days=left)
+
+
+async def _handed_in(session: AsyncSession, row: Reminder) -> bool:
+    """Whether the recipient's latest submission for the obligation stands (not returned)."""
+    latest = await session.scalar(
+        select(Submission.review_state)
+        .where(
+            Submission.obligation_id == row.subject_id,
+            Submission.official_id == row.recipient_id,
+        )
+        .order_by(Submission.version.desc())
+        .limit(1)
+    )
+    return latest is not None and latest is not ReviewState.RETURNED
+
+
+async def _digest(
+    session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
+) -> Reply | None:
+    listed = {int(m["official_id"]): m for m in payload.get("missing", [])}
+    if row.subject_type == "obligation":
+        total = await session.scalar(
+            select(func.count()).where(ObligationAssignee.obligation_id == row.subject_id)
+        )
+        still = set(listed) - await _submitted(session, row.subject_id or 0, set(listed))
+    else:
+        total = await session.scalar(
+            select(func.count()).where(TaskAssignee.task_id == row.subject_id)
+        )
+        still = set(listed) - await _done(session, row.subject_id or 0, set(listed))
+    if not still:
+        return None
+    people = list(
+        await session.scalars(
+            select(Official).where(Official.id.in_(still)).order_by(Official.full_name)
+        )
+    )
+    due = format_date(date.fromisoformat(payload["due_date"]))
+    count, of = share(len(people), total or 0), percent(len(people), total or 0, lang)
+    if row.subject_type == "obligation":
+        head = t(
+            "remind.digest_obligation",
+            lang,
+            title=h(payload["title"]),
+            due=due,
+            share=count,
+            percent=of,
+        )
+    else:
+        head = t(
+            "remind.digest_task",
+            lang,
+            code=h(payload["code"]),
+            title=h(payload["title"]),
+            due=due,
+            share=count,
+            percent=of,
+        )
+    lines = [head]
+    for person in people:
+        entry = listed[person.id]
+        key = "remind.digest_line"
+        if entry.get("on_leave"):
+            key = "remind.digest_line_leave"
+        elif not entry.get("reachable", True):
+            key = "remind.digest_line_unreachable"
+        lines.append(t(key, lang, name=h(person.full_name), department=h(person.department)))
+    return Reply("\n".join(lines))
+
+
+async def _submitted(session: AsyncSession, obligation_id: int, people: set[int]) -> set[int]:
+    rows = await session.execute(
+        select(Submission.official_id, Submission.version, Submission.review_state).where(
+            Submission.obligation_id == obligation_id, Submission.official_id.in_(people)
+        )
+    )
+    latest: dict[int, tuple[int, ReviewState]] = {}
+    for official_id, version, state in rows:
+        if official_id not in latest or version > latest[official_id][0]:
+            latest[official_id] = (version, state)
+    return {o for o, (_, state) in latest.items() if state is not ReviewState.RETURNED}
+
+
+async def _done(session: AsyncSession, task_id: int, people: set[int]) -> set[int]:
+    rows = await session.execute(
+        select(StatusUpdate.official_id, StatusUpdate.id, StatusUpdate.state).where(
+            StatusUpdate.task_id == task_id, StatusUpdate.official_id.in_(people)
+        )
+    )
+    latest: dict[int, tuple[int, TaskState]] = {}
+    for official_id, update_id, state in rows:
+        if official_id not in latest or update_id > latest[official_id][0]:
+            latest[official_id] = (update_id, state)
+    return {o for o, (_, state) in latest.items() if state is TaskState.DONE}

@@ -1,0 +1,55 @@
+"""The reminder service a running bot starts: a sweep every minute, a dispatcher always on.
+
+APScheduler (python-telegram-bot's JobQueue) only ticks: it calls `sweep` once a minute.
+Nothing is scheduled per reminder and nothing is pickled: the database holds every reminder,
+so a restart, a missed tick or a second process changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.clock import Clock
+from db.files import FileStore
+from db.models import Reminder
+from handlers.reminder_messages import reminder_reply
+from scheduler.delivery import OutgoingMessage
+from scheduler.sweep import SweepReport, sweep_all
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_SECONDS = 60
+
+
+class ReminderSweeper:
+    """Sweeps every unit into the outbox, one transaction per tick."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+
+    async def sweep(self, now: datetime | None = None) -> list[SweepReport]:
+        """Enqueue what fell due since the last sweep, up to `now` (the clock by default)."""
+        at = now or self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            return await sweep_all(session, at)
+
+
+def outbox_renderer(
+    sessionmaker: async_sessionmaker[AsyncSession], store: FileStore
+) -> Callable[[Reminder], Awaitable[OutgoingMessage | None]]:
+    """The dispatcher's renderer: each row rendered from the database as it is when sent."""
+
+    async def render(row: Reminder) -> OutgoingMessage | None:
+        async with sessionmaker() as session:
+            reply = await reminder_reply(session, row, store)
+        if reply is None:
+            return None
+        files = [(f.name, f.path) for f in reply.files]
+        return OutgoingMessage(reply.text, reply.choices, files)
+
+    return render

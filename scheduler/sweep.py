@@ -1,0 +1,120 @@
+"""The sweep: once a minute, write the reminders that fell due into the outbox.
+
+The database is the source of truth and the sweep only ticks. Each unit remembers how far
+it was swept (`SweepMark`); the next sweep covers (mark, now], so a restart picks up exactly
+where it stopped. A long window (the process was down) is coalesced: one message per person
+and subject, the newest, not a burst of stale ones. Writing is idempotent by key, so two
+processes sweeping the same minute add nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import SweepMark, Unit
+from scheduler.outbox import NewReminder, enqueue
+from scheduler.policy import (
+    DueReminder,
+    PolicyConfig,
+    coalesce,
+    reminders_between,
+    window_may_hold_slots,
+)
+from scheduler.snapshot import load_snapshot
+
+log = logging.getLogger(__name__)
+
+# A window longer than this means the sweep did not run for a while: coalesce its reminders.
+CATCH_UP_AFTER = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep of one unit did."""
+
+    unit_id: int
+    after: datetime
+    until: datetime
+    found: int = 0
+    enqueued: int = 0
+    coalesced: bool = False
+
+
+def policy_config(unit: Unit) -> PolicyConfig:
+    """The reminder settings of a unit (its time zone; the office defaults otherwise)."""
+    return PolicyConfig(tz=ZoneInfo(unit.timezone))
+
+
+def to_outbox(unit_id: int, reminder: DueReminder) -> NewReminder:
+    """The outbox row of a due reminder; it may be sent from its slot on."""
+    payload = {**reminder.payload, "first": reminder.first_for_subject}
+    return NewReminder(
+        unit_id=unit_id,
+        idempotency_key=reminder.idempotency_key,
+        recipient_id=reminder.recipient_id,
+        subject_type=reminder.subject_type,
+        subject_id=reminder.subject_id,
+        kind=reminder.kind,
+        slot_at=reminder.slot_at,
+        due_at=reminder.slot_at,
+        payload=payload,
+    )
+
+
+async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepReport:
+    """Enqueue the unit's reminders with a slot in (last sweep, now]; the caller commits."""
+    config = policy_config(unit)
+    mark = await session.get(SweepMark, unit.id)
+    # The first sweep ever looks back to the start of the local day, so a bot started at
+    # 09:00 still sends that morning's reminders.
+    after = mark.swept_until if mark else _start_of_day(now, config.tz)
+    if now <= after:
+        return SweepReport(unit.id, after, now)
+    found: list[DueReminder] = []
+    if window_may_hold_slots(config, after, now):
+        snapshot = await load_snapshot(session, unit.id)
+        found = reminders_between(snapshot, config, after, now)
+    catch_up = now - after > CATCH_UP_AFTER
+    if catch_up:
+        found = coalesce(found)
+    enqueued = await enqueue(session, (to_outbox(unit.id, r) for r in found))
+    await _advance(session, unit.id, now, exists=mark is not None)
+    if enqueued:
+        log.info("unit %s: %d reminders enqueued for (%s, %s]", unit.code, enqueued, after, now)
+    return SweepReport(unit.id, after, now, len(found), enqueued, catch_up)
+
+
+async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
+    """Sweep every unit; the caller commits."""
+    units = list(await session.scalars(select(Unit).order_by(Unit.id)))
+    return [await sweep_unit(session, unit, now) for unit in units]
+
+
+async def _advance(session: AsyncSession, unit_id: int, now: datetime, *, exists: bool) -> None:
+    # Only ever forward: a second process that swept further must not be pulled back.
+    if exists:
+        await session.execute(
+            update(SweepMark)
+            .where(SweepMark.unit_id == unit_id, SweepMark.swept_until < now)
+            .values(swept_until=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(SweepMark)
+        .values(unit_id=unit_id, swept_until=now)
+        .on_conflict_do_nothing(index_elements=[SweepMark.unit_id])
+    )
+
+
+def _start_of_day(now: datetime, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time.min, tzinfo=tz)
