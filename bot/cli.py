@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
-from db.clock import Clock, FixedClock, SystemClock, parse_local_datetime
+from db.clock import Clock, FixedClock, SystemClock, parse_local_date, parse_local_datetime
 
 log = logging.getLogger("nhacviec")
 
@@ -81,6 +81,20 @@ async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> in
     return 0
 
 
+async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.reminder_commands import PreviewError, preview_reminders
+
+    try:
+        start, end = parse_local_date(args.start), parse_local_date(args.end)
+    except ValueError as exc:
+        raise CommandError(f"{exc}; expected dd/mm/yyyy") from exc
+    try:
+        print(await preview_reminders(settings, start, end, args.unit))
+    except PreviewError as exc:
+        raise CommandError(str(exc)) from exc
+    return 0
+
+
 def _add_at(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", metavar='"dd/mm/yyyy HH:MM"', help="look at the calendar as of this local time"
@@ -117,6 +131,18 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7, help="days the link stays valid (7)")
     _add_at(invite)
     invite.set_defaults(handler=_invite)
+
+    reminders = commands.add_parser("reminders", help="the reminder calendar")
+    reminder_commands = reminders.add_subparsers(
+        dest="reminders_command", required=True, metavar="ACTION"
+    )
+    show_calendar = reminder_commands.add_parser(
+        "preview", help="print the reminders of a period without sending anything"
+    )
+    show_calendar.add_argument("--from", dest="start", required=True, metavar="dd/mm/yyyy")
+    show_calendar.add_argument("--to", dest="end", required=True, metavar="dd/mm/yyyy")
+    show_calendar.add_argument("--unit", help="the unit's code, when the database holds several")
+    show_calendar.set_defaults(handler=_reminders_preview)
 
     run = commands.add_parser("run", help="run the Telegram bot (polling) with TELEGRAM_TOKEN")
     run.set_defaults(handler=_run)
