@@ -1,0 +1,686 @@
+"""The outbox dispatcher: claim due rows, send them, record what happened.
+
+Delivery is at least once, and exactly once outside one window:
+
+1. `claim` marks up to `batch_size` due rows as ours with a lease, in one conditional UPDATE
+   (on PostgreSQL its candidates are picked `FOR UPDATE SKIP LOCKED`), and commits before
+   anything is sent. The UPDATE re-checks "pending and not leased", so of two dispatchers at
+   most one ever owns a row, on PostgreSQL and on SQLite (which serialises writers).
+2. Each row is rendered and sent; only after the channel accepted it is the row marked SENT,
+   and only if we still own it (`claimed_by` = us).
+3. A crash (or a hang) between claim and mark leaves the row pending; its lease expires and
+   another dispatcher sends it again. That is the one window where a person can get a
+   reminder twice; a lost reminder is never possible. A Telegram timeout after the request
+   left is the other (see `bot.telegram_transport`).
+
+A dispatcher never starts a send later than half the lease after its claim, so a row it is
+still working on cannot be re-claimed by another dispatcher in the meantime.
+
+Failures (one `DeliveryError`, see `scheduler.delivery`): a 429 releases only that row until
+`retry_after` and pauses only that chat; timeouts and 5xx back off exponentially (capped);
+a permanent error fails the row; an unreachable chat fails the row, marks the identity
+unreachable, writes an audit entry and queues one notice to the unit's clerks; a migrated
+group gets its new chat id stored and the message resent there once.
+
+Chats are served concurrently, each chat's rows in due order; a chat whose pacer wait is
+longer than `max_wait` gets its rows released for later instead of holding up the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.audit import record
+from db.clock import Clock, SystemClock
+from db.models import AuditEntry, Channel, ChannelIdentity, Official, Reminder, ReminderStatus
+from scheduler.delivery import DeliveryError, OutgoingMessage, Transport
+from scheduler.outbox import NewReminder, coalesce_stale, enqueue
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_NOTICE = "unreachable_notice"
+NO_REACHABLE_CHAT = "no reachable chat"
+NOTHING_TO_SAY = "no longer needed when sent"
+AUDIT_UNREACHABLE = "identity.unreachable"
+AUDIT_MIGRATED = "identity.migrated"
+
+# A row's message, or None when it is no longer needed (handed in since it was queued).
+Renderer = Callable[[Reminder], Awaitable[OutgoingMessage | None] | OutgoingMessage | None]
+
+_MAX_ERROR = 1000
+
+
+def backoff(
+    attempts: int,
+    base: timedelta = timedelta(seconds=30),
+    cap: timedelta = timedelta(hours=1),
+) -> timedelta:
+    """The wait before retry number `attempts` + 1: base × 2^attempts, at most `cap`."""
+    # No jitter: a handful of processes cannot stampede Telegram, and tests stay exact.
+    if attempts >= 32:
+        return cap
+    wait: timedelta = base * (2**attempts)
+    return min(cap, wait)
+
+
+def default_worker_id() -> str:
+    """host:pid:random, unique per dispatcher instance and readable in the outbox."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class DispatchReport:
+    """What one run did, row by row."""
+
+    claimed: int = 0
+    sent: int = 0
+    rate_limited: int = 0  # released until the 429's retry_after
+    retrying: int = 0  # timeout or 5xx: backing off
+    failed: int = 0  # permanent error, or unreachable chat
+    dropped: int = 0  # no reachable chat, or nothing left to say
+    deferred: int = 0  # released unsent: chat busy for long, or claim too old
+    unreachable: int = 0  # identities newly marked unreachable
+    migrated: int = 0  # identities moved to a new chat id
+    notices: int = 0  # notices queued for clerks
+    coalesced: int = 0  # stale rows dropped before claiming
+    lost_claims: int = 0  # sent, but the row had been re-claimed meanwhile
+
+    def merge(self, other: DispatchReport) -> None:
+        """Add `other`'s counts to this report."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class _Run:
+    """One run: its report, and its time, `now` plus the monotonic time elapsed since."""
+
+    now: datetime
+    started: float
+    monotonic: Callable[[], float]
+    report: DispatchReport = field(default_factory=DispatchReport)
+
+    def elapsed(self) -> float:
+        return self.monotonic() - self.started
+
+    def at(self) -> datetime:
+        """The current time of this run (simulated runs stay on their simulated time)."""
+        return self.now + timedelta(seconds=self.elapsed())
+
+
+@dataclass
+class _Chat:
+    """Where one recipient's rows of this batch go."""
+
+    identity_id: int
+    official_id: int
+    unit_id: int
+    external_id: str
+    transport: Transport
+
+
+class Dispatcher:
+    """Sends due outbox rows through the transports; safe to run in several processes."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        transports: Sequence[Transport],
+        render: Renderer,
+        *,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        max_wait: float = 5.0,
+        backoff_base: timedelta = timedelta(seconds=30),
+        backoff_cap: timedelta = timedelta(hours=1),
+        max_attempts: int = 20,
+        stale_after: timedelta | None = timedelta(minutes=30),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`transports` in order of preference: a person is reached on the first channel
+        where they have a reachable chat. Run ONE dispatcher per process with every channel's
+        transport: a row whose recipient it cannot reach is dropped (and the clerk told)."""
+        if not transports:
+            raise ValueError("a dispatcher needs at least one transport")
+        self.sessionmaker = sessionmaker
+        self.transports = {t.channel: t for t in transports}
+        self.channels: tuple[Channel, ...] = tuple(self.transports)
+        self.render = render
+        self.clock: Clock = clock or SystemClock()
+        self.worker_id = (worker_id or default_worker_id())[:64]
+        self.batch_size = batch_size
+        self.lease = lease
+        self.max_wait = max_wait
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_attempts = max_attempts
+        self.stale_after = stale_after
+        self._monotonic = monotonic
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        """Dispatch until `stop` is set; a full batch runs the next at once, else wait `idle`."""
+        while not stop.is_set():
+            claimed = 0
+            try:
+                claimed = (await self.run_once()).claimed
+            except Exception:
+                # The database or a bug: leased rows come back when their lease expires.
+                log.exception("dispatch run failed")
+            if claimed >= self.batch_size:
+                continue
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle)
+
+    async def drain(self, now: datetime | None = None, *, max_runs: int = 10_000) -> DispatchReport:
+        """Run until a run claims nothing (rows waiting on a backoff stay for later)."""
+        total = DispatchReport()
+        for _ in range(max_runs):
+            report = await self.run_once(now)
+            total.merge(report)
+            if report.claimed == 0:
+                break
+        return total
+
+    async def run_once(self, now: datetime | None = None) -> DispatchReport:
+        """Claim one batch of due rows and deliver it; `now` defaults to the clock."""
+        run = _Run(now or self.clock.now(), self._monotonic(), self._monotonic)
+        report = run.report
+        if self.stale_after is not None:
+            report.coalesced = await self._coalesce(run.now)
+        rows = await self.claim(run.now)
+        report.claimed = len(rows)
+        if not rows:
+            return report
+        chats = await self._route(run, rows)
+        outcomes = await asyncio.gather(
+            *(self._serve(run, chat, queue) for chat, queue in chats),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                # Most likely the database; that chat's rows come back when the lease expires.
+                log.error("serving a chat failed", exc_info=outcome)
+        return report
+
+    # --- claiming -------------------------------------------------------------------------
+
+    async def claim(self, now: datetime, limit: int | None = None) -> list[Reminder]:
+        """Lease up to `limit` (the batch size) due rows to this worker; committed on return."""
+        free = or_(Reminder.lease_until.is_(None), Reminder.lease_until < now)
+        # A MATERIALIZED CTE picks the candidates once per statement. As a plain IN (subquery)
+        # PostgreSQL may rescan it per row; LockRows then skips the rows this very UPDATE has
+        # changed and returns fresh ones, so the LIMIT would not bound the claim at all.
+        picked = (
+            select(Reminder.id)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now, free)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit or self.batch_size)
+            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite serialises writers
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        async with self.sessionmaker() as session:
+            claimed = await session.execute(
+                update(Reminder)
+                # The conditions again: a row another worker claimed since is not ours.
+                .where(
+                    Reminder.id.in_(select(picked.c.id)),
+                    Reminder.status == ReminderStatus.PENDING,
+                    free,
+                )
+                .values(claimed_by=self.worker_id, lease_until=now + self.lease)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = [row.id for row in claimed]
+            rows: list[Reminder] = []
+            if ids:
+                rows = list(
+                    await session.scalars(
+                        select(Reminder)
+                        .where(Reminder.id.in_(ids))
+                        .order_by(Reminder.due_at, Reminder.id)
+                    )
+                )
+            # Detached before the commit, the rows stay readable whatever the sessionmaker's
+            # expire_on_commit says; the renderer gets them after this session is gone.
+            session.expunge_all()
+            await session.commit()
+        return rows
+
+    async def _coalesce(self, now: datetime) -> int:
+        assert self.stale_after is not None
+        try:
+            async with self.sessionmaker() as session:
+                dropped = await coalesce_stale(session, now, self.stale_after)
+                await session.commit()
+        except DBAPIError:
+            # Two processes coalescing the same backlog: the other one did it.
+            log.warning("could not coalesce the stale backlog this time", exc_info=True)
+            return 0
+        if dropped:
+            log.info(
+                "dropped %d stale reminders, keeping the newest per person and subject", dropped
+            )
+        return dropped
+
+    # --- routing --------------------------------------------------------------------------
+
+    async def _route(
+        self, run: _Run, rows: Sequence[Reminder]
+    ) -> list[tuple[_Chat, list[Reminder]]]:
+        """Group the rows by the chat that reaches their recipient; drop the unreachable."""
+        recipients = {row.recipient_id for row in rows}
+        async with self.sessionmaker() as session:
+            identities = list(
+                await session.scalars(
+                    select(ChannelIdentity).where(
+                        ChannelIdentity.official_id.in_(recipients),
+                        ChannelIdentity.channel.in_(self.channels),
+                    )
+                )
+            )
+        preference = {channel: i for i, channel in enumerate(self.channels)}
+        best: dict[int, ChannelIdentity] = {}
+        known: set[int] = set()
+        for identity in identities:
+            known.add(identity.official_id)
+            if not identity.reachable:
+                continue
+            current = best.get(identity.official_id)
+            rank = (-preference[identity.channel], identity.bound_at, identity.id)
+            if current is None or rank > (
+                -preference[current.channel],
+                current.bound_at,
+                current.id,
+            ):
+                best[identity.official_id] = identity
+        chats: dict[int, tuple[_Chat, list[Reminder]]] = {}
+        nowhere: list[Reminder] = []
+        for row in rows:
+            target = best.get(row.recipient_id)
+            if target is None:
+                nowhere.append(row)
+                continue
+            if target.id not in chats:
+                chat = _Chat(
+                    target.id,
+                    target.official_id,
+                    row.unit_id,
+                    target.external_id,
+                    self.transports[target.channel],
+                )
+                chats[target.id] = (chat, [])
+            chats[target.id][1].append(row)
+        if nowhere:
+            await self._drop_unroutable(run, nowhere, known)
+        return list(chats.values())
+
+    async def _drop_unroutable(self, run: _Run, rows: Sequence[Reminder], known: set[int]) -> None:
+        # Someone who never registered a chat: the clerk hears of it once per person. Someone
+        # whose chat became unreachable: the clerk was told when that happened.
+        async with self.sessionmaker() as session:
+            run.report.dropped += await self._set_status(
+                session, [r.id for r in rows], ReminderStatus.DROPPED, NO_REACHABLE_CHAT
+            )
+            unregistered = {
+                (r.unit_id, r.recipient_id)
+                for r in rows
+                if r.recipient_id not in known and r.kind != UNREACHABLE_NOTICE
+            }
+            for unit_id, official_id in sorted(unregistered):
+                run.report.notices += await self._notify_clerks(
+                    session,
+                    unit_id=unit_id,
+                    official_id=official_id,
+                    subject=("official", official_id),
+                    key=f"notice:no_chat:{official_id}",
+                    reason="no_chat",
+                    detail=NO_REACHABLE_CHAT,
+                    channel=None,
+                    now=run.at(),
+                )
+            await session.commit()
+
+    # --- serving one chat -----------------------------------------------------------------
+
+    async def _serve(self, run: _Run, chat: _Chat, queue: list[Reminder]) -> None:
+        report = run.report
+        pacer = chat.transport.pacer
+        for i, row in enumerate(queue):
+            rest = queue[i:]
+            if run.elapsed() > self.lease.total_seconds() / 2:
+                # Too close to the lease's end: another dispatcher may take these over soon.
+                report.deferred += await self._release(rest, None)
+                return
+            wait = pacer.delay(chat.external_id) if pacer is not None else 0.0
+            if wait > self.max_wait:
+                until = run.at() + timedelta(seconds=wait)
+                report.deferred += await self._release(rest, until)
+                return
+            try:
+                message = await self._render(row)
+            except Exception as exc:
+                log.exception("could not render reminder %d", row.id)
+                error = f"render failed: {exc!r}"[:_MAX_ERROR]
+                await self._finish(row, ReminderStatus.FAILED, error)
+                report.failed += 1
+                continue
+            if message is None:
+                await self._finish(row, ReminderStatus.DROPPED, NOTHING_TO_SAY)
+                report.dropped += 1
+                continue
+            if not await self._deliver(run, chat, row, message):
+                # The chat became unreachable: the rest go back to be routed again (to another
+                # channel of the person, or dropped without a second notice).
+                report.deferred += await self._release(queue[i + 1 :], None)
+                return
+
+    async def _render(self, row: Reminder) -> OutgoingMessage | None:
+        result = self.render(row)
+        if result is None or isinstance(result, OutgoingMessage):
+            return result
+        return await result
+
+    async def _deliver(
+        self, run: _Run, chat: _Chat, row: Reminder, message: OutgoingMessage
+    ) -> bool:
+        """Send one row and record the outcome; False when the chat turned out unreachable."""
+        resent = False
+        while True:
+            try:
+                await chat.transport.send(chat.external_id, message)
+            except DeliveryError as exc:
+                if exc.migrated_to is not None and not resent:
+                    await self._migrate(run, chat, exc.migrated_to)
+                    resent = True
+                    continue
+                return await self._failed(run, chat, row, exc)
+            except Exception as exc:
+                # A transport bug must not stop the other chats; the row is retried later.
+                log.exception("transport %s raised unexpectedly", chat.transport.channel)
+                unexpected = DeliveryError(f"unexpected {type(exc).__name__}")
+                return await self._failed(run, chat, row, unexpected)
+            break
+        if await self._mark_sent(run, row):
+            run.report.sent += 1
+        else:
+            run.report.lost_claims += 1
+            log.warning(
+                "reminder %d was sent after its lease had been taken over; it may arrive twice",
+                row.id,
+            )
+        return True
+
+    async def _failed(self, run: _Run, chat: _Chat, row: Reminder, error: DeliveryError) -> bool:
+        now = run.at()
+        report = run.report
+        text = error.message[:_MAX_ERROR]
+        if error.retry_after is not None:
+            # Flood control for this chat: only this row and this chat wait.
+            pacer = chat.transport.pacer
+            if pacer is not None:
+                pacer.pause(chat.external_id, error.retry_after)
+            await self._retry_at(row, now + timedelta(seconds=error.retry_after), text, False)
+            report.rate_limited += 1
+            return True
+        if error.unreachable:
+            await self._unreachable(run, chat, row, error)
+            report.failed += 1
+            return False
+        if error.permanent:
+            log.warning("reminder %d failed for good: %s", row.id, text)
+            await self._finish(row, ReminderStatus.FAILED, text)
+            report.failed += 1
+            return True
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            log.warning("reminder %d failed %d times, giving up: %s", row.id, attempts, text)
+            await self._finish(row, ReminderStatus.FAILED, text, attempts=attempts)
+            report.failed += 1
+            return True
+        wait = backoff(row.attempts, self.backoff_base, self.backoff_cap)
+        note = f"{text} (may have been delivered)" if error.ambiguous else text
+        await self._retry_at(row, now + wait, note[:_MAX_ERROR], True)
+        report.retrying += 1
+        return True
+
+    # --- writing outcomes -----------------------------------------------------------------
+
+    def _mine(self, *ids: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        return Reminder.id.in_(ids), Reminder.claimed_by == self.worker_id
+
+    async def _mark_sent(self, run: _Run, row: Reminder) -> bool:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(Reminder)
+                # A row dropped while it was on its way was delivered all the same.
+                .where(
+                    *self._mine(row.id),
+                    Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.DROPPED)),
+                )
+                .values(status=ReminderStatus.SENT, sent_at=run.at(), lease_until=None)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False)
+            )
+            done = result.first() is not None
+            await session.commit()
+        return done
+
+    async def _finish(
+        self, row: Reminder, status: ReminderStatus, error: str, *, attempts: int | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "last_error": error, "lease_until": None}
+        if attempts is not None:
+            values["attempts"] = attempts
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Reminder)
+                .where(*self._mine(row.id), Reminder.status == ReminderStatus.PENDING)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _retry_at(self, row: Reminder, at: datetime, error: str, count: bool) -> None:
+        values: dict[str, Any] = {"claimed_by": None, "lease_until": at, "last_error": error}
+        if count:
+            values["attempts"] = Reminder.attempts + 1
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Reminder)
+                .where(*self._mine(row.id), Reminder.status == ReminderStatus.PENDING)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _release(self, rows: Sequence[Reminder], until: datetime | None) -> int:
+        """Give rows back unsent: claimable again at `until` (None: at once)."""
+        if not rows:
+            return 0
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(Reminder)
+                .where(
+                    *self._mine(*(r.id for r in rows)), Reminder.status == ReminderStatus.PENDING
+                )
+                .values(claimed_by=None, lease_until=until)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False)
+            )
+            released = len(result.all())
+            await session.commit()
+        return released
+
+    async def _set_status(
+        self, session: AsyncSession, ids: Iterable[int], status: ReminderStatus, error: str
+    ) -> int:
+        result = await session.execute(
+            update(Reminder)
+            .where(*self._mine(*ids), Reminder.status == ReminderStatus.PENDING)
+            .values(status=status, last_error=error, lease_until=None)
+            .returning(Reminder.id)
+            .execution_options(synchronize_session=False)
+        )
+        return len(result.all())
+
+    async def _unreachable(
+        self, run: _Run, chat: _Chat, row: Reminder, error: DeliveryError
+    ) -> None:
+        now = run.at()
+        reason = error.message[:_MAX_ERROR]
+        async with self.sessionmaker() as session:
+            # Write first (SQLite takes its write lock here); only the dispatcher that flips
+            # the flag records it and tells the clerks, so they hear it once.
+            flipped = await session.execute(
+                update(ChannelIdentity)
+                .where(
+                    ChannelIdentity.id == chat.identity_id,
+                    ChannelIdentity.external_id == chat.external_id,
+                    ChannelIdentity.reachable.is_(True),
+                )
+                .values(reachable=False, unreachable_reason=reason)
+                .returning(ChannelIdentity.id)
+                .execution_options(synchronize_session=False)
+            )
+            await self._set_status(session, [row.id], ReminderStatus.FAILED, reason)
+            if flipped.first() is not None:
+                run.report.unreachable += 1
+                target = f"identity:{chat.identity_id}"
+                earlier = await session.scalar(
+                    select(func.count())
+                    .select_from(AuditEntry)
+                    .where(AuditEntry.action == AUDIT_UNREACHABLE, AuditEntry.target == target)
+                )
+                record(
+                    session,
+                    at=now,
+                    actor=f"dispatcher:{self.worker_id}",
+                    action=AUDIT_UNREACHABLE,
+                    unit_id=chat.unit_id,
+                    target=target,
+                    details={
+                        "official_id": chat.official_id,
+                        "channel": str(chat.transport.channel),
+                        "reason": reason,
+                        "reminder_id": row.id,
+                    },
+                )
+                # Per identity and per time it became unreachable (blocked, unblocked, blocked
+                # again is two notices; two dispatchers hitting one block is one).
+                generation = int(earlier or 0) + 1
+                run.report.notices += await self._notify_clerks(
+                    session,
+                    unit_id=chat.unit_id,
+                    official_id=chat.official_id,
+                    subject=("identity", chat.identity_id),
+                    key=f"notice:unreachable:{chat.identity_id}:{generation}",
+                    reason="unreachable",
+                    detail=reason,
+                    channel=chat.transport.channel,
+                    now=now,
+                )
+            await session.commit()
+        log.warning("chat of official %d is unreachable: %s", chat.official_id, reason)
+
+    async def _notify_clerks(
+        self,
+        session: AsyncSession,
+        *,
+        unit_id: int,
+        official_id: int,
+        subject: tuple[str, int],
+        key: str,
+        reason: str,
+        detail: str,
+        channel: Channel | None,
+        now: datetime,
+    ) -> int:
+        """Queue one notice per clerk (leaders when the unit has no clerk) about a person."""
+        person = await session.get(Official, official_id)
+        staff = list(
+            await session.scalars(
+                select(Official)
+                .where(Official.unit_id == unit_id, Official.active.is_(True))
+                .order_by(Official.id)
+            )
+        )
+        recipients = [o for o in staff if o.is_clerk and o.id != official_id]
+        if not recipients:
+            recipients = [o for o in staff if o.is_leader and o.id != official_id]
+        payload: dict[str, Any] = {
+            "official_id": official_id,
+            "official_name": person.full_name if person is not None else "",
+            "reason": reason,
+            "detail": detail,
+            "channel": str(channel) if channel is not None else None,
+        }
+        return await enqueue(
+            session,
+            (
+                NewReminder(
+                    unit_id=unit_id,
+                    idempotency_key=f"{key}:{clerk.id}",
+                    recipient_id=clerk.id,
+                    subject_type=subject[0],
+                    subject_id=subject[1],
+                    kind=UNREACHABLE_NOTICE,
+                    slot_at=now,
+                    due_at=now,
+                    payload=payload,
+                )
+                for clerk in recipients
+            ),
+        )
+
+    async def _migrate(self, run: _Run, chat: _Chat, new_id: str) -> None:
+        """Store a group's new chat id; the caller resends there."""
+        old_id = chat.external_id
+        async with self.sessionmaker() as session:
+            try:
+                moved = await session.execute(
+                    update(ChannelIdentity)
+                    .where(
+                        ChannelIdentity.id == chat.identity_id,
+                        ChannelIdentity.external_id == old_id,
+                    )
+                    .values(external_id=new_id)
+                    .returning(ChannelIdentity.id)
+                    .execution_options(synchronize_session=False)
+                )
+                if moved.first() is not None:
+                    record(
+                        session,
+                        at=run.at(),
+                        actor=f"dispatcher:{self.worker_id}",
+                        action=AUDIT_MIGRATED,
+                        unit_id=chat.unit_id,
+                        target=f"identity:{chat.identity_id}",
+                        details={"from": old_id, "to": new_id},
+                    )
+                await session.commit()
+            except IntegrityError:
+                # The new chat is bound to an identity already: send there, keep this one.
+                await session.rollback()
+                log.warning("the new chat id of identity %d is bound already", chat.identity_id)
+        chat.external_id = new_id
+        run.report.migrated += 1

@@ -1,0 +1,216 @@
+"""The outbox: reminder rows written once by key, dropped when no longer needed.
+
+`enqueue` is the sweep's write: an insert-if-absent on the unique `idempotency_key`, so
+writing the same reminders twice (a repeated sweep, two processes sweeping) adds nothing.
+`drop_pending` stops a person's reminders for a subject the moment they submit.
+`coalesce_stale` keeps one message per person and subject out of a backlog left by downtime.
+None of them commits: the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Reminder, ReminderStatus
+
+# Rows per INSERT/UPDATE statement: well under SQLite's bound-parameter limit (32766).
+_CHUNK = 500
+# Escalation digests (scheduler.policy.DIGEST_PREFIX); not imported, because handlers import
+# this module and the policy imports handlers: the outbox stays free of that cycle.
+DIGEST_PREFIX = "digest_"
+
+
+@dataclass(frozen=True)
+class NewReminder:
+    """A reminder to write into the outbox; the key makes a second write a no-op."""
+
+    unit_id: int
+    idempotency_key: str
+    recipient_id: int
+    subject_type: str
+    subject_id: int | None
+    kind: str
+    slot_at: datetime
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+async def enqueue(session: AsyncSession, reminders: Iterable[NewReminder]) -> int:
+    """Insert the reminders whose key is not in the outbox yet; return how many were new."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in reminders:
+        # The first of two reminders with one key wins, as it would across two calls.
+        rows.setdefault(
+            r.idempotency_key,
+            {
+                "unit_id": r.unit_id,
+                "idempotency_key": r.idempotency_key,
+                "recipient_id": r.recipient_id,
+                "subject_type": r.subject_type,
+                "subject_id": r.subject_id,
+                "kind": r.kind,
+                "slot_at": r.slot_at,
+                "due_at": r.due_at,
+                "payload": dict(r.payload),
+                "status": ReminderStatus.PENDING,
+                "attempts": 0,
+            },
+        )
+    if not rows:
+        return 0
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    inserted = 0
+    values = list(rows.values())
+    for start in range(0, len(values), _CHUNK):
+        statement = (
+            insert(Reminder)
+            .values(values[start : start + _CHUNK])
+            .on_conflict_do_nothing(index_elements=[Reminder.idempotency_key])
+            .returning(Reminder.id)
+        )
+        # RETURNING lists only the rows written, on both databases (rowcount is unreliable).
+        inserted += len((await session.execute(statement)).all())
+    return inserted
+
+
+async def drop_pending(
+    session: AsyncSession,
+    *,
+    recipient_id: int,
+    subject_type: str,
+    subject_id: int | None,
+    reason: str,
+) -> int:
+    """Mark the person's pending reminders for the subject DROPPED; return how many.
+
+    A row being sent at this moment still goes out (the send marks it SENT afterwards):
+    stopping is immediate for everything not already on its way.
+    """
+    subject = (
+        Reminder.subject_id.is_(None) if subject_id is None else Reminder.subject_id == subject_id
+    )
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.recipient_id == recipient_id,
+            Reminder.subject_type == subject_type,
+            subject,
+        )
+        .values(status=ReminderStatus.DROPPED, last_error=reason[:500])
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
+
+
+async def coalesce_stale(session: AsyncSession, now: datetime, max_age: timedelta) -> int:
+    """Drop stale backlog: per recipient and subject keep only the newest due reminder.
+
+    A pending row is stale when it fell due more than `max_age` before `now` (the process was
+    down, or Telegram was). Of each recipient's due rows for one subject (and one kind, for
+    escalation digests, which are separate messages), the newest by slot survives; the stale
+    others are DROPPED. Rows not stale yet are never dropped. When a dropped row carried the
+    report's templates (the subject's first reminder) and the survivor does not, the survivor
+    inherits them. Returns the number of rows dropped.
+    """
+    cutoff = now - max_age
+    stale_exists = await session.scalar(
+        select(Reminder.id)
+        .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at < cutoff)
+        .limit(1)
+    )
+    if stale_exists is None:
+        return 0
+    # One read of the due backlog, narrow columns only; it is bounded by the outage.
+    due = (
+        await session.execute(
+            select(
+                Reminder.id,
+                Reminder.recipient_id,
+                Reminder.subject_type,
+                Reminder.subject_id,
+                Reminder.kind,
+                Reminder.slot_at,
+                Reminder.due_at,
+            ).where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
+        )
+    ).all()
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for row in due:
+        key: tuple[Any, ...] = (row.recipient_id, row.subject_type, row.subject_id)
+        if row.kind.startswith(DIGEST_PREFIX):
+            key = (*key, row.kind)
+        groups.setdefault(key, []).append(row)
+    drop: list[int] = []
+    heirs: dict[int, list[int]] = {}
+    for members in groups.values():
+        keep = max(members, key=lambda r: (r.slot_at, r.due_at, r.id))
+        losers = [r.id for r in members if r.id != keep.id and r.due_at < cutoff]
+        if losers:
+            drop.extend(losers)
+            heirs[keep.id] = losers
+    if not drop:
+        return 0
+    await _inherit_templates(session, heirs)
+    dropped = 0
+    for start in range(0, len(drop), _CHUNK):
+        chunk = sorted(drop[start : start + _CHUNK])
+        # Locking in id order keeps two processes coalescing at once from deadlocking.
+        locked = (
+            select(Reminder.id)
+            .where(Reminder.id.in_(chunk), Reminder.status == ReminderStatus.PENDING)
+            .order_by(Reminder.id)
+            .with_for_update()
+        )
+        result = await session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(locked))
+            .values(status=ReminderStatus.DROPPED, last_error="coalesced after downtime")
+            .returning(Reminder.id)
+            .execution_options(synchronize_session=False)
+        )
+        dropped += len(result.all())
+    return dropped
+
+
+async def _inherit_templates(session: AsyncSession, heirs: dict[int, list[int]]) -> None:
+    ids = [*heirs, *(i for losers in heirs.values() for i in losers)]
+    payloads: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = await session.execute(
+            select(Reminder.id, Reminder.payload).where(
+                Reminder.id.in_(ids[start : start + _CHUNK])
+            )
+        )
+        payloads.update({row.id: row.payload for row in rows})
+    for keep, losers in heirs.items():
+        payload = payloads.get(keep) or {}
+        if "templates" in payload:
+            continue
+        templates = _first_templates(payloads.get(i) for i in sorted(losers))
+        if templates is not None:
+            await session.execute(
+                update(Reminder)
+                .where(Reminder.id == keep)
+                .values(payload={**payload, "templates": templates})
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _first_templates(payloads: Iterable[dict[str, Any] | None]) -> Sequence[Any] | None:
+    for payload in payloads:
+        if payload and payload.get("templates"):
+            return list(payload["templates"])
+    return None
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

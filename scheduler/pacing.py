@@ -1,0 +1,142 @@
+"""Sending rates a chat API tolerates, kept by us instead of learnt from 429 answers.
+
+Telegram allows about 30 messages a second overall, one a second to one chat and 20 a minute
+to one group. `Pacer` spaces API calls to stay under all three:
+
+* overall: calls start at least 1/(rate × headroom) seconds apart (a GCRA without burst, so a
+  pause never builds up credit that would be spent in a burst afterwards). The headroom
+  absorbs network jitter: Telegram counts arrivals, we only control departures;
+* per chat and per group: the next call may start one interval after the previous call to
+  that chat *completed*, not after it started. The previous request certainly arrived before
+  its answer came back, so arrivals are at least one interval apart whatever the latency;
+* a 429 pauses only the chat it came from (`pause`).
+
+Waiting for one chat never delays another chat: a chat's own wait happens before it queues
+for an overall slot. Time is injected (a monotonic clock and an async sleep) so tests run on
+a fake clock. One process's pacer does not see another process's sends: with N bot processes,
+give each 1/N of the overall rate (`RateLimits.scaled`); the 429 handling covers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Forget the state of chats idle this long past their next free slot once the maps grow large.
+_PRUNE_ABOVE = 4096
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The limits a pacer keeps; the defaults are Telegram's published ones."""
+
+    global_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    group_per_minute: float = 20.0
+    # Fraction of the overall rate actually used, so jittery arrivals stay under the limit.
+    headroom: float = 0.9
+
+    def __post_init__(self) -> None:
+        rates = (self.global_per_second, self.per_chat_per_second, self.group_per_minute)
+        if min(rates) <= 0:
+            raise ValueError(f"rate limits must be positive, got {self}")
+        if not 0 < self.headroom <= 1:
+            raise ValueError(f"headroom must be in (0, 1], got {self.headroom}")
+
+    def scaled(self, factor: float) -> RateLimits:
+        """Every rate multiplied by `factor` (>1 for a sped-up test server, <1 to share)."""
+        return replace(
+            self,
+            global_per_second=self.global_per_second * factor,
+            per_chat_per_second=self.per_chat_per_second * factor,
+            group_per_minute=self.group_per_minute * factor,
+        )
+
+
+def telegram_is_group(chat_id: str) -> bool:
+    """Telegram's group and supergroup chat ids are negative; private chats are positive."""
+    return chat_id.startswith("-")
+
+
+class Pacer:
+    """Spaces API calls per chat, per group and overall; see the module docstring."""
+
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        is_group: Callable[[str], bool] = telegram_is_group,
+    ) -> None:
+        self.limits = limits or RateLimits()
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._is_group = is_group
+        self._global_interval = 1.0 / (self.limits.global_per_second * self.limits.headroom)
+        self._chat_interval = 1.0 / self.limits.per_chat_per_second
+        self._group_interval = max(self._chat_interval, 60.0 / self.limits.group_per_minute)
+        self._global_next = 0.0
+        self._chat_next: dict[str, float] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def delay(self, chat_id: str) -> float:
+        """Seconds until `chat_id` may take its next call (0 when it may now)."""
+        return max(0.0, self._chat_next.get(chat_id, 0.0) - self._monotonic())
+
+    def pause(self, chat_id: str, seconds: float) -> None:
+        """Hold back every call to `chat_id` for `seconds` (after a 429 from that chat)."""
+        until = self._monotonic() + max(0.0, seconds)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
+    @asynccontextmanager
+    async def slot(self, chat_id: str) -> AsyncIterator[None]:
+        """Wait for a free slot for one API call to `chat_id`; make the call inside the block."""
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            # Calls to one chat go one at a time: the spacing counts from the previous answer.
+            async with lock:
+                await self._acquire(chat_id)
+                try:
+                    yield
+                finally:
+                    self._completed(chat_id)
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    async def _acquire(self, chat_id: str) -> None:
+        while True:
+            now = self._monotonic()
+            wait = self._chat_next.get(chat_id, 0.0) - now
+            if wait > 0:
+                # The chat's own wait comes first and holds no overall slot meanwhile.
+                await self._sleep(wait)
+                continue
+            start = max(now, self._global_next)
+            self._global_next = start + self._global_interval
+            # Provisional: until the answer comes, nobody else may use this chat either.
+            self._chat_next[chat_id] = start + self._interval(chat_id)
+            if start > now:
+                await self._sleep(start - now)
+            return
+
+    def _completed(self, chat_id: str) -> None:
+        now = self._monotonic()
+        next_free = max(self._chat_next.get(chat_id, 0.0), now + self._interval(chat_id))
+        self._chat_next[chat_id] = next_free
+        if len(self._chat_next) > _PRUNE_ABOVE:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+    def _interval(self, chat_id: str) -> float:
+        return self._group_interval if self._is_group(chat_id) else self._chat_interval
