@@ -7,12 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import wiring
 from bot.settings import Settings
-from bot.telegram_channel import bot_api_urls
+from bot.telegram_channel import telegram_bot
 from db import audit
 from db.clock import Clock, format_datetime
 from db.invites import create_invite
@@ -82,10 +81,7 @@ async def _unit(session: AsyncSession, unit_code: str | None) -> Unit:
 async def _bot_username(settings: Settings) -> str | None:
     if not settings.telegram_token:
         return None
-    bot = Bot(settings.telegram_token)
-    if settings.telegram_api_url:
-        base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
-        bot = Bot(settings.telegram_token, base_url=base_url, base_file_url=base_file_url)
+    bot = telegram_bot(settings)
     try:
         async with bot:
             return bot.username

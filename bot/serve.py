@@ -1,16 +1,30 @@
-"""`python -m bot run`: the Telegram bot in polling mode until SIGINT or SIGTERM."""
+"""`python -m bot run`: the Telegram bot (polling, reminders) until SIGINT or SIGTERM.
+
+`python -m bot reminders worker` runs the reminders alone: more of them may run beside one
+polling bot on a PostgreSQL database, and each reminder still goes out once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
 
 from bot import wiring
 from bot.settings import Settings
-from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu
+from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu, telegram_bot
+from bot.telegram_transport import TelegramTransport
 from db.clock import Clock
+from db.files import FileStore
 from db.migrate import upgrade
+from scheduler.pacing import Pacer
+from scheduler.service import reminders_running
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +34,10 @@ async def run_telegram(
     clock: Clock,
     stop: asyncio.Event | None = None,
     album_wait: float = ALBUM_WAIT_SECONDS,
+    reminders: bool = True,
 ) -> None:
-    """Poll Telegram (or TELEGRAM_API_URL) and answer until `stop` is set or a signal comes."""
+    """Poll Telegram (or TELEGRAM_API_URL) and answer, and send the reminders, until `stop` is
+    set or a signal comes."""
     stop = stop or _stop_on_signals()
     # Upgrading is idempotent and keeps a fresh deployment from starting on a missing schema.
     await upgrade(settings.database_url)
@@ -30,15 +46,54 @@ async def run_telegram(
         conversation = wiring.conversation(settings, sessionmaker, clock)
         application, channel = build_application(settings, conversation, album_wait)
         async with application:
+            # getMe ran at initialisation: /invite in chat can now print the t.me link.
+            conversation.bot_username = conversation.bot_username or application.bot.username
             await set_menu(application)
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=["message", "callback_query"])
             log.info("nhacviec is answering as @%s", application.bot.username)
-            await stop.wait()
+            async with _reminders(settings, sessionmaker, clock, application.bot, reminders):
+                await stop.wait()
             await application.updater.stop()
             await channel.flush_albums()
             await application.stop()
+
+
+async def run_reminder_worker(
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event | None = None,
+    lease: timedelta = timedelta(minutes=2),
+) -> None:
+    """Sweep and deliver reminders through Telegram without answering chats."""
+    stop = stop or _stop_on_signals()
+    await upgrade(settings.database_url)
+    async with (
+        wiring.database(settings) as sessionmaker,
+        telegram_bot(settings) as bot,
+        _reminders(settings, sessionmaker, clock, bot, True, lease),
+    ):
+        log.info("reminder worker sending as @%s", bot.username)
+        await stop.wait()
+
+
+@asynccontextmanager
+async def _reminders(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    bot: Bot,
+    enabled: bool,
+    lease: timedelta = timedelta(minutes=2),
+) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    transport = TelegramTransport(bot, Pacer())
+    store = FileStore(settings.data_dir)
+    async with reminders_running(sessionmaker, clock, [transport], store, lease=lease):
+        yield
 
 
 def _stop_on_signals() -> asyncio.Event:

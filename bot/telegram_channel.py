@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
@@ -303,6 +304,16 @@ async def set_menu(application: Application) -> None:  # type: ignore[type-arg]
         await application.bot.set_my_commands(commands)
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    """A bare Bot for TELEGRAM_TOKEN at Telegram or at TELEGRAM_API_URL (use `async with`)."""
+    if not settings.telegram_token:
+        raise ValueError("TELEGRAM_TOKEN is not set")
+    if settings.telegram_api_url:
+        base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
+        return Bot(settings.telegram_token, base_url=base_url, base_file_url=base_file_url)
+    return Bot(settings.telegram_token)
 
 
 def build_application(

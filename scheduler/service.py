@@ -1,23 +1,29 @@
 """The reminder service a running bot starts: a sweep every minute, a dispatcher always on.
 
-APScheduler (python-telegram-bot's JobQueue) only ticks: it calls `sweep` once a minute.
+APScheduler (an AsyncIOScheduler beside the application) only ticks: it calls `sweep` once
+a minute.
 Nothing is scheduled per reminder and nothing is pickled: the database holds every reminder,
 so a restart, a missed tick or a second process changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Reminder
 from handlers.reminder_messages import reminder_reply
-from scheduler.delivery import OutgoingMessage
+from scheduler.delivery import OutgoingMessage, Transport
+from scheduler.dispatch import Dispatcher
 from scheduler.sweep import SweepReport, sweep_all
 
 log = logging.getLogger(__name__)
@@ -53,3 +59,47 @@ def outbox_renderer(
         return OutgoingMessage(reply.text, reply.choices, files)
 
     return render
+
+
+@asynccontextmanager
+async def reminders_running(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    transports: Sequence[Transport],
+    store: FileStore,
+    *,
+    lease: timedelta = timedelta(minutes=2),
+) -> AsyncIterator[Dispatcher]:
+    """Sweep once a minute (APScheduler) and dispatch continuously until the block exits."""
+    sweeper = ReminderSweeper(sessionmaker, clock)
+    dispatcher = Dispatcher(
+        sessionmaker, transports, outbox_renderer(sessionmaker, store), clock=clock, lease=lease
+    )
+    ticker = AsyncIOScheduler(timezone=UTC)
+    # One job that only ticks; max_instances=1 skips a tick while a slow sweep still runs.
+    ticker.add_job(
+        _sweep_logged,
+        IntervalTrigger(seconds=SWEEP_EVERY_SECONDS),
+        args=[sweeper],
+        id="reminder-sweep",
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+    )
+    ticker.start()
+    stop = asyncio.Event()
+    dispatching = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield dispatcher
+    finally:
+        ticker.shutdown(wait=False)
+        stop.set()
+        await dispatching
+
+
+async def _sweep_logged(sweeper: ReminderSweeper) -> None:
+    try:
+        await sweeper.sweep()
+    except Exception:
+        # The next tick tries again from the same mark: nothing is lost by a failed sweep.
+        log.exception("reminder sweep failed")

@@ -60,11 +60,15 @@ class Bench:
     sessionmaker: async_sessionmaker[AsyncSession]
     stop: asyncio.Event | None = None
     task: asyncio.Task[None] | None = None
+    # Off by default: the fixed clock stands on a reminder day, and these tests count replies.
+    reminders: bool = False
 
     async def start_bot(self) -> None:
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(
-            run_telegram(self.settings, self.clock, self.stop, album_wait=0.3)
+            run_telegram(
+                self.settings, self.clock, self.stop, album_wait=0.3, reminders=self.reminders
+            )
         )
         await self.server.wait_for(lambda: self.server.polling, timeout=10)
 
