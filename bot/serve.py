@@ -23,7 +23,7 @@ from bot.telegram_transport import TelegramTransport
 from db.clock import Clock
 from db.files import FileStore
 from db.migrate import upgrade
-from scheduler.pacing import Pacer
+from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import reminders_running
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,18 @@ async def run_reminder_worker(
     clock: Clock,
     stop: asyncio.Event | None = None,
     lease: timedelta = timedelta(minutes=2),
+    rate: float = 1.0,
 ) -> None:
-    """Sweep and deliver reminders through Telegram without answering chats."""
+    """Sweep and deliver reminders through Telegram without answering chats.
+
+    `rate` is the share of Telegram's limits this process may use: 1/N beside N-1 others.
+    """
     stop = stop or _stop_on_signals()
     await upgrade(settings.database_url)
     async with (
         wiring.database(settings) as sessionmaker,
         telegram_bot(settings) as bot,
-        _reminders(settings, sessionmaker, clock, bot, True, lease),
+        _reminders(settings, sessionmaker, clock, bot, True, lease, RateLimits().scaled(rate)),
     ):
         log.info("reminder worker sending as @%s", bot.username)
         await stop.wait()
@@ -86,11 +90,12 @@ async def _reminders(
     bot: Bot,
     enabled: bool,
     lease: timedelta = timedelta(minutes=2),
+    limits: RateLimits | None = None,
 ) -> AsyncIterator[None]:
     if not enabled:
         yield
         return
-    transport = TelegramTransport(bot, Pacer())
+    transport = TelegramTransport(bot, Pacer(limits))
     store = FileStore(settings.data_dir)
     async with reminders_running(sessionmaker, clock, [transport], store, lease=lease):
         yield

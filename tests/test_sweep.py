@@ -208,3 +208,17 @@ async def test_the_mark_only_moves_forward(
         mark = await session.scalar(select(SweepMark))
     assert mark is not None and mark.swept_until == local("07/03/2024 09:00")
     assert timedelta(0) == mark.swept_until - local("07/03/2024 09:00")
+
+
+async def test_a_three_day_outage_sends_only_the_newest_reminder(
+    sessionmaker: Sessions, people: dict[str, Official]
+) -> None:
+    # Down from Wednesday 06/03 09:00 to Saturday 09/03 09:00: the before_3 (Thu 07/03) and
+    # the due-day reminder (Fri 08/03) both fell due meanwhile; only the newer one is sent.
+    await set_mark(sessionmaker, "06/03/2024 09:00")
+    await sweep(sessionmaker, "09/03/2024 09:00")
+    q1 = await q1_id(sessionmaker)
+    rows = [r for r in await outbox(sessionmaker) if r.subject_id == q1]
+    per_person = Counter(r.recipient_id for r in rows)
+    assert rows and set(per_person.values()) == {1}
+    assert {(r.kind, r.slot_at) for r in rows} == {("due_day", local("08/03/2024 08:00"))}
