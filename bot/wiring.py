@@ -28,4 +28,10 @@ def conversation(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
 ) -> Conversation:
     """The channel-agnostic conversation, storing files under DATA_DIR."""
-    return Conversation(sessionmaker, clock, FileStore(settings.data_dir), settings.tz)
+    return Conversation(
+        sessionmaker,
+        clock,
+        FileStore(settings.data_dir),
+        settings.tz,
+        bot_username=settings.telegram_bot_username,
+    )

@@ -23,9 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from db.desk import handed_in as _handed_in
 from db.types import UtcDateTime
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -278,13 +280,18 @@ class ObligationAssignee(Base):
     """An official who must submit an obligation."""
 
     __tablename__ = "obligation_assignees"
-    __table_args__ = (UniqueConstraint("obligation_id", "official_id"),)
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "official_id"),
+        Index("ix_obligation_assignees_open", "obligation_id", "handed_in"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"))
     official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
     # An approved extension for this official only; the later of this and the report's date counts.
     extended_due: Mapped[date | None] = mapped_column(Date)
+    # Latest submission exists and was not returned; kept by triggers (db/desk/handed_in.py).
+    handed_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     obligation: Mapped[Obligation] = relationship(back_populates="assignees")
     official: Mapped[Official] = relationship()
@@ -457,3 +464,7 @@ class SweepMark(Base):
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     swept_until: Mapped[datetime]
+
+
+# The flag obligation_assignees.handed_in is kept by triggers, created with the tables too.
+_handed_in.attach(Base.metadata)

@@ -18,6 +18,8 @@ _STATE_CODES = {
 }
 _CODES_OF_STATE = {state: code for code, state in _STATE_CODES.items()}
 _PATTERN = re.compile(r"^(?:(st):(\d{1,12}):([dpbr])|(ob|tk):(\d{1,12})|(cx))$")
+# The clerk's desk: xa/xr approve/refuse an extension; nd confirms an out-of-hours nudge.
+_DESK_PATTERN = re.compile(r"^(?:(x[ar]):(\d{1,12})|nd:([ot])(\d{1,12}):(\d{1,12}):(\d{1,10}))$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,25 @@ class CancelTap:
     """The cancel button of a flow."""
 
 
-Tap = StatusTap | ObligationTap | TaskTap | CancelTap
+@dataclass(frozen=True)
+class ExtensionTap:
+    """A clerk's or leader's decision on an extension request."""
+
+    request_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class NudgeTap:
+    """ "Send now" on an out-of-hours /remind; `minute` is the request time (Unix minutes)."""
+
+    is_task: bool
+    subject_id: int
+    official_id: int | None
+    minute: int
+
+
+Tap = StatusTap | ObligationTap | TaskTap | CancelTap | ExtensionTap | NudgeTap
 
 
 def status_data(task_id: int, state: TaskState | None) -> str:
@@ -62,6 +82,14 @@ def task_data(task_id: int) -> str:
     return f"tk:{task_id}"
 
 
+def extension_data(request_id: int, approve: bool) -> str:
+    return f"{'xa' if approve else 'xr'}:{request_id}"
+
+
+def nudge_data(is_task: bool, subject_id: int, official_id: int | None, minute: int) -> str:
+    return f"nd:{'t' if is_task else 'o'}{subject_id}:{official_id or 0}:{minute}"
+
+
 CANCEL_DATA = "cx"
 
 
@@ -69,7 +97,7 @@ def parse(data: str) -> Tap | None:
     """The tap a choice's data stands for, or None when it is not one of ours."""
     match = _PATTERN.match(data)
     if match is None:
-        return None
+        return _parse_desk(data)
     st, st_id, st_code, kind, ref_id, cancel = match.groups()
     if st:
         return StatusTap(int(st_id), _STATE_CODES.get(st_code))
@@ -79,3 +107,13 @@ def parse(data: str) -> Tap | None:
         return TaskTap(int(ref_id))
     assert cancel
     return CancelTap()
+
+
+def _parse_desk(data: str) -> Tap | None:
+    match = _DESK_PATTERN.fullmatch(data)
+    if match is None:
+        return None
+    decision, request_id, kind, subject_id, official_id, minute = match.groups()
+    if decision:
+        return ExtensionTap(int(request_id), approve=decision == "xa")
+    return NudgeTap(kind == "t", int(subject_id), int(official_id) or None, int(minute))

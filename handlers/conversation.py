@@ -15,7 +15,7 @@ from db import audit, conversations, identities
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Obligation, Task
-from handlers import callbacks, registration, reports, status
+from handlers import callbacks, clerk, registration, reports, status
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.presenting import h
 from handlers.turn import Turn
@@ -45,11 +45,14 @@ class Conversation:
         clock: Clock,
         store: FileStore,
         default_tz: ZoneInfo,
+        bot_username: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.store = store
         self.default_tz = default_tz
+        # For /invite links; the Telegram adapter sets it once the bot knows its name.
+        self.bot_username = bot_username
 
     async def handle(self, sender: Sender, event: Event) -> list[Reply]:
         """The replies to one event; a failure rolls everything back and says so politely."""
@@ -107,6 +110,9 @@ class Conversation:
         return [await self._text(turn, event)]
 
     async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
+        desk = await clerk.command(turn, name, args, clerk.Tools(self.store, self.bot_username))
+        if desk is not None:
+            return desk
         if name == "help":
             return [Reply(t("help.body", turn.lang))]
         if name == "tasks":
@@ -131,6 +137,8 @@ class Conversation:
             return await reports.obligation_tapped(turn, tap.obligation_id)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
+        if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap):
+            return await clerk.tap(turn, tap)
         if isinstance(tap, callbacks.CancelTap):
             reply = await self._cancel(turn)
             return [Reply(reply.text, edit=True, notice=reply.text)]

@@ -1,4 +1,4 @@
-"""clerk desk: per-official extended due dates and extension requests
+"""clerk desk: extended due dates, extension requests, the handed_in flag and its triggers
 
 Revision ID: 0003
 Revises: 0002
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import db.types
+from db.desk import handed_in
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -81,16 +82,32 @@ def upgrade() -> None:
 
     with op.batch_alter_table("obligation_assignees", schema=None) as batch_op:
         batch_op.add_column(sa.Column("extended_due", sa.Date(), nullable=True))
+        batch_op.add_column(
+            sa.Column("handed_in", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.create_index(
+            "ix_obligation_assignees_open", ["obligation_id", "handed_in"], unique=False
+        )
 
     with op.batch_alter_table("task_assignees", schema=None) as batch_op:
         batch_op.add_column(sa.Column("extended_due", sa.Date(), nullable=True))
 
+    # Submissions made before this revision set the flag once; the triggers keep it after.
+    op.execute(sa.text(handed_in.BACKFILL))
+    for statement in handed_in.statements(op.get_bind().dialect.name):
+        op.execute(sa.text(statement))
+
 
 def downgrade() -> None:
+    for statement in handed_in.drop_statements(op.get_bind().dialect.name):
+        op.execute(sa.text(statement))
+
     with op.batch_alter_table("task_assignees", schema=None) as batch_op:
         batch_op.drop_column("extended_due")
 
     with op.batch_alter_table("obligation_assignees", schema=None) as batch_op:
+        batch_op.drop_index("ix_obligation_assignees_open")
+        batch_op.drop_column("handed_in")
         batch_op.drop_column("extended_due")
 
     with op.batch_alter_table("extension_requests", schema=None) as batch_op:

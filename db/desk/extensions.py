@@ -1,0 +1,229 @@
+"""Extension requests (/giahan): asked by an official, decided once by a clerk or a leader.
+
+An approved request moves that official's own due date (`extended_due` on their assignee
+row), so their reminders, their "days late" and the clerk's overdue list follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db import audit
+from db.desk.dues import effective_due
+from db.desk.subjects import Subject
+from db.models import (
+    ExtensionRequest,
+    ExtensionState,
+    Obligation,
+    ObligationAssignee,
+    Official,
+    Reminder,
+    ReminderStatus,
+    Task,
+    TaskAssignee,
+)
+
+# The reminder policy's kinds that depend on the due date; an approval drops those pending.
+_DEADLINE_KINDS = ("due_day", "overdue")
+_BEFORE_KINDS = "before_%"
+
+
+async def assignment(
+    session: AsyncSession, subject: Subject, official_id: int
+) -> ObligationAssignee | TaskAssignee | None:
+    """The official's assignee row for a report or task, if they owe it."""
+    if isinstance(subject, Obligation):
+        return await session.scalar(
+            select(ObligationAssignee).where(
+                ObligationAssignee.obligation_id == subject.id,
+                ObligationAssignee.official_id == official_id,
+            )
+        )
+    return await session.scalar(
+        select(TaskAssignee).where(
+            TaskAssignee.task_id == subject.id, TaskAssignee.official_id == official_id
+        )
+    )
+
+
+def own_due(subject: Subject, row: ObligationAssignee | TaskAssignee) -> date | None:
+    """The official's due date for the subject, extension included; None for undated tasks."""
+    if subject.due_date is None:
+        return None
+    return effective_due(subject.due_date, row.extended_due)
+
+
+def _subject_filter(subject: Subject) -> Any:
+    if isinstance(subject, Obligation):
+        return ExtensionRequest.obligation_id == subject.id
+    return ExtensionRequest.task_id == subject.id
+
+
+async def pending_request(
+    session: AsyncSession, official_id: int, subject: Subject
+) -> ExtensionRequest | None:
+    """The official's request for this subject still waiting for a decision."""
+    return await session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.official_id == official_id,
+            ExtensionRequest.state == ExtensionState.PENDING,
+            _subject_filter(subject),
+        )
+    )
+
+
+async def request_extension(
+    session: AsyncSession,
+    official: Official,
+    subject: Subject,
+    current_due: date,
+    requested_due: date,
+    reason: str,
+    at: datetime,
+    *,
+    actor: str,
+) -> ExtensionRequest:
+    """Record a pending request and its audit entry; the caller checked it makes sense."""
+    request = ExtensionRequest(
+        unit_id=subject.unit_id,
+        official_id=official.id,
+        obligation_id=subject.id if isinstance(subject, Obligation) else None,
+        task_id=subject.id if isinstance(subject, Task) else None,
+        current_due=current_due,
+        requested_due=requested_due,
+        reason=reason,
+        requested_at=at,
+        state=ExtensionState.PENDING,
+    )
+    session.add(request)
+    await session.flush()
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="extension.request",
+        unit_id=subject.unit_id,
+        official=official,
+        target=f"extension:{request.id}",
+        details={
+            "subject": f"{_kind(subject)}:{subject.code}",
+            "from": current_due.isoformat(),
+            "to": requested_due.isoformat(),
+            "reason": reason,
+        },
+    )
+    return request
+
+
+async def request_in_unit(
+    session: AsyncSession, unit_id: int, request_id: int
+) -> ExtensionRequest | None:
+    """The request with this id if it belongs to the unit, with the people involved."""
+    return await session.scalar(
+        select(ExtensionRequest)
+        .where(ExtensionRequest.id == request_id, ExtensionRequest.unit_id == unit_id)
+        .options(selectinload(ExtensionRequest.official), selectinload(ExtensionRequest.decided_by))
+    )
+
+
+async def subject_of(session: AsyncSession, request: ExtensionRequest) -> Subject:
+    """The report or task a request is about."""
+    if request.obligation_id is not None:
+        obligation = await session.get(Obligation, request.obligation_id)
+        assert obligation is not None
+        return obligation
+    assert request.task_id is not None
+    task = await session.get(Task, request.task_id)
+    assert task is not None
+    return task
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a tap: `decided` is False when someone else decided first."""
+
+    request: ExtensionRequest
+    decided: bool
+
+
+async def decide(
+    session: AsyncSession,
+    request: ExtensionRequest,
+    approve: bool,
+    decider: Official,
+    at: datetime,
+    *,
+    actor: str,
+) -> Decision:
+    """Approve or refuse a pending request once; an approval moves the official's due date.
+
+    The decision is one conditional UPDATE, so of two deciders tapping at once exactly one
+    wins and the other is told who decided.
+    """
+    state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(ExtensionRequest)
+            .where(
+                ExtensionRequest.id == request.id,
+                ExtensionRequest.state == ExtensionState.PENDING,
+            )
+            .values(state=state, decided_by_id=decider.id, decided_at=at)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    await session.refresh(request, ["state", "decided_by_id", "decided_at", "decided_by"])
+    if result.rowcount != 1:
+        return Decision(request, decided=False)
+    subject = await subject_of(session, request)
+    if approve:
+        row = await assignment(session, subject, request.official_id)
+        if row is not None:
+            row.extended_due = request.requested_due
+        await _drop_deadline_reminders(session, request.official_id, subject)
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="extension.approve" if approve else "extension.refuse",
+        unit_id=request.unit_id,
+        official=decider,
+        target=f"extension:{request.id}",
+        details={
+            "official_id": request.official_id,
+            "subject": f"{_kind(subject)}:{subject.code}",
+            "from": request.current_due.isoformat(),
+            "to": request.requested_due.isoformat(),
+        },
+    )
+    await session.flush()
+    return Decision(request, decided=True)
+
+
+async def _drop_deadline_reminders(
+    session: AsyncSession, official_id: int, subject: Subject
+) -> None:
+    # Reminders already queued for the old date would now be wrong; the sweep writes new ones.
+    await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.recipient_id == official_id,
+            Reminder.subject_type == _kind(subject),
+            Reminder.subject_id == subject.id,
+            or_(Reminder.kind.in_(_DEADLINE_KINDS), Reminder.kind.like(_BEFORE_KINDS)),
+        )
+        .values(status=ReminderStatus.DROPPED, last_error="due date extended")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _kind(subject: Subject) -> str:
+    return "obligation" if isinstance(subject, Obligation) else "task"

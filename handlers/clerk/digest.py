@@ -1,0 +1,241 @@
+"""The weekly digest (Monday 08:00) for the clerk and the leaders: text and a small chart.
+
+What is due this week, what is overdue now, the on-time rate of the year so far, and a PNG
+bar chart of how far each report of the year has come. The job that sends it is wired by
+the composition root; this module only builds the content.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.clock import format_date
+from db.desk.overdue import OBLIGATION, overdue
+from db.desk.standing import (
+    ReportOutcome,
+    TaskOutcome,
+    report_standings,
+    task_standings,
+)
+from db.desk.subjects import obligations_due_in
+from db.models import Obligation, Task, Unit
+from handlers.catalog import t
+from handlers.clerk.context import Desk
+from handlers.clerk.numbers import percent, share
+from handlers.presenting import h
+
+# Light track for the whole, strong bar for the part handed in (colour-blind safe pair).
+TRACK_COLOUR = "#d9d9d9"
+BAR_COLOUR = "#1f77b4"
+MAX_PNG_BYTES = 100 * 1024
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How many of a report's submitters have handed it in."""
+
+    code: str
+    submitted: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered PNG and the number of bars drawn in it (one per report)."""
+
+    png: bytes
+    bars: int
+
+
+async def weekly_digest(
+    session: AsyncSession, unit_id: int, at: datetime, lang: str = "vi"
+) -> tuple[str, bytes]:
+    """The digest text (HTML subset) and its PNG chart, as of the instant `at`."""
+    text, chart = await digest(session, unit_id, at, lang)
+    return text, chart.png
+
+
+async def digest(session: AsyncSession, unit_id: int, at: datetime, lang: str) -> tuple[str, Chart]:
+    """`weekly_digest` with the chart's bar count, for whoever needs to check it."""
+    unit = await session.get(Unit, unit_id)
+    assert unit is not None
+    desk = Desk(session, unit_id, ZoneInfo(unit.timezone), at, lang)
+    today = desk.today
+    monday = today - timedelta(days=today.weekday())
+    sunday = monday + timedelta(days=6)
+    year_reports = await obligations_due_in(session, unit_id, today.year)
+    progress = [await _progress(desk, o) for o in year_reports]
+    blocks = [
+        t(
+            "clerk.digest.header",
+            lang,
+            unit=h(unit.name),
+            start=format_date(monday),
+            end=format_date(sunday),
+        ),
+        await _due_this_week(desk, monday, sunday),
+        await _overdue_now(desk),
+        await _on_time_rate(desk, year_reports),
+    ]
+    title = t("clerk.digest.chart_title", lang, year=today.year)
+    return "\n\n".join(blocks), progress_chart(title, progress)
+
+
+async def _progress(desk: Desk, obligation: Obligation) -> Progress:
+    standings = await report_standings(desk.session, obligation, desk.today)
+    done = sum(1 for s in standings if s.current is not None)
+    return Progress(obligation.code, done, len(standings))
+
+
+async def _due_this_week(desk: Desk, monday: date, sunday: date) -> str:
+    lang = desk.lang
+    obligations = await desk.session.scalars(
+        select(Obligation)
+        .where(
+            Obligation.unit_id == desk.unit_id,
+            Obligation.active.is_(True),
+            Obligation.due_date >= monday,
+            Obligation.due_date <= sunday,
+        )
+        .order_by(Obligation.due_date, Obligation.code)
+    )
+    tasks = await desk.session.scalars(
+        select(Task)
+        .where(
+            Task.unit_id == desk.unit_id,
+            Task.active.is_(True),
+            Task.due_date >= monday,
+            Task.due_date <= sunday,
+        )
+        .order_by(Task.due_date, Task.code)
+    )
+    lines = [t("clerk.digest.due_header", lang)]
+    for obligation in obligations:
+        progress = await _progress(desk, obligation)
+        lines.append(
+            t(
+                "clerk.digest.due_report",
+                lang,
+                code=h(obligation.code),
+                due=format_date(obligation.due_date),
+                share=share(progress.submitted, progress.total),
+            )
+        )
+    for task in tasks:
+        standings = await task_standings(desk.session, task, desk.today)
+        done = sum(
+            1
+            for s in standings
+            if s.outcome(desk.today, desk.tz) in (TaskOutcome.DONE_ON_TIME, TaskOutcome.DONE_LATE)
+        )
+        assert task.due_date is not None
+        lines.append(
+            t(
+                "clerk.digest.due_task",
+                lang,
+                code=h(task.code),
+                due=format_date(task.due_date),
+                share=share(done, len(standings)),
+            )
+        )
+    if len(lines) == 1:
+        lines.append(t("clerk.digest.due_none", lang))
+    return "\n".join(lines)
+
+
+async def _overdue_now(desk: Desk) -> str:
+    lang = desk.lang
+    groups = await overdue(desk.session, desk.unit_id, desk.today)
+    lines = [t("clerk.digest.overdue_header", lang)]
+    for group in groups:
+        late = len(group.rows)
+        key = (
+            "clerk.digest.overdue_report"
+            if group.kind == OBLIGATION
+            else "clerk.digest.overdue_task"
+        )
+        lines.append(
+            t(
+                key,
+                lang,
+                code=h(group.code),
+                share=share(late, group.total),
+                percent=percent(late, group.total, lang),
+            )
+        )
+    if not groups:
+        lines.append(t("clerk.digest.overdue_none", lang))
+    elif len(groups) > 1:
+        late = sum(len(g.rows) for g in groups)
+        total = sum(g.total for g in groups)
+        lines.append(
+            t(
+                "clerk.digest.overdue_total",
+                lang,
+                share=share(late, total),
+                percent=percent(late, total, lang),
+            )
+        )
+    return "\n".join(lines)
+
+
+async def _on_time_rate(desk: Desk, year_reports: Sequence[Obligation]) -> str:
+    # Only reports whose due day is over count: the others cannot be late yet.
+    on_time = total = 0
+    for obligation in year_reports:
+        if obligation.due_date >= desk.today:
+            continue
+        standings = await report_standings(desk.session, obligation, desk.today)
+        total += len(standings)
+        on_time += sum(1 for s in standings if s.outcome(desk.tz) is ReportOutcome.ON_TIME)
+    year = desk.today.year
+    if not total:
+        return t("clerk.digest.rate_none", desk.lang, year=year)
+    return t(
+        "clerk.digest.rate",
+        desk.lang,
+        year=year,
+        share=share(on_time, total),
+        percent=percent(on_time, total, desk.lang),
+    )
+
+
+def progress_chart(title: str, progress: Sequence[Progress]) -> Chart:
+    """A horizontal bar per report: the share handed in over a light 100% track."""
+    # The object API with the Agg canvas: no pyplot global state, no display needed.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    height = 1.3 + 0.45 * max(len(progress), 1)
+    figure = Figure(figsize=(6.0, height), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    labels = [p.code for p in progress]
+    values = [100.0 * p.submitted / p.total if p.total else 0.0 for p in progress]
+    positions = list(range(len(progress)))
+    axes.barh(positions, [100.0] * len(progress), color=TRACK_COLOUR, height=0.6)
+    bars = axes.barh(positions, values, color=BAR_COLOUR, height=0.6)
+    for y, p in zip(positions, progress, strict=True):
+        axes.text(101, y, share(p.submitted, p.total), va="center", fontsize=9)
+    axes.set_yticks(positions, labels, fontsize=9)
+    axes.invert_yaxis()  # the first report of the year on top
+    axes.set_xlim(0, 112)
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    axes.set_title(title, fontsize=11)
+    for side in ("top", "right", "bottom"):
+        axes.spines[side].set_visible(False)
+    axes.tick_params(axis="x", labelsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    png = buffer.getvalue()
+    if len(png) > MAX_PNG_BYTES:
+        raise ValueError(f"the digest chart is {len(png)} bytes, more than {MAX_PNG_BYTES}")
+    return Chart(png, len(bars.patches))

@@ -1,0 +1,190 @@
+"""/giahan <report or task> <dd/mm/yyyy> <reason>: an official asks for more time.
+
+The clerks and leaders (never the asker) get the request with two buttons; the first tap
+decides, moves the official's own due date on approval, and the official is told.
+"""
+
+from __future__ import annotations
+
+from db.clock import format_date, parse_local_date
+from db.desk import extensions
+from db.desk.overdue import OBLIGATION, TASK
+from db.desk.people import desk_people
+from db.desk.subjects import Subject, find_subject
+from db.models import ExtensionRequest, ExtensionState, Obligation, Official, TaskState
+from db.workload import report_items, task_items
+from handlers import callbacks
+from handlers.catalog import t
+from handlers.clerk import notices
+from handlers.clerk.access import may_use_desk, refusal
+from handlers.clerk.context import DeskInputError
+from handlers.presenting import h, moment
+from handlers.turn import Turn
+from handlers.types import Choice, Reply
+
+MAX_REASON = 500
+
+
+async def request_reply(turn: Turn, args: str) -> Reply:
+    """Check the request, record it and send it to the deciders; tell the official."""
+    lang = turn.lang
+    code, _, rest = args.strip().partition(" ")
+    day_text, _, reason = rest.strip().partition(" ")
+    reason = " ".join(reason.split())
+    if not code or not day_text:
+        raise DeskInputError(t("clerk.extension.usage", lang))
+    today = turn.now.astimezone(turn.tz).date()
+    official = turn.official
+    subject = await find_subject(turn.session, official.unit_id, code, today)
+    row = await extensions.assignment(turn.session, subject, official.id) if subject else None
+    if subject is None or row is None:
+        raise DeskInputError(t("clerk.extension.not_yours", lang, code=h(code)))
+    current = extensions.own_due(subject, row)
+    if current is None:
+        raise DeskInputError(t("clerk.extension.no_due", lang, code=h(subject.code)))
+    if await _finished(turn, subject):
+        raise DeskInputError(t("clerk.extension.finished", lang, code=h(subject.code)))
+    try:
+        wanted = parse_local_date(day_text)
+    except ValueError:
+        raise DeskInputError(t("clerk.extension.bad_date", lang, text=h(day_text))) from None
+    if wanted <= current or wanted < today:
+        raise DeskInputError(t("clerk.extension.too_early", lang, due=format_date(current)))
+    if not reason:
+        raise DeskInputError(t("clerk.extension.no_reason", lang))
+    if len(reason) > MAX_REASON:
+        raise DeskInputError(t("clerk.extension.too_long", lang, limit=MAX_REASON))
+    waiting = await extensions.pending_request(turn.session, official.id, subject)
+    if waiting is not None:
+        raise DeskInputError(
+            t(
+                "clerk.extension.pending",
+                lang,
+                code=h(subject.code),
+                due=format_date(waiting.requested_due),
+            )
+        )
+    request = await extensions.request_extension(
+        turn.session, official, subject, current, wanted, reason, turn.now, actor=turn.actor
+    )
+    deciders = [p for p in await desk_people(turn.session, official.unit_id) if p.id != official.id]
+    await notices.queue(turn.session, [_ask(turn, request, subject, p) for p in deciders], turn.now)
+    return Reply(
+        t(
+            "clerk.extension.sent",
+            lang,
+            code=h(subject.code),
+            title=h(subject.title),
+            start=format_date(current),
+            end=format_date(wanted),
+            reason=h(reason),
+        )
+    )
+
+
+async def _finished(turn: Turn, subject: Subject) -> bool:
+    if isinstance(subject, Obligation):
+        items = await report_items(turn.session, turn.official.id)
+        return any(i.obligation.id == subject.id and i.submitted for i in items)
+    tasks = await task_items(turn.session, turn.official.id)
+    return any(i.task.id == subject.id and i.last_state is TaskState.DONE for i in tasks)
+
+
+def request_text(request: ExtensionRequest, subject: Subject, lang: str) -> str:
+    """The request as a decider reads it."""
+    official = request.official
+    return t(
+        "clerk.extension.ask",
+        lang,
+        name=h(official.full_name),
+        department=h(official.department),
+        code=h(subject.code),
+        title=h(subject.title),
+        start=format_date(request.current_due),
+        end=format_date(request.requested_due),
+        reason=h(request.reason),
+    )
+
+
+def _ask(
+    turn: Turn, request: ExtensionRequest, subject: Subject, decider: Official
+) -> notices.Notice:
+    lang = decider.language
+    return notices.Notice(
+        unit_id=request.unit_id,
+        recipient_id=decider.id,
+        kind=notices.EXTENSION_REQUEST,
+        subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
+        subject_id=subject.id,
+        ref=str(request.id),
+        text=request_text(request, subject, lang),
+        choices=[
+            [
+                Choice(t("clerk.button.approve", lang), callbacks.extension_data(request.id, True)),
+                Choice(t("clerk.button.refuse", lang), callbacks.extension_data(request.id, False)),
+            ]
+        ],
+        details={"request_id": request.id, "official_id": request.official_id},
+    )
+
+
+async def decision_tapped(turn: Turn, tap: callbacks.ExtensionTap) -> list[Reply]:
+    """Đồng ý / Từ chối: decide once, edit the request message, tell the official."""
+    lang = turn.lang
+    if not may_use_desk(turn.official):
+        return [refusal(lang)]
+    request = await extensions.request_in_unit(turn.session, turn.official.unit_id, tap.request_id)
+    if request is None:
+        text = t("refuse.bad_choice", lang)
+        return [Reply(text, notice=text)]
+    if request.official_id == turn.official.id:
+        text = t("clerk.extension.own", lang)
+        return [Reply(text, notice=text)]
+    subject = await extensions.subject_of(turn.session, request)
+    decision = await extensions.decide(
+        turn.session, request, tap.approve, turn.official, turn.now, actor=turn.actor
+    )
+    outcome = _outcome_text(turn, request)
+    text = f"{request_text(request, subject, lang)}\n\n{outcome}"
+    if not decision.decided:
+        return [Reply(text, edit=True, notice=t("clerk.extension.already_notice", lang))]
+    await notices.queue(turn.session, [_told(turn, request, subject)], turn.now)
+    notice_key = "clerk.button.approve" if tap.approve else "clerk.button.refuse"
+    return [Reply(text, edit=True, notice=t(notice_key, lang))]
+
+
+def _outcome_text(turn: Turn, request: ExtensionRequest) -> str:
+    approved = request.state is ExtensionState.APPROVED
+    decider = request.decided_by
+    return t(
+        "clerk.extension.approved" if approved else "clerk.extension.refused",
+        turn.lang,
+        end=format_date(request.requested_due),
+        name=h(decider.full_name) if decider else "",
+        time=moment(request.decided_at, turn.tz) if request.decided_at else "",
+    )
+
+
+def _told(turn: Turn, request: ExtensionRequest, subject: Subject) -> notices.Notice:
+    official = request.official
+    lang = official.language
+    approved = request.state is ExtensionState.APPROVED
+    text = t(
+        "clerk.notice.extension_approved" if approved else "clerk.notice.extension_refused",
+        lang,
+        code=h(subject.code),
+        title=h(subject.title),
+        start=format_date(request.current_due),
+        end=format_date(request.requested_due),
+        name=h(turn.official.full_name),
+    )
+    return notices.Notice(
+        unit_id=request.unit_id,
+        recipient_id=official.id,
+        kind=notices.EXTENSION_DECIDED,
+        subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
+        subject_id=subject.id,
+        ref=str(request.id),
+        text=text,
+        details={"request_id": request.id, "approved": approved},
+    )

@@ -1,0 +1,105 @@
+"""/overdue (/quahan) [report or task code | department]: who is late on what, right now."""
+
+from __future__ import annotations
+
+from db.clock import format_date
+from db.deadlines import days_late
+from db.desk.overdue import OBLIGATION, OverdueFilter, OverdueGroup, OverdueRow, overdue
+from db.desk.subjects import find_departments, find_obligation, find_task
+from db.models import ReviewState, TaskState
+from handlers.catalog import t
+from handlers.clerk.context import Desk, DeskInputError
+from handlers.clerk.numbers import percent, share
+from handlers.presenting import h, moment, state_label
+
+
+async def overdue_text(desk: Desk, query: str) -> str:
+    """The overdue list, one block per report or task, with totals; or "nothing overdue"."""
+    only, scope = await _filter(desk, query.strip())
+    groups = await overdue(desk.session, desk.unit_id, desk.today, only)
+    when = moment(desk.now, desk.tz)
+    if not groups:
+        return t("clerk.overdue.none", desk.lang, when=when, scope=scope)
+    blocks = [t("clerk.overdue.header", desk.lang, when=when, scope=scope)]
+    blocks += [_group_block(desk, group) for group in groups]
+    if len(groups) > 1:
+        # Numerators and denominators are added up; percentages are never averaged.
+        late = sum(len(g.rows) for g in groups)
+        total = sum(g.total for g in groups)
+        blocks.append(
+            t(
+                "clerk.overdue.total",
+                desk.lang,
+                share=share(late, total),
+                percent=percent(late, total, desk.lang),
+            )
+        )
+    return "\n\n".join(blocks)
+
+
+async def _filter(desk: Desk, query: str) -> tuple[OverdueFilter, str]:
+    if not query:
+        return OverdueFilter(), ""
+    obligation = await find_obligation(desk.session, desk.unit_id, query, desk.today)
+    if obligation is not None:
+        return OverdueFilter(obligation_id=obligation.id), _scope(obligation.code)
+    task = await find_task(desk.session, desk.unit_id, query)
+    if task is not None:
+        return OverdueFilter(task_id=task.id), _scope(
+            t("clerk.scope.task", desk.lang, code=task.code)
+        )
+    departments = await find_departments(desk.session, desk.unit_id, query)
+    if departments:
+        label = t("clerk.scope.department", desk.lang, name=", ".join(departments))
+        return OverdueFilter(departments=departments), _scope(label)
+    raise DeskInputError(t("clerk.overdue.unknown", desk.lang, query=h(query)))
+
+
+def _scope(label: str) -> str:
+    return f" · {h(label)}"
+
+
+def _group_block(desk: Desk, group: OverdueGroup) -> str:
+    lang = desk.lang
+    is_report = group.kind == OBLIGATION
+    head = t(
+        "clerk.overdue.report" if is_report else "clerk.overdue.task",
+        lang,
+        code=h(group.code),
+        title=h(group.title),
+        due=format_date(group.due),
+        share=share(len(group.rows), group.total),
+        percent=percent(len(group.rows), group.total, lang),
+    )
+    return "\n".join([head, *(_row_lines(desk, group, row) for row in group.rows)])
+
+
+def _row_lines(desk: Desk, group: OverdueGroup, row: OverdueRow) -> str:
+    lang = desk.lang
+    facts = [t("clerk.late_days", lang, days=days_late(row.due, desk.now, desk.tz))]
+    if row.due != group.due:
+        facts.append(t("clerk.overdue.extended", lang, due=format_date(row.due)))
+    if row.leave_until is not None:
+        facts.append(t("clerk.on_leave_until", lang, date=format_date(row.leave_until)))
+    facts.append(
+        t("clerk.overdue.reminded", lang, count=row.reminders_sent)
+        if row.reminders_sent
+        else t("clerk.overdue.not_reminded", lang)
+    )
+    facts.append(_last(desk, row))
+    role = f" · {t(f'role.{row.role.value}', lang)}" if row.role is not None else ""
+    department = f" ({h(row.department)})" if row.department else ""
+    person = t(
+        "clerk.overdue.person", lang, name=h(row.full_name), department=department, role=role
+    )
+    return f"{person}\n  {' · '.join(facts)}"
+
+
+def _last(desk: Desk, row: OverdueRow) -> str:
+    lang = desk.lang
+    when = format_date(row.last_at.astimezone(desk.tz).date()) if row.last_at else ""
+    if row.last_state is ReviewState.RETURNED:
+        return t("clerk.returned_on", lang, date=when)
+    if isinstance(row.last_state, TaskState):
+        return t("tasks.last_answer", lang, state=state_label(row.last_state, lang), date=when)
+    return t("clerk.not_submitted" if row.role is None else "tasks.no_answer", lang)

@@ -1,0 +1,142 @@
+"""The clerk's desk end to end: the real bot process against the fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.serve import run_telegram
+from bot.settings import Settings
+from db.clock import FixedClock
+from db.migrate import upgrade
+from db.models import Submission
+from db.session import make_engine, make_sessionmaker
+from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi.state import StoredMessage
+from tests.test_clerk_cli import plain
+from tests.test_clerk_desk import OVERDUE_MARCH_11
+from tests.test_clerk_scenario import BaBich, local, march_story
+
+
+@dataclass
+class Office:
+    """The fake Telegram, the March story in the database, and the bot running between."""
+
+    server: FakeBotApi
+    story: BaBich
+    engine: AsyncEngine
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    def chat(self, key: str) -> int:
+        return int(self.story.chats[key].external_id)
+
+    async def say(self, key: str, command: str, args: str = "") -> StoredMessage:
+        update = self.server.user_sends_command(self.chat(key), command, args)
+        return await self.server.wait_for_message(
+            self.chat(key), after=update["message"]["message_id"], timeout=10
+        )
+
+    async def submission_id(self, key: str, version: int = 1) -> int:
+        async with make_sessionmaker(self.engine)() as session:
+            found = await session.scalar(
+                select(Submission.id).where(
+                    Submission.official_id == self.story.people[key].id,
+                    Submission.version == version,
+                )
+            )
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def office(database_url: str, tmp_path: Path) -> AsyncIterator[Office]:
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    clock = FixedClock(local(11, 3, 9))
+    story = await march_story(make_sessionmaker(engine), clock, tmp_path / "data")
+    async with FakeBotApi() as server:
+        for key, sender in story.chats.items():
+            server.add_user(int(sender.external_id), story.people[key].full_name)
+        settings = Settings(
+            database_url=database_url,
+            data_dir=tmp_path / "data",
+            telegram_token=server.token,
+            telegram_api_url=server.url,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_telegram(settings, clock, stop, album_wait=0.3))
+        await server.wait_for(lambda: server.polling, timeout=10)
+        try:
+            yield Office(server, story, engine, stop, task)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=15)
+    await engine.dispose()
+
+
+async def test_the_clerk_asks_quahan_and_gets_a_file_back(office: Office) -> None:
+    overdue = await office.say("nhut", "quahan")
+    assert overdue.plain_text == plain(OVERDUE_MARCH_11)
+
+    # Hoa's file was never seen by this bot's Telegram: its file id fails, the disk copy goes.
+    hoa = await office.submission_id("hoa")
+    update = office.server.user_sends_command(office.chat("nhut"), "get", str(hoa))
+    messages = await office.server.wait_for_messages(
+        office.chat("nhut"), 2, after=update["message"]["message_id"], timeout=10
+    )
+    assert (messages[0].plain_text or "").startswith(f"📎 Bài nộp #{hoa} — Nguyễn Thị Hoa")
+    assert messages[1].document is not None
+    assert messages[1].document["file_name"] == "BC Quý I - Nội vụ.docx"
+    (uploaded,) = office.server.uploaded_files
+    assert uploaded.content.startswith(b"hoa CCHC-Q1-2024")
+    failed = [r for r in office.server.requests_for("sendDocument") if not r.ok]
+    assert len(failed) == 1 and failed[0].status == 400
+
+
+async def test_a_file_sent_on_telegram_comes_back_by_its_file_id(office: Office) -> None:
+    chat = office.chat("mai")
+    sent = office.server.user_sends_document(chat, "BC Quý I - TCKT v2.xlsx", b"xlsx v2")
+    question = await office.server.wait_for_message(
+        chat, after=sent["message"]["message_id"], timeout=10
+    )
+    first = question.buttons[0][0]["text"]
+    assert first.startswith("Báo cáo CCHC Quý I năm 2024")
+    answer = office.server.user_presses(chat, question.message_id, first)
+    await office.server.wait_for_answer(answer, timeout=10)
+    await office.server.wait_for(
+        lambda: (
+            "Đã nhận báo cáo" in (office.server.message(chat, question.message_id).plain_text or "")
+        ),
+        timeout=10,
+    )
+    second = await office.submission_id("mai", version=2)
+    update = office.server.user_sends_command(office.chat("nhut"), "get", str(second))
+    messages = await office.server.wait_for_messages(
+        office.chat("nhut"), 2, after=update["message"]["message_id"], timeout=10
+    )
+    assert messages[1].document is not None
+    assert messages[1].document["file_id"] == sent["message"]["document"]["file_id"]
+    assert office.server.uploaded_files == []
+
+
+async def test_invite_in_chat_prints_the_deep_link(office: Office) -> None:
+    reply = await office.say("nhut", "invite", "Phạm Thị Lan")
+    lines = (reply.plain_text or "").splitlines()
+    assert lines[0].startswith("🔑 Mã đăng ký cho Phạm Thị Lan: ")
+    code = lines[0].rsplit(": ", 1)[1]
+    assert lines[-1] == f"https://t.me/nhacviec_test_bot?start={code}"
+
+
+async def test_an_official_is_refused_over_telegram_too(office: Office) -> None:
+    reply = await office.say("hoa", "quahan")
+    assert (reply.plain_text or "").startswith(
+        "Lệnh này chỉ dành cho công chức Văn phòng - Thống kê"
+    )
+    assert all(r.ok for r in office.server.requests_for("sendMessage"))
