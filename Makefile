@@ -25,8 +25,18 @@ test: $(STAMP)
 	$(BIN)/mypy bot handlers scheduler db
 	$(BIN)/pytest -q
 
+# With TELEGRAM_TOKEN (environment or .env, read as the bot reads them) the real bot on the
+# configured database; without it the console demo in .demo/, which needs nothing at all.
+HAS_TOKEN := $(BIN)/python -c "import sys; from bot.settings import Settings; \
+	sys.exit(0 if Settings.from_env().telegram_token else 1)"
+
 run: $(STAMP)
-	$(BIN)/python -m bot db upgrade
-	$(BIN)/python -m bot plan load examples/ba-bich-2024.yaml
-	$(BIN)/python -m bot plan show
-	$(BIN)/python -m bot run
+	@if $(HAS_TOKEN) 2>/dev/null; then \
+		set -e; \
+		$(BIN)/python -m bot db upgrade; \
+		$(BIN)/python -m bot plan load examples/ba-bich-2024.yaml; \
+		$(BIN)/python -m bot plan show; \
+		$(BIN)/python -m bot run; \
+	else \
+		$(BIN)/python -m bot demo; \
+	fi

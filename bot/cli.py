@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,27 @@ async def _invite(settings: Settings, args: argparse.Namespace, clock: Clock) ->
     return 0
 
 
+async def _overdue(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.desk_commands import overdue
+
+    print(await overdue(settings, " ".join(args.query), args.unit, clock))
+    return 0
+
+
+async def _summary(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.desk_commands import summary
+
+    print(await summary(settings, " ".join(args.report), args.unit, clock))
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.desk_commands import export
+
+    print(await export(settings, args.what, Path(args.out), args.unit, clock))
+    return 0
+
+
 async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from handlers.catalog import t
 
@@ -79,6 +100,16 @@ async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> in
 
     await run_telegram(settings, clock)
     return 0
+
+
+async def _demo(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.demo import run_demo
+
+    if not args.verbose:
+        # The sweep and the dispatcher log every batch; in the demo the phones show them.
+        logging.getLogger().setLevel(logging.WARNING)
+    script = Path(args.script) if args.script else None
+    return await run_demo(Path(args.dir), script, args.lang)
 
 
 async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
@@ -92,6 +123,19 @@ async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock
         print(await preview_reminders(settings, start, end, args.unit))
     except PreviewError as exc:
         raise CommandError(str(exc)) from exc
+    return 0
+
+
+async def _reminders_worker(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from handlers.catalog import t
+
+    if not settings.telegram_token:
+        raise CommandError(t("cli.run.no_token", "vi"))
+    from bot.serve import run_reminder_worker
+
+    if args.lease <= 0 or args.rate <= 0:
+        raise CommandError("--lease and --rate must be positive")
+    await run_reminder_worker(settings, clock, lease=timedelta(seconds=args.lease), rate=args.rate)
     return 0
 
 
@@ -143,9 +187,52 @@ def build_parser() -> argparse.ArgumentParser:
     show_calendar.add_argument("--to", dest="end", required=True, metavar="dd/mm/yyyy")
     show_calendar.add_argument("--unit", help="the unit's code, when the database holds several")
     show_calendar.set_defaults(handler=_reminders_preview)
+    worker = reminder_commands.add_parser(
+        "worker", help="sweep and send reminders without answering chats (beside `run`)"
+    )
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long a claimed reminder stays with this worker before another may resend it",
+    )
+    worker.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="share of Telegram's rate limits for this process (1/N beside N-1 others)",
+    )
+    worker.set_defaults(handler=_reminders_worker)
+
+    overdue = commands.add_parser("overdue", help="what is overdue, by report or task")
+    overdue.add_argument("query", nargs="*", help="a report or task code, or a department")
+    overdue.add_argument("--unit", help="the unit's code, when the database holds several")
+    _add_at(overdue)
+    overdue.set_defaults(handler=_overdue)
+
+    summary = commands.add_parser("summary", help="the status matrix of one report or task")
+    summary.add_argument("report", nargs="+", help="a report code (CCHC-Q1) or a task code")
+    summary.add_argument("--unit", help="the unit's code, when the database holds several")
+    _add_at(summary)
+    summary.set_defaults(handler=_summary)
+
+    export = commands.add_parser("export", help="an Excel workbook of a report or a year")
+    export.add_argument("what", help="a report code (CCHC-Q1-2024) or a year (2024)")
+    export.add_argument("--out", required=True, metavar="FILE", help="the .xlsx file to write")
+    export.add_argument("--unit", help="the unit's code, when the database holds several")
+    _add_at(export)
+    export.set_defaults(handler=_export)
 
     run = commands.add_parser("run", help="run the Telegram bot (polling) with TELEGRAM_TOKEN")
     run.set_defaults(handler=_run)
+
+    demo = commands.add_parser("demo", help="try the bot in the terminal: no token, no network")
+    demo.add_argument("--dir", default=".demo", help="the demo's own database and files (.demo)")
+    demo.add_argument("--script", metavar="FILE", help="run the lines of FILE and print them")
+    demo.add_argument("--lang", choices=("vi", "en"), help="language of the demo and the bot (vi)")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
