@@ -7,7 +7,7 @@ dispatcher drops it), and a digest lists only who is still missing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from db.models import (
 )
 from handlers import callbacks
 from handlers.catalog import t
+from handlers.clerk.digest import weekly_digest
 from handlers.clerk.notices import notice_reply
 from handlers.clerk.numbers import percent, share
 from handlers.presenting import h, last_answer
@@ -38,6 +39,7 @@ from handlers.status import status_choices
 from handlers.types import Choice, OutgoingFile, Reply
 
 UNREACHABLE_NOTICE = "unreachable_notice"
+WEEKLY_DIGEST = "weekly_digest"
 CHECKIN = "checkin"
 OVERDUE = "overdue"
 DIGEST_PREFIX = "digest_"
@@ -59,6 +61,11 @@ async def reminder_reply(session: AsyncSession, row: Reminder, store: FileStore)
         )
     if row.subject_id is None:
         return None
+    if row.kind == WEEKLY_DIGEST:
+        text, chart = await weekly_digest(session, row.subject_id, row.slot_at, lang)
+        _, path = store.put(chart)
+        name = f"tien-do-{row.slot_at.astimezone(UTC):%Y%m%d}.png"
+        return Reply(text, files=[OutgoingFile(name, str(store.path_of(path)))])
     if row.kind.startswith(DIGEST_PREFIX):
         return await _digest(session, row, payload, lang)
     if row.subject_type == "obligation":

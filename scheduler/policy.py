@@ -754,6 +754,23 @@ def window_may_hold_slots(config: PolicyConfig, after: datetime, until: datetime
     return any(after < cal.at(day, when) <= until for day in days for when in times)
 
 
+def weekly_digest_slots(config: PolicyConfig, after: datetime, until: datetime) -> list[datetime]:
+    """The weekly digests' slots in (after, until]: Monday at the reminder time, moved later
+    out of quiet time (a holiday Monday gives Tuesday), newest last."""
+    after, until = _aware_utc(after, "after"), _aware_utc(until, "until")
+    cal = config.calendar()
+    when = config.reminder_time
+    first = cal.local_date(after) - timedelta(days=7)  # a moved Monday lands days later
+    slots = []
+    for offset in range((cal.local_date(until) - first).days + 1):
+        day = first + timedelta(days=offset)
+        if day.weekday() == 0:
+            slot = cal.move_later(cal.at(day, when), when)
+            if after < slot <= until:
+                slots.append(slot)
+    return slots
+
+
 def coalesce(reminders: Iterable[DueReminder]) -> list[DueReminder]:
     """Keep the newest reminder per recipient and subject (per kind for digests).
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.people import desk_people
 from db.models import SweepMark, Unit
 from scheduler.outbox import NewReminder, enqueue
 from scheduler.policy import (
@@ -25,12 +26,14 @@ from scheduler.policy import (
     PolicyConfig,
     coalesce,
     reminders_between,
+    weekly_digest_slots,
     window_may_hold_slots,
 )
 from scheduler.snapshot import load_snapshot
 
 log = logging.getLogger(__name__)
 
+WEEKLY_DIGEST = "weekly_digest"
 # A window longer than this means the sweep did not run for a while: coalesce its reminders.
 CATCH_UP_AFTER = timedelta(minutes=15)
 
@@ -84,11 +87,34 @@ async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepR
     catch_up = now - after > CATCH_UP_AFTER
     if catch_up:
         found = coalesce(found)
-    enqueued = await enqueue(session, (to_outbox(unit.id, r) for r in found))
+    rows = [to_outbox(unit.id, r) for r in found]
+    digests = weekly_digest_slots(config, after, now)
+    if digests:
+        # After downtime only the latest week's digest is worth sending.
+        rows += await _weekly_digests(session, unit.id, digests[-1])
+    enqueued = await enqueue(session, rows)
     await _advance(session, unit.id, now, exists=mark is not None)
     if enqueued:
         log.info("unit %s: %d reminders enqueued for (%s, %s]", unit.code, enqueued, after, now)
     return SweepReport(unit.id, after, now, len(found), enqueued, catch_up)
+
+
+async def _weekly_digests(session: AsyncSession, unit_id: int, slot: datetime) -> list[NewReminder]:
+    """One weekly digest per clerk and leader; rendered when sent, as of its slot."""
+    stamp = slot.astimezone(UTC).strftime("%Y%m%d%H%M")
+    return [
+        NewReminder(
+            unit_id=unit_id,
+            idempotency_key=f"{person.id}:unit:{unit_id}:{WEEKLY_DIGEST}:{stamp}",
+            recipient_id=person.id,
+            subject_type="unit",
+            subject_id=unit_id,
+            kind=WEEKLY_DIGEST,
+            slot_at=slot,
+            due_at=slot,
+        )
+        for person in await desk_people(session, unit_id)
+    ]
 
 
 async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:

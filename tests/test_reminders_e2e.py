@@ -74,7 +74,17 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
             for chat in chats.values()
         }
         received = Counter({chat: len(found) for chat, found in texts.items() if found})
-        assert received == expected
+        # Besides the policy's reminders, the clerk and the leaders get the weekly digest on
+        # Mondays 04/03 and 11/03.
+        weekly = Counter({chats[key]: 2 for key in ("nhut", "luong", "manh")})
+        assert received == expected + weekly
+        digest_charts = [
+            r
+            for r in server.requests_for("sendDocument")
+            if r.ok and str(r.params["chat_id"]) == chats["luong"]
+        ]
+        assert len(digest_charts) == 2
+        assert digest_charts[0].params["document"]["file_name"] == "tien-do-20240304.png"
         assert sum(expected.values()) > 50
         assert [r for r in server.requests if r.status == 429] == []
         hoa = texts[chats["hoa"]]
@@ -90,6 +100,6 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
         ]
         assert documents == ["de-cuong.docx", "phu-luc.xlsx"]  # with the first reminder only
         clerk = texts[chats["nhut"]]
-        digest = next(text for text in clerk if text.startswith("📋"))
+        digest = next(text for text in clerk if text.startswith("📋 Báo cáo CCHC"))
         assert "10/10 người chưa nộp, chiếm 100,0%" in digest
         assert "Lê Thị Hồng — " in digest and "(đang nghỉ phép)" in digest

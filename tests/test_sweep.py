@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
+from db.files import FileStore
 from db.models import (
     ChannelIdentity,
     Obligation,
@@ -22,6 +24,7 @@ from db.models import (
     SweepMark,
     Unit,
 )
+from handlers.reminder_messages import reminder_reply
 from scheduler.sweep import sweep_all
 from tests.plans import bind_chats, load_example
 
@@ -222,3 +225,22 @@ async def test_a_three_day_outage_sends_only_the_newest_reminder(
     per_person = Counter(r.recipient_id for r in rows)
     assert rows and set(per_person.values()) == {1}
     assert {(r.kind, r.slot_at) for r in rows} == {("due_day", local("08/03/2024 08:00"))}
+
+
+async def test_the_weekly_digest_goes_to_the_clerk_and_leaders_on_monday(
+    sessionmaker: Sessions, people: dict[str, Official], tmp_path: Path
+) -> None:
+    await set_mark(sessionmaker, "11/03/2024 07:59")
+    await sweep(sessionmaker, "11/03/2024 08:00")
+    weekly = [r for r in await outbox(sessionmaker) if r.kind == "weekly_digest"]
+    names = keys_of(people)
+    assert sorted(names[r.recipient_id] for r in weekly) == ["luong", "manh", "nhut"]
+    assert {r.slot_at for r in weekly} == {local("11/03/2024 08:00")}
+    async with sessionmaker() as session:
+        reply = await reminder_reply(session, weekly[0], FileStore(tmp_path))
+    assert reply is not None and reply.files
+    png = await asyncio.to_thread(Path(reply.files[0].path).read_bytes)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # A Tuesday sweep adds no second digest for that week.
+    await sweep(sessionmaker, "12/03/2024 08:00")
+    assert len([r for r in await outbox(sessionmaker) if r.kind == "weekly_digest"]) == 3
