@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit
 from db.deadlines import days_late
+from db.desk.dues import official_due
 from db.models import Channel, Obligation, Official, StoredFile, Submission, Task
 
 
@@ -72,7 +73,7 @@ async def submit(
     """Record a submission of `files` for an obligation or a task, as a new version."""
     obligation_id = subject.id if isinstance(subject, Obligation) else None
     task_id = subject.id if isinstance(subject, Task) else None
-    due = subject.due_date
+    due = await official_due(session, subject, official.id)
     submission = Submission(
         unit_id=subject.unit_id,
         obligation_id=obligation_id,

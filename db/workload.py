@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.dues import effective_due
 from db.models import (
     AssigneeRole,
     Obligation,
@@ -29,6 +30,14 @@ class TaskItem:
     role: AssigneeRole
     last_state: TaskState | None
     last_at: datetime | None
+    extended_due: date | None = None
+
+    @property
+    def due(self) -> date | None:
+        """This official's due date: the task's, or their approved extension."""
+        if self.task.due_date is None:
+            return self.extended_due
+        return effective_due(self.task.due_date, self.extended_due)
 
     @property
     def open(self) -> bool:
@@ -43,6 +52,12 @@ class ReportItem:
     last_version: int | None
     last_review: ReviewState | None
     last_at: datetime | None
+    extended_due: date | None = None
+
+    @property
+    def due(self) -> date:
+        """This official's due date: the report's, or their approved extension."""
+        return effective_due(self.obligation.due_date, self.extended_due)
 
     @property
     def submitted(self) -> bool:
@@ -71,16 +86,16 @@ async def task_items(session: AsyncSession, official_id: int) -> list[TaskItem]:
         .subquery()
     )
     rows = await session.execute(
-        select(Task, TaskAssignee.role, StatusUpdate.state, StatusUpdate.at)
+        select(
+            Task, TaskAssignee.role, StatusUpdate.state, StatusUpdate.at, TaskAssignee.extended_due
+        )
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .outerjoin(latest, latest.c.task_id == Task.id)
         .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.update_id)
         .where(TaskAssignee.official_id == official_id, Task.active.is_(True))
     )
-    items = [TaskItem(task, role, state, at) for task, role, state, at in rows]
-    items.sort(
-        key=lambda i: (not i.task.priority, *urgency(i.task.due_date), _code_key(i.task.code))
-    )
+    items = [TaskItem(*row) for row in rows]
+    items.sort(key=lambda i: (not i.task.priority, *urgency(i.due), _code_key(i.task.code)))
     return items
 
 
@@ -96,7 +111,13 @@ async def report_items(session: AsyncSession, official_id: int) -> list[ReportIt
         .subquery()
     )
     rows = await session.execute(
-        select(Obligation, Submission.version, Submission.review_state, Submission.submitted_at)
+        select(
+            Obligation,
+            Submission.version,
+            Submission.review_state,
+            Submission.submitted_at,
+            ObligationAssignee.extended_due,
+        )
         .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
         .outerjoin(latest, latest.c.obligation_id == Obligation.id)
         .outerjoin(
@@ -106,9 +127,10 @@ async def report_items(session: AsyncSession, official_id: int) -> list[ReportIt
             & (Submission.version == latest.c.version),
         )
         .where(ObligationAssignee.official_id == official_id, Obligation.active.is_(True))
-        .order_by(Obligation.due_date, Obligation.code)
     )
-    return [ReportItem(o, v, r, at) for o, v, r, at in rows]
+    items = [ReportItem(*row) for row in rows]
+    items.sort(key=lambda i: (i.due, i.obligation.code))
+    return items
 
 
 def _code_key(code: str) -> tuple[tuple[int, int, str], ...]:

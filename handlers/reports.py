@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
 from db import audit, conversations, submissions
 from db.clock import format_date
+from db.desk.dues import official_due
 from db.files import FileStore
 from db.models import (
     Obligation,
@@ -239,19 +241,23 @@ async def _submit(
     )
     assert turn.identity is not None
     await conversations.finish(turn.session, turn.identity.id)
-    return Reply(receipt_text(turn, subject, submission, files))
+    due = await official_due(turn.session, subject, turn.official.id)
+    return Reply(receipt_text(turn, subject, submission, files, due))
 
 
 def receipt_text(
-    turn: Turn, subject: Obligation | Task, submission: Submission, files: Sequence[StoredFile]
+    turn: Turn,
+    subject: Obligation | Task,
+    submission: Submission,
+    files: Sequence[StoredFile],
+    due: date | None,
 ) -> str:
-    """File names and sizes, time received, on time or late, and the data window."""
+    """File names and sizes, time received, on time or late against `due`, the data window."""
     lang = turn.lang
     lines = "\n".join(
         t("report.file_line", lang, name=h(f.original_name), size=file_size(f.size, lang))
         for f in files
     )
-    due = subject.due_date
     if due is None:
         timeliness = t("report.no_due", lang)
     elif submission.late_days:

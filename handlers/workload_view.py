@@ -27,7 +27,7 @@ class OpenWork:
 
 
 def _due(item: TaskItem | ReportItem) -> date | None:
-    return item.task.due_date if isinstance(item, TaskItem) else item.obligation.due_date
+    return item.due
 
 
 async def open_work(turn: Turn) -> OpenWork:
@@ -46,7 +46,7 @@ def _line(turn: Turn, item: TaskItem | ReportItem) -> str:
             lang,
             code=h(item.task.code),
             title=h(item.task.title),
-            due_part=due_part(item.task.due_date, turn.now, turn.tz, lang),
+            due_part=due_part(item.due, turn.now, turn.tz, lang),
             role=t(f"role.{item.role.value}", lang),
             status=last_answer(item.last_state, item.last_at, turn.tz, lang),
         )
@@ -56,7 +56,7 @@ def _line(turn: Turn, item: TaskItem | ReportItem) -> str:
         lang,
         code=h(item.obligation.code),
         title=h(item.obligation.title),
-        due_part=due_part(item.obligation.due_date, turn.now, turn.tz, lang),
+        due_part=due_part(item.due, turn.now, turn.tz, lang),
         role=t("role.submit", lang),
         status=status,
     )
@@ -80,11 +80,12 @@ async def summary_text(turn: Turn) -> str:
     if not items:
         return t("summary.none", turn.lang)
     first = items[0]
-    code, title, due = (
-        (first.task.code, first.task.title, first.task.due_date)
+    code, title = (
+        (first.task.code, first.task.title)
         if isinstance(first, TaskItem)
-        else (first.obligation.code, first.obligation.title, first.obligation.due_date)
+        else (first.obligation.code, first.obligation.title)
     )
+    due = first.due
     lines = [t("summary.counts", turn.lang, tasks=len(work.tasks), reports=len(work.reports))]
     if due is not None:
         lines.append(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.dues import effective_due
 from db.models import (
     ChannelIdentity,
     LeavePeriod,
@@ -129,7 +130,7 @@ async def _obligations(session: AsyncSession, unit_id: int) -> list[ObligationVi
     subjects: dict[int, Any] = {}
     for row in rows:
         subjects[row.id] = row
-        due = max(row.due_date, row.extended_due) if row.extended_due else row.due_date
+        due = effective_due(row.due_date, row.extended_due)
         returned = row.review_state is ReviewState.RETURNED
         groups[(row.id, due)].append(
             AssigneeState(
@@ -193,9 +194,7 @@ async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
     subjects: dict[int, Any] = {}
     for row in rows:
         subjects[row.id] = row
-        due = row.due_date
-        if row.extended_due is not None:
-            due = max(due, row.extended_due) if due else row.extended_due
+        due = effective_due(row.due_date, row.extended_due) if row.due_date else row.extended_due
         done = row.state is TaskState.DONE
         groups[(row.id, due)].append(
             AssigneeState(row.official_id, done=done, done_at=row.at if done else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from db.models import (
     ChannelIdentity,
     ConversationState,
     Invite,
+    ObligationAssignee,
     Official,
     StatusUpdate,
     StoredFile,
@@ -448,3 +449,26 @@ async def test_the_flow_survives_a_new_conversation_object(
     (receipt,) = await second.handle(AN_CHAT, FilesSent([a_file("q1.pdf")]))
     assert "Quý I" in receipt.text
     assert clock.now().tzinfo is UTC
+
+
+async def test_an_approved_extension_is_the_officials_own_deadline(
+    conversation: Conversation, commune: Commune, session: AsyncSession, clock: FixedClock
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    row = await fetch_one(
+        session,
+        select(ObligationAssignee).where(
+            ObligationAssignee.obligation_id == commune.q1.id,
+            ObligationAssignee.official_id == commune.an.id,
+        ),
+    )
+    assert row is not None
+    row.extended_due = date(2024, 3, 20)
+    await session.commit()
+    clock.set(local(15, 3, 9, 0))
+    (listing,) = await conversation.handle(AN_CHAT, CommandSent("nhiemvu"))
+    assert "Hạn 20/03/2024, còn 5 ngày" in listing.text
+    await conversation.handle(AN_CHAT, CommandSent("nop"))
+    await conversation.handle(AN_CHAT, ChoiceTapped(obligation_data(commune.q1.id)))
+    (receipt,) = await conversation.handle(AN_CHAT, FilesSent([a_file("q1.pdf")]))
+    assert "đúng hạn (hạn 20/03/2024)" in receipt.text

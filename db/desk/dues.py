@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, case
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Obligation, ObligationAssignee, Task, TaskAssignee
 
 
 def effective_due(subject_due: date, extended_due: date | None) -> date:
@@ -20,3 +23,25 @@ def effective_due_sql(
 ) -> ColumnElement[date]:
     """`effective_due` as SQL; a plan that later moves the subject's date still wins if later."""
     return case((extended_due > subject_due, extended_due), else_=subject_due)
+
+
+async def official_due(
+    session: AsyncSession, subject: Obligation | Task, official_id: int
+) -> date | None:
+    """The due date that holds for one official: the subject's, or their approved extension."""
+    if isinstance(subject, Obligation):
+        extended = await session.scalar(
+            select(ObligationAssignee.extended_due).where(
+                ObligationAssignee.obligation_id == subject.id,
+                ObligationAssignee.official_id == official_id,
+            )
+        )
+        return effective_due(subject.due_date, extended)
+    extended = await session.scalar(
+        select(TaskAssignee.extended_due).where(
+            TaskAssignee.task_id == subject.id, TaskAssignee.official_id == official_id
+        )
+    )
+    if subject.due_date is None:
+        return extended
+    return effective_due(subject.due_date, extended)
