@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from db import audit
 from db.desk.dues import effective_due
-from db.desk.subjects import Subject
+from db.desk.subjects import Subject, subject_of
 from db.models import (
     ExtensionRequest,
     ExtensionState,
@@ -130,18 +130,6 @@ async def request_in_unit(
         .where(ExtensionRequest.id == request_id, ExtensionRequest.unit_id == unit_id)
         .options(selectinload(ExtensionRequest.official), selectinload(ExtensionRequest.decided_by))
     )
-
-
-async def subject_of(session: AsyncSession, request: ExtensionRequest) -> Subject:
-    """The report or task a request is about."""
-    if request.obligation_id is not None:
-        obligation = await session.get(Obligation, request.obligation_id)
-        assert obligation is not None
-        return obligation
-    assert request.task_id is not None
-    task = await session.get(Task, request.task_id)
-    assert task is not None
-    return task
 
 
 @dataclass(frozen=True)

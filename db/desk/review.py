@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from db import audit
 from db.desk.subjects import Subject
-from db.models import Obligation, Official, ReviewState, Submission, Task
+from db.models import Obligation, Official, ReviewState, Submission
 
 
 async def submissions_of(session: AsyncSession, subject: Subject) -> list[Submission]:
@@ -36,18 +36,6 @@ async def submission_in_unit(
         .where(Submission.id == submission_id, Submission.unit_id == unit_id)
         .options(selectinload(Submission.official), selectinload(Submission.files))
     )
-
-
-async def subject_of(session: AsyncSession, submission: Submission) -> Subject:
-    """The report or task a submission was sent for."""
-    if submission.obligation_id is not None:
-        obligation = await session.get(Obligation, submission.obligation_id)
-        assert obligation is not None
-        return obligation
-    assert submission.task_id is not None
-    task = await session.get(Task, submission.task_id)
-    assert task is not None
-    return task
 
 
 async def latest_version(session: AsyncSession, submission: Submission) -> int:

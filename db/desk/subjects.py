@@ -7,10 +7,22 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Obligation, Official, Task
+from db.models import ExtensionRequest, Obligation, Official, Submission, Task
 from db.names import fold_name
 
 Subject = Obligation | Task
+
+
+async def subject_of(session: AsyncSession, row: Submission | ExtensionRequest) -> Subject:
+    """The report or task a submission or an extension request is about."""
+    if row.obligation_id is not None:
+        obligation = await session.get(Obligation, row.obligation_id)
+        assert obligation is not None
+        return obligation
+    assert row.task_id is not None
+    task = await session.get(Task, row.task_id)
+    assert task is not None
+    return task
 
 
 async def find_obligation(

@@ -10,7 +10,7 @@ from db.clock import format_date, parse_local_date
 from db.desk import extensions
 from db.desk.overdue import OBLIGATION, TASK
 from db.desk.people import desk_people
-from db.desk.subjects import Subject, find_subject
+from db.desk.subjects import Subject, find_subject, subject_of
 from db.models import ExtensionRequest, ExtensionState, Obligation, Official, TaskState
 from db.workload import report_items, task_items
 from handlers import callbacks
@@ -140,7 +140,7 @@ async def decision_tapped(turn: Turn, tap: callbacks.ExtensionTap) -> list[Reply
     if request.official_id == turn.official.id:
         text = t("clerk.extension.own", lang)
         return [Reply(text, notice=text)]
-    subject = await extensions.subject_of(turn.session, request)
+    subject = await subject_of(turn.session, request)
     decision = await extensions.decide(
         turn.session, request, tap.approve, turn.official, turn.now, actor=turn.actor
     )

@@ -10,7 +10,7 @@ from db.deadlines import days_late
 from db.desk import review as reviews
 from db.desk.dues import effective_due
 from db.desk.overdue import OBLIGATION, TASK
-from db.desk.subjects import Subject, find_subject
+from db.desk.subjects import Subject, find_subject, subject_of
 from db.models import (
     Obligation,
     ObligationAssignee,
@@ -118,7 +118,7 @@ async def _submission(desk: Desk, text: str, usage_key: str) -> Submission:
 async def get_reply(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
     """/get <id>: the files of a submission, by the channel's own file id when it has one."""
     submission = await _submission(desk, args, "clerk.get.usage")
-    subject = await reviews.subject_of(desk.session, submission)
+    subject = await subject_of(desk.session, submission)
     files = []
     lines = []
     for f in submission.files:
@@ -179,7 +179,7 @@ async def accept_reply(desk: Desk, args: str, turn: Turn) -> Reply:
     await reviews.review(
         desk.session, submission, ReviewState.ACCEPTED, turn.official, desk.now, actor=turn.actor
     )
-    subject = await reviews.subject_of(desk.session, submission)
+    subject = await subject_of(desk.session, submission)
     return Reply(
         t(
             "clerk.accept.done",
@@ -212,7 +212,7 @@ async def return_reply(desk: Desk, args: str, turn: Turn) -> Reply:
         actor=turn.actor,
         comment=comment,
     )
-    subject = await reviews.subject_of(desk.session, submission)
+    subject = await subject_of(desk.session, submission)
     await notices.queue(desk.session, [_return_notice(desk, turn, submission, subject)], desk.now)
     return Reply(
         t(
