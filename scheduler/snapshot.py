@@ -122,7 +122,13 @@ async def _obligations(session: AsyncSession, unit_id: int) -> list[ObligationVi
             & (Submission.official_id == ObligationAssignee.official_id)
             & (Submission.version == latest.c.version),
         )
-        .where(Obligation.unit_id == unit_id, Obligation.active.is_(True))
+        # Who handed in gets no reminder and is in no digest: read only who still owes
+        # (handed_in is kept by triggers, see db/desk/handed_in.py).
+        .where(
+            Obligation.unit_id == unit_id,
+            Obligation.active.is_(True),
+            ObligationAssignee.handed_in.is_(False),
+        )
         .order_by(Obligation.id, ObligationAssignee.official_id)
     )
     # An approved extension gives its official a due date of their own: a view of its own.
