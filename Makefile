@@ -38,5 +38,5 @@ run: $(STAMP)
 		$(BIN)/python -m bot plan show; \
 		$(BIN)/python -m bot run; \
 	else \
-		$(BIN)/python -m bot demo; \
+		$(BIN)/python -m bot demo --tour; \
 	fi

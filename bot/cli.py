@@ -109,7 +109,7 @@ async def _demo(settings: Settings, args: argparse.Namespace, clock: Clock) -> i
         # The sweep and the dispatcher log every batch; in the demo the phones show them.
         logging.getLogger().setLevel(logging.WARNING)
     script = Path(args.script) if args.script else None
-    return await run_demo(Path(args.dir), script, args.lang)
+    return await run_demo(Path(args.dir), script, args.lang, tour=args.tour)
 
 
 async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
@@ -232,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default=".demo", help="the demo's own database and files (.demo)")
     demo.add_argument("--script", metavar="FILE", help="run the lines of FILE and print them")
     demo.add_argument("--lang", choices=("vi", "en"), help="language of the demo and the bot (vi)")
+    demo.add_argument(
+        "--tour",
+        action="store_true",
+        help="on a fresh demo, first play examples/demo-script.txt (make run does)",
+    )
     demo.set_defaults(handler=_demo)
     return parser
 

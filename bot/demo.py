@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PLAN = REPO_ROOT / "examples" / "ba-bich-2024.yaml"
+# Played by `--tour` on a fresh demo, so `make run` alone shows the whole story once.
+TOUR_SCRIPT = REPO_ROOT / "examples" / "demo-script.txt"
 SAMPLE_FILE = REPO_ROOT / "examples" / "templates" / "cchc" / "phu-luc.xlsx"
 DEFAULT_DIR = Path(".demo")
 DATABASE_FILE = "nhacviec.db"
@@ -563,10 +565,15 @@ async def run_demo(
     script: Path | None = None,
     lang: str | None = None,
     *,
+    tour: bool = False,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
-    """Run the demo: the lines of `script`, else of stdin; interactive when stdin is a terminal."""
+    """Run the demo: the lines of `script`, else of stdin; interactive when stdin is a terminal.
+
+    With `tour`, a fresh demo first plays the bundled script (invitation, reminder, one-tap
+    answer, submission, the clerk's overdue list); a resumed one goes straight on.
+    """
     source = stdin or sys.stdin
     sink = stdout or sys.stdout
 
@@ -576,8 +583,13 @@ async def run_demo(
     lines, file_dirs = _read_script(script, lang) if script is not None else (None, [])
     interactive = lines is None and source.isatty()
     ansi = interactive and sink.isatty() and "NO_COLOR" not in os.environ
+    if tour:
+        file_dirs = [*file_dirs, REPO_ROOT]  # the tour sends the bundled template files
     async with open_demo(directory, write, lang=lang, ansi=ansi, file_dirs=file_dirs) as demo:
         await demo.welcome()
+        if tour and not demo.resumed:
+            tour_lines, _ = _read_script(TOUR_SCRIPT, lang)
+            await demo.run(_from_lines(tour_lines), echo=True)
         if lines is not None:
             await demo.run(_from_lines(lines), echo=True)
         elif interactive:

@@ -380,3 +380,39 @@ async def test_the_command_line_runs_the_example_script_then_reads_stdin(tmp_pat
     tasks = turns(text)[1][2]
     assert "CCHC-6T-2024" in tasks
     assert "CCHC-Q1-2024" not in tasks  # submitted in the first run
+
+
+async def test_the_tour_plays_once_on_a_fresh_demo(tmp_path: Path) -> None:
+    """`make run` without a token: the whole story once, then the newcomer's own turn."""
+    directory = tmp_path / "demo"
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
+
+    async def run_tour() -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "demo",
+            "--tour",
+            "--dir",
+            str(directory),
+            cwd=tmp_path,  # not the repository: the tour finds its files by itself
+            env=cli_env(database_url),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate(b"/nhiemvu\n")
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    first = await run_tour()
+    assert "📱 Nguyễn Thị Hoa — 07/03/2024 08:00" in first  # a reminder arriving
+    assert "✅ Đã ghi nhận: Hoàn thành" in first  # an official answering
+    assert "✅ Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)." in first
+    assert "⏰ Quá hạn — 11/03/2024 08:01" in first  # the clerk's view
+    assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in first  # then the newcomer types
+
+    second = await run_tour()
+    assert "Xin chào Võ Văn Hùng!" not in second
+    assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in second
