@@ -32,6 +32,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.message_split import split_text
 from bot.settings import Settings
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 MENU_COMMANDS = ("nhiemvu", "nop", "status", "huongdan", "cancel", "lang")
 ALBUM_WAIT_SECONDS = 1.5
 MAX_CALLBACK_DATA_BYTES = 64
+BOT_CONNECTIONS = 32
 
 
 def bot_api_urls(api_url: str) -> tuple[str, str]:
@@ -310,10 +312,14 @@ def telegram_bot(settings: Settings) -> Bot:
     """A bare Bot for TELEGRAM_TOKEN at Telegram or at TELEGRAM_API_URL (use `async with`)."""
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_TOKEN is not set")
+    # A bare Bot gets one pooled connection; the dispatcher serves many chats at once.
+    request = HTTPXRequest(connection_pool_size=BOT_CONNECTIONS)
     if settings.telegram_api_url:
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
-        return Bot(settings.telegram_token, base_url=base_url, base_file_url=base_file_url)
-    return Bot(settings.telegram_token)
+        return Bot(
+            settings.telegram_token, base_url=base_url, base_file_url=base_file_url, request=request
+        )
+    return Bot(settings.telegram_token, request=request)
 
 
 def build_application(
