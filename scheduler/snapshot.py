@@ -7,7 +7,7 @@ assignment of the unit whenever a reminder slot comes round.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,11 +39,14 @@ from scheduler.policy import (
 )
 
 
-async def load_snapshot(session: AsyncSession, unit_id: int) -> PlanSnapshot:
-    """The unit's officials, active obligations and active tasks, with each assignee's state."""
+async def load_snapshot(
+    session: AsyncSession, unit_id: int, due_until: date | None = None
+) -> PlanSnapshot:
+    """The unit's officials, active tasks, and the reports still owed (due by `due_until`,
+    when given), with each assignee's state."""
     return PlanSnapshot(
         officials=await _officials(session, unit_id),
-        obligations=await _obligations(session, unit_id),
+        obligations=await _obligations(session, unit_id, due_until),
         tasks=await _tasks(session, unit_id),
     )
 
@@ -84,68 +87,46 @@ async def _officials(session: AsyncSession, unit_id: int) -> dict[int, OfficialV
     return views
 
 
-async def _obligations(session: AsyncSession, unit_id: int) -> list[ObligationView]:
-    latest = (
-        select(
-            Submission.obligation_id,
-            Submission.official_id,
-            func.max(Submission.version).label("version"),
+async def _obligations(
+    session: AsyncSession, unit_id: int, due_until: date | None
+) -> list[ObligationView]:
+    # Who handed in gets no reminder and is in no digest: read only who still owes
+    # (handed_in is kept by triggers, see db/desk/handed_in.py), and no report due after
+    # `due_until`, which no reminder of this window can be about.
+    owing = [
+        Obligation.unit_id == unit_id,
+        Obligation.active.is_(True),
+        ObligationAssignee.handed_in.is_(False),
+    ]
+    if due_until is not None:
+        owing.append(Obligation.due_date <= due_until)
+    rows = (
+        await session.execute(
+            select(
+                Obligation.id,
+                Obligation.code,
+                Obligation.title,
+                Obligation.due_date,
+                Obligation.window_start,
+                Obligation.window_end,
+                Obligation.templates,
+                ObligationAssignee.official_id,
+                ObligationAssignee.extended_due,
+            )
+            .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+            .where(*owing)
+            .order_by(Obligation.id, ObligationAssignee.official_id)
         )
-        .where(Submission.unit_id == unit_id, Submission.obligation_id.is_not(None))
-        .group_by(Submission.obligation_id, Submission.official_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            Obligation.id,
-            Obligation.code,
-            Obligation.title,
-            Obligation.due_date,
-            Obligation.window_start,
-            Obligation.window_end,
-            Obligation.templates,
-            ObligationAssignee.official_id,
-            ObligationAssignee.extended_due,
-            Submission.review_state,
-            Submission.reviewed_at,
-            Submission.submitted_at,
-        )
-        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
-        .outerjoin(
-            latest,
-            (latest.c.obligation_id == Obligation.id)
-            & (latest.c.official_id == ObligationAssignee.official_id),
-        )
-        .outerjoin(
-            Submission,
-            (Submission.obligation_id == Obligation.id)
-            & (Submission.official_id == ObligationAssignee.official_id)
-            & (Submission.version == latest.c.version),
-        )
-        # Who handed in gets no reminder and is in no digest: read only who still owes
-        # (handed_in is kept by triggers, see db/desk/handed_in.py).
-        .where(
-            Obligation.unit_id == unit_id,
-            Obligation.active.is_(True),
-            ObligationAssignee.handed_in.is_(False),
-        )
-        .order_by(Obligation.id, ObligationAssignee.official_id)
-    )
+    ).all()
+    returned = await _returned_at(session, {row.id for row in rows})
     # An approved extension gives its official a due date of their own: a view of its own.
     groups: dict[tuple[int, date], list[AssigneeState]] = defaultdict(list)
     subjects: dict[int, Any] = {}
     for row in rows:
         subjects[row.id] = row
         due = effective_due(row.due_date, row.extended_due)
-        returned = row.review_state is ReviewState.RETURNED
-        groups[(row.id, due)].append(
-            AssigneeState(
-                row.official_id,
-                done=row.review_state is not None and not returned,
-                done_at=row.submitted_at if row.review_state and not returned else None,
-                restarted_at=row.reviewed_at if returned else None,
-            )
-        )
+        restarted = returned.get((row.id, row.official_id))
+        groups[(row.id, due)].append(AssigneeState(row.official_id, restarted_at=restarted))
     return [
         ObligationView(
             ob_id,
@@ -159,6 +140,31 @@ async def _obligations(session: AsyncSession, unit_id: int) -> list[ObligationVi
         )
         for (ob_id, due), states in groups.items()
     ]
+
+
+async def _returned_at(
+    session: AsyncSession, obligation_ids: set[int]
+) -> dict[tuple[int, int], datetime]:
+    """When a report owed again was last sent back to its official: reminders restart there."""
+    found: dict[tuple[int, int], datetime] = {}
+    ids = sorted(obligation_ids)
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(
+                Submission.obligation_id,
+                Submission.official_id,
+                func.max(Submission.reviewed_at),
+            )
+            .where(
+                Submission.obligation_id.in_(ids[start : start + 500]),
+                Submission.review_state == ReviewState.RETURNED,
+            )
+            .group_by(Submission.obligation_id, Submission.official_id)
+        )
+        for obligation_id, official_id, at in rows:
+            if obligation_id is not None and at is not None:
+                found[(obligation_id, official_id)] = at
+    return found
 
 
 def _templates(stored: list[Any]) -> tuple[tuple[str, str | None], ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -82,7 +82,7 @@ async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepR
         return SweepReport(unit.id, after, now)
     found: list[DueReminder] = []
     if window_may_hold_slots(config, after, now):
-        snapshot = await load_snapshot(session, unit.id)
+        snapshot = await load_snapshot(session, unit.id, due_until=_horizon(config, now))
         found = reminders_between(snapshot, config, after, now)
     catch_up = now - after > CATCH_UP_AFTER
     if catch_up:
@@ -139,6 +139,12 @@ async def _advance(session: AsyncSession, unit_id: int, now: datetime, *, exists
         .values(unit_id=unit_id, swept_until=now)
         .on_conflict_do_nothing(index_elements=[SweepMark.unit_id])
     )
+
+
+def _horizon(config: PolicyConfig, now: datetime) -> date:
+    """The latest due date a reminder sent by `now` can be about: the earliest "before" one,
+    plus room for it to have moved earlier across a long holiday (Tết)."""
+    return now.astimezone(config.tz).date() + timedelta(days=max(config.before_days) + 21)
 
 
 def _start_of_day(now: datetime, tz: ZoneInfo) -> datetime:
