@@ -66,17 +66,14 @@ async def enqueue(session: AsyncSession, reminders: Iterable[NewReminder]) -> in
     if not rows:
         return 0
     insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    inserted = 0
-    values = list(rows.values())
-    for start in range(0, len(values), _CHUNK):
-        statement = (
-            insert(Reminder)
-            .values(values[start : start + _CHUNK])
-            .on_conflict_do_nothing(index_elements=[Reminder.idempotency_key])
-            .returning(Reminder.id)
-        )
-        # RETURNING lists only the rows written, on both databases (rowcount is unreliable).
-        inserted += len((await session.execute(statement)).all())
+    statement = (
+        insert(Reminder)
+        .on_conflict_do_nothing(index_elements=[Reminder.idempotency_key])
+        .returning(Reminder.id)
+    )
+    # One executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues"),
+    # and RETURNING lists only the rows written, on both databases (rowcount is unreliable).
+    inserted = len((await session.execute(statement, list(rows.values()))).all())
     return inserted
 
 
