@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (OSError, DBAPIError) as exc:
+    except (ConnectionError, socket.gaierror, DBAPIError) as exc:
         # A database that is down or refuses us: say which one (password masked), no traceback.
         log.debug("database failure", exc_info=True)
         where = settings.safe_database_url if settings else "DATABASE_URL"
