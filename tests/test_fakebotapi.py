@@ -165,10 +165,8 @@ async def test_get_updates_offset_limit_and_long_poll(server: FakeBotApi, bot: B
     # A long poll returns as soon as an update arrives.
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.05)
-    started = time.monotonic()
     server.user_sends_text(user.id, "bốn")
-    batch = await asyncio.wait_for(poll, 2)
-    assert time.monotonic() - started < 1
+    batch = await asyncio.wait_for(poll, 2)  # well before the poll's own 5 s
     assert [u.message.text for u in batch if u.message] == ["bốn"]
 
 
@@ -586,7 +584,5 @@ async def test_injected_updates_look_like_telegrams(server: FakeBotApi, bot: Bot
 
 async def test_wait_for_gives_up_with_the_recent_requests(server: FakeBotApi, bot: Bot) -> None:
     await bot.send_message(server.add_user().id, "x")
-    started = time.monotonic()
     with pytest.raises(TimeoutError, match=r"last requests: \[getMe->200, sendMessage->200\]"):
         await server.wait_for(lambda: server.pending_updates > 0, timeout=0.2)
-    assert time.monotonic() - started < 1
