@@ -21,9 +21,7 @@ from db.models import (
     ObligationAssignee,
     Official,
     Reminder,
-    ReviewState,
     StatusUpdate,
-    Submission,
     Task,
     TaskAssignee,
     TaskState,
@@ -37,12 +35,9 @@ from handlers.clerk.numbers import percent, share
 from handlers.presenting import h, last_answer
 from handlers.status import status_choices
 from handlers.types import Choice, OutgoingFile, Reply
-
-UNREACHABLE_NOTICE = "unreachable_notice"
-WEEKLY_DIGEST = "weekly_digest"
-CHECKIN = "checkin"
-OVERDUE = "overdue"
-DIGEST_PREFIX = "digest_"
+from scheduler.dispatch import UNREACHABLE_NOTICE
+from scheduler.policy import CHECKIN, DIGEST_PREFIX
+from scheduler.sweep import WEEKLY_DIGEST
 
 
 async def reminder_reply(session: AsyncSession, row: Reminder, store: FileStore) -> Reply | None:
@@ -164,16 +159,13 @@ def _when(payload: dict[str, Any], lang: str) -> str:
 
 async def _handed_in(session: AsyncSession, row: Reminder) -> bool:
     """Whether the recipient's latest submission for the obligation stands (not returned)."""
-    latest = await session.scalar(
-        select(Submission.review_state)
-        .where(
-            Submission.obligation_id == row.subject_id,
-            Submission.official_id == row.recipient_id,
+    handed_in = await session.scalar(
+        select(ObligationAssignee.handed_in).where(
+            ObligationAssignee.obligation_id == row.subject_id,
+            ObligationAssignee.official_id == row.recipient_id,
         )
-        .order_by(Submission.version.desc())
-        .limit(1)
     )
-    return latest is not None and latest is not ReviewState.RETURNED
+    return bool(handed_in)
 
 
 async def _digest(
@@ -231,16 +223,14 @@ async def _digest(
 
 
 async def _submitted(session: AsyncSession, obligation_id: int, people: set[int]) -> set[int]:
-    rows = await session.execute(
-        select(Submission.official_id, Submission.version, Submission.review_state).where(
-            Submission.obligation_id == obligation_id, Submission.official_id.in_(people)
+    rows = await session.scalars(
+        select(ObligationAssignee.official_id).where(
+            ObligationAssignee.obligation_id == obligation_id,
+            ObligationAssignee.official_id.in_(people),
+            ObligationAssignee.handed_in.is_(True),
         )
     )
-    latest: dict[int, tuple[int, ReviewState]] = {}
-    for official_id, version, state in rows:
-        if official_id not in latest or version > latest[official_id][0]:
-            latest[official_id] = (version, state)
-    return {o for o, (_, state) in latest.items() if state is not ReviewState.RETURNED}
+    return set(rows)
 
 
 async def _done(session: AsyncSession, task_id: int, people: set[int]) -> set[int]:
