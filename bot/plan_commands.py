@@ -11,9 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot import wiring
 from bot.cli import CommandError
 from bot.settings import Settings
 from db.clock import Clock, format_date
@@ -31,7 +32,6 @@ from db.models import (
 )
 from db.plan import LoadReport, Plan, PlanError, read_plan
 from db.plan import load_plan as write_plan
-from db.session import make_engine, make_sessionmaker
 from handlers.catalog import t
 
 # The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
@@ -76,19 +76,18 @@ async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:
 
 @asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(settings.database_url)
-    try:
-        await _require_schema(engine, settings)
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
+    async with wiring.database(settings) as sessions:
+        await _require_schema(sessions, settings)
+        yield sessions
 
 
-async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
+async def _require_schema(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     # Creating tables is `db upgrade`'s job (Alembic); a plan command never does it behind its back.
     try:
-        async with engine.connect() as conn:
-            present = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        async with sessions() as session:
+            present = await session.run_sync(
+                lambda sync: set(inspect(sync.connection()).get_table_names())
+            )
     except (OSError, DBAPIError) as exc:
         reason = getattr(exc, "orig", None) or exc
         raise CommandError(
