@@ -3,9 +3,13 @@
 Telegram allows about 30 messages a second overall, one a second to one chat and 20 a minute
 to one group. `Pacer` spaces API calls to stay under all three:
 
-* overall: calls start at least 1/(rate × headroom) seconds apart (a GCRA without burst, so a
-  pause never builds up credit that would be spent in a burst afterwards). The headroom
-  absorbs network jitter: Telegram counts arrivals, we only control departures;
+* overall: calls start one at a time (first come, first served) on a schedule 1/(rate ×
+  headroom) seconds apart. A call that starts a little late (up to half an interval: an event
+  loop's ordinary jitter) keeps the schedule, so jitter costs no rate; one that starts later
+  (the loop was busy) starts a new schedule from its own start, so a stall is never followed
+  by a burst of calls catching up. Hence any window of W seconds holds at most
+  W × rate × headroom + 1.5 calls: 29 of Telegram's 30 a second with the default headroom,
+  one call of margin for network jitter (Telegram counts arrivals, we only control departures);
 * per chat and per group: the next call may start one interval after the previous call to
   that chat *completed*, not after it started. The previous request certainly arrived before
   its answer came back, so arrivals are at least one interval apart whatever the latency;
@@ -39,8 +43,9 @@ class RateLimits:
     global_per_second: float = 30.0
     per_chat_per_second: float = 1.0
     group_per_minute: float = 20.0
-    # Fraction of the overall rate actually used, so jittery arrivals stay under the limit.
-    headroom: float = 0.9
+    # Fraction of the overall rate actually used, so jittery arrivals stay under the limit
+    # (see the module docstring for the arithmetic behind 0.93).
+    headroom: float = 0.93
 
     def __post_init__(self) -> None:
         rates = (self.global_per_second, self.per_chat_per_second, self.group_per_minute)
@@ -82,7 +87,10 @@ class Pacer:
         self._global_interval = 1.0 / (self.limits.global_per_second * self.limits.headroom)
         self._chat_interval = 1.0 / self.limits.per_chat_per_second
         self._group_interval = max(self._chat_interval, 60.0 / self.limits.group_per_minute)
+        # A call starting this late keeps the schedule; a later one restarts it.
+        self._slack = self._global_interval / 2
         self._global_next = 0.0
+        self._gate = asyncio.Lock()  # FIFO: the overall slots go in the order asked for
         self._chat_next: dict[str, float] = {}
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -117,19 +125,24 @@ class Pacer:
 
     async def _acquire(self, chat_id: str) -> None:
         while True:
-            now = self._monotonic()
-            wait = self._chat_next.get(chat_id, 0.0) - now
+            wait = self._chat_next.get(chat_id, 0.0) - self._monotonic()
             if wait > 0:
                 # The chat's own wait comes first and holds no overall slot meanwhile.
                 await self._sleep(wait)
                 continue
-            start = max(now, self._global_next)
-            self._global_next = start + self._global_interval
-            # Provisional: until the answer comes, nobody else may use this chat either.
-            self._chat_next[chat_id] = start + self._interval(chat_id)
-            if start > now:
-                await self._sleep(start - now)
-            return
+            async with self._gate:
+                now = self._monotonic()
+                scheduled = self._global_next
+                if scheduled > now:
+                    await self._sleep(scheduled - now)
+                    now = self._monotonic()
+                if self._chat_next.get(chat_id, 0.0) > now:
+                    continue  # paused (a 429) meanwhile: wait for the chat again
+                late = now - scheduled > self._slack
+                self._global_next = (now if late else scheduled) + self._global_interval
+                # Provisional: until the answer comes, nobody else may use this chat either.
+                self._chat_next[chat_id] = now + self._interval(chat_id)
+                return
 
     def _completed(self, chat_id: str) -> None:
         now = self._monotonic()
