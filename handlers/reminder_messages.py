@@ -3,10 +3,15 @@
 Rendered when the row is sent, in the recipient's language at that moment, from the
 database as it is then: a reminder for something handed in meanwhile renders to None (the
 dispatcher drops it), and a digest lists only who is still missing.
+
+`reminder_replies` renders a claimed batch in a handful of queries: it loads the batch's
+recipients, reports and tasks into the session first, so the per-row `session.get` calls find
+them there, and reads the batch's handed-in flags in one query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,9 +44,63 @@ from scheduler.dispatch import UNREACHABLE_NOTICE
 from scheduler.policy import CHECKIN, DIGEST_PREFIX
 from scheduler.sweep import WEEKLY_DIGEST
 
+# (obligation id, official id) → handed in, for the rows of one batch.
+HandedIn = Mapping[tuple[int, int], bool]
 
-async def reminder_reply(session: AsyncSession, row: Reminder, store: FileStore) -> Reply | None:
-    """The message of an outbox row, or None when it is no longer needed."""
+
+async def reminder_replies(
+    session: AsyncSession, rows: Sequence[Reminder], store: FileStore
+) -> list[Reply | Exception | None]:
+    """Each row's message (None: no longer needed; an exception: this row could not be
+    rendered), in the rows' order, from a few queries for the whole batch."""
+    # `held` keeps the prefetched objects alive: the identity map only holds them weakly.
+    handed_in, held = await _prefetch(session, rows)
+    replies: list[Reply | Exception | None] = []
+    for row in rows:
+        try:
+            replies.append(await reminder_reply(session, row, store, handed_in=handed_in))
+        except Exception as exc:
+            replies.append(exc)
+    del held
+    return replies
+
+
+async def _prefetch(
+    session: AsyncSession, rows: Sequence[Reminder]
+) -> tuple[HandedIn, list[object]]:
+    """Load the batch's people, reports and tasks into `session`: its handed-in flags, and the
+    loaded objects (keep them referenced while rendering)."""
+    people = {row.recipient_id for row in rows}
+    obligations = {r.subject_id for r in rows if r.subject_type == "obligation" and r.subject_id}
+    tasks = {r.subject_id for r in rows if r.subject_type == "task" and r.subject_id}
+    # Fetched (`all`), they sit in the session's identity map, where session.get finds them.
+    loaded: list[object] = []
+    loaded += (await session.scalars(select(Official).where(Official.id.in_(people)))).all()
+    if obligations:
+        query = select(Obligation).where(Obligation.id.in_(obligations))
+        loaded += (await session.scalars(query)).all()
+    if tasks:
+        loaded += (await session.scalars(select(Task).where(Task.id.in_(tasks)))).all()
+    if not obligations:
+        return {}, loaded
+    flags = await session.execute(
+        select(
+            ObligationAssignee.obligation_id,
+            ObligationAssignee.official_id,
+            ObligationAssignee.handed_in,
+        ).where(
+            ObligationAssignee.obligation_id.in_(obligations),
+            ObligationAssignee.official_id.in_(people),
+        )
+    )
+    return {(o, p): bool(done) for o, p, done in flags}, loaded
+
+
+async def reminder_reply(
+    session: AsyncSession, row: Reminder, store: FileStore, *, handed_in: HandedIn | None = None
+) -> Reply | None:
+    """The message of an outbox row, or None when it is no longer needed; `handed_in`, when
+    given, answers for the rows it holds instead of a query each."""
     recipient = await session.get(Official, row.recipient_id)
     if recipient is None or not recipient.active:
         return None
@@ -64,17 +123,22 @@ async def reminder_reply(session: AsyncSession, row: Reminder, store: FileStore)
     if row.kind.startswith(DIGEST_PREFIX):
         return await _digest(session, row, payload, lang)
     if row.subject_type == "obligation":
-        return await _obligation_reminder(session, row, payload, lang, store)
+        return await _obligation_reminder(session, row, payload, lang, store, handed_in)
     if row.subject_type == "task":
         return await _task_reminder(session, row, payload, lang)
     return None
 
 
 async def _obligation_reminder(
-    session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str, store: FileStore
+    session: AsyncSession,
+    row: Reminder,
+    payload: dict[str, Any],
+    lang: str,
+    store: FileStore,
+    handed_in: HandedIn | None,
 ) -> Reply | None:
     obligation = await session.get(Obligation, row.subject_id)
-    if obligation is None or not obligation.active or await _handed_in(session, row):
+    if obligation is None or not obligation.active or await _handed_in(session, row, handed_in):
         return None
     lines = [_deadline_line(payload, obligation.title, lang)]
     lines.append(
@@ -157,8 +221,12 @@ def _when(payload: dict[str, Any], lang: str) -> str:
     return t("when.today", lang) if left == 0 else t("when.left", lang, days=left)
 
 
-async def _handed_in(session: AsyncSession, row: Reminder) -> bool:
+async def _handed_in(session: AsyncSession, row: Reminder, known: HandedIn | None) -> bool:
     """Whether the recipient's latest submission for the obligation stands (not returned)."""
+    if known is not None and row.subject_id is not None:
+        flag = known.get((row.subject_id, row.recipient_id))
+        if flag is not None:
+            return flag
     handed_in = await session.scalar(
         select(ObligationAssignee.handed_in).where(
             ObligationAssignee.obligation_id == row.subject_id,

@@ -6,12 +6,15 @@ Delivery is at least once, and exactly once outside one window:
    (on PostgreSQL its candidates are picked `FOR UPDATE SKIP LOCKED`), and commits before
    anything is sent. The UPDATE re-checks "pending and not leased", so of two dispatchers at
    most one ever owns a row, on PostgreSQL and on SQLite (which serialises writers).
-2. Each row is rendered and sent; only after the channel accepted it is the row marked SENT,
-   and only if we still own it (`claimed_by` = us).
-3. A crash (or a hang) between claim and mark leaves the row pending; its lease expires and
-   another dispatcher sends it again. That is the one window where a person can get a
-   reminder twice; a lost reminder is never possible. A Telegram timeout after the request
-   left is the other (see `bot.telegram_transport`).
+2. The batch is rendered (a `BatchRenderer` in a few queries), then each row is sent; only
+   after the channel accepted it is the row marked SENT, and only if we still own it
+   (`claimed_by` = us). Marks are group-committed: rows accepted while one mark commits are
+   marked together by the next, so a fast channel costs one commit per few rows, not per row.
+3. A crash (or a hang) between a send and the commit of its mark leaves the row pending; its
+   lease expires and another dispatcher sends it again. That is the one window where a person
+   can get a reminder twice (it spans the rows accepted during one commit); a lost reminder
+   is never possible. A Telegram timeout after the request left is the other (see
+   `bot.telegram_transport`).
 
 A dispatcher never starts a send later than half the lease after its claim, so a row it is
 still working on cannot be re-claimed by another dispatcher in the meantime.
@@ -22,8 +25,10 @@ a permanent error fails the row; an unreachable chat fails the row, marks the id
 unreachable, writes an audit entry and queues one notice to the unit's clerks; a migrated
 group gets its new chat id stored and the message resent there once.
 
-Chats are served concurrently, each chat's rows in due order; a chat whose pacer wait is
-longer than `max_wait` gets its rows released for later instead of holding up the batch.
+Up to `concurrency` chats are served at once, each chat's rows in due order; a chat whose
+pacer wait is longer than `max_wait` gets its rows released for later instead of holding up
+the batch. The bound matters for speed as much as for politeness: a few hundred sends waiting
+at once cost more CPU in the HTTP client's pool than the sends themselves.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -60,8 +66,24 @@ AUDIT_MIGRATED = "identity.migrated"
 
 # A row's message, or None when it is no longer needed (handed in since it was queued).
 Renderer = Callable[[Reminder], Awaitable[OutgoingMessage | None] | OutgoingMessage | None]
+# One rendering outcome per row of a batch, in order: the message, None, or why it failed.
+Rendered = OutgoingMessage | None | Exception
+
+
+@runtime_checkable
+class BatchRenderer(Protocol):
+    """A renderer that can also render a whole claimed batch at once (fewer queries)."""
+
+    def __call__(self, row: Reminder) -> Awaitable[OutgoingMessage | None]: ...
+
+    async def render_batch(self, rows: Sequence[Reminder]) -> list[Rendered]:
+        """Each row's message, None, or the exception that stopped it, in the rows' order."""
+        ...
+
 
 _MAX_ERROR = 1000
+# How long a row waits when its chat is still busy with the previous batch.
+_BUSY_CHAT_DELAY = timedelta(seconds=1)
 
 
 def backoff(
@@ -133,6 +155,41 @@ class _Chat:
     transport: Transport
 
 
+class _GroupMark:
+    """Group commit of SENT marks: one write at a time, taking every row accepted meanwhile.
+
+    A sender awaits its own row's mark, so nothing is reported sent before it is recorded;
+    while one write commits the next rows queue up and go together in the following one.
+    """
+
+    def __init__(self, write: Callable[[list[int]], Awaitable[set[int]]]) -> None:
+        self._write = write
+        self._queued: dict[int, asyncio.Future[bool]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: int) -> bool:
+        """Record `row_id` as sent; False when the row was no longer ours to mark."""
+        marked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued[row_id] = marked
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await marked
+
+    async def _drain(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, {}
+            try:
+                done = await self._write(list(batch))
+            except Exception as exc:
+                for waiting in batch.values():
+                    if not waiting.done():
+                        waiting.set_exception(exc)
+                continue
+            for row_id, waiting in batch.items():
+                if not waiting.done():
+                    waiting.set_result(row_id in done)
+
+
 class Dispatcher:
     """Sends due outbox rows through the transports; safe to run in several processes."""
 
@@ -140,11 +197,12 @@ class Dispatcher:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         transports: Sequence[Transport],
-        render: Renderer,
+        render: Renderer | BatchRenderer,
         *,
         clock: Clock | None = None,
         worker_id: str | None = None,
         batch_size: int = 100,
+        concurrency: int = 16,
         lease: timedelta = timedelta(minutes=2),
         max_wait: float = 5.0,
         backoff_base: timedelta = timedelta(seconds=30),
@@ -158,6 +216,8 @@ class Dispatcher:
         transport: a row whose recipient it cannot reach is dropped (and the clerk told)."""
         if not transports:
             raise ValueError("a dispatcher needs at least one transport")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.sessionmaker = sessionmaker
         self.transports = {t.channel: t for t in transports}
         self.channels: tuple[Channel, ...] = tuple(self.transports)
@@ -165,6 +225,7 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         self.worker_id = (worker_id or default_worker_id())[:64]
         self.batch_size = batch_size
+        self.concurrency = concurrency
         self.lease = lease
         self.max_wait = max_wait
         self.backoff_base = backoff_base
@@ -172,22 +233,43 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.stale_after = stale_after
         self._monotonic = monotonic
+        self._serving: set[int] = set()  # identities a batch of this dispatcher is sending to
 
     # --- the loop -------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        """Dispatch until `stop` is set; a full batch runs the next at once, else wait `idle`."""
+        """Dispatch until `stop` is set; a full batch runs the next at once, else wait `idle`.
+
+        Once a full batch has started its last chats, the next batch is claimed and rendered
+        while they finish, so a long backlog leaves the channel no idle gap between batches
+        (at most two batches are in flight)."""
+        finishing: asyncio.Task[DispatchReport] | None = None
         while not stop.is_set():
-            claimed = 0
-            try:
-                claimed = (await self.run_once()).claimed
-            except Exception:
-                # The database or a bug: leased rows come back when their lease expires.
-                log.exception("dispatch run failed")
-            if claimed >= self.batch_size:
+            tail = asyncio.Event()
+            current = asyncio.create_task(self._run_logged(tail))
+            tail_reached = asyncio.create_task(tail.wait())
+            await asyncio.wait({current, tail_reached}, return_when=asyncio.FIRST_COMPLETED)
+            tail_reached.cancel()
+            if finishing is not None:
+                await finishing
+                finishing = None
+            if not current.done():
+                finishing = current  # full, and only its last chats are left: go on
+                continue
+            if current.result().claimed >= self.batch_size:
                 continue
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), idle)
+        if finishing is not None:
+            await finishing
+
+    async def _run_logged(self, tail: asyncio.Event) -> DispatchReport:
+        try:
+            return await self.run_once(tail=tail)
+        except Exception:
+            # The database or a bug: leased rows come back when their lease expires.
+            log.exception("dispatch run failed")
+            return DispatchReport()
 
     async def drain(self, now: datetime | None = None, *, max_runs: int = 10_000) -> DispatchReport:
         """Run until a run claims nothing (rows waiting on a backoff stay for later)."""
@@ -199,8 +281,11 @@ class Dispatcher:
                 break
         return total
 
-    async def run_once(self, now: datetime | None = None) -> DispatchReport:
-        """Claim one batch of due rows and deliver it; `now` defaults to the clock."""
+    async def run_once(
+        self, now: datetime | None = None, *, tail: asyncio.Event | None = None
+    ) -> DispatchReport:
+        """Claim one batch of due rows and deliver it; `now` defaults to the clock. `tail` is
+        set when a full batch has handed its last chat to a sender."""
         run = _Run(now or self.clock.now(), self._monotonic(), self._monotonic)
         report = run.report
         if self.stale_after is not None:
@@ -210,14 +295,34 @@ class Dispatcher:
         if not rows:
             return report
         chats = await self._route(run, rows)
-        outcomes = await asyncio.gather(
-            *(self._serve(run, chat, queue) for chat, queue in chats),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                # Most likely the database; that chat's rows come back when the lease expires.
-                log.error("serving a chat failed", exc_info=outcome)
+        # A chat still being served by the previous batch waits for the next claim, so that
+        # its rows keep their order.
+        busy = [(chat, queue) for chat, queue in chats if chat.identity_id in self._serving]
+        chats = [(chat, queue) for chat, queue in chats if chat.identity_id not in self._serving]
+        for _, queue in busy:
+            report.deferred += await self._release(queue, run.at() + _BUSY_CHAT_DELAY)
+        routed = [row for _, queue in chats for row in queue]
+        messages = await self._render_all(routed)
+        rendered = dict(zip((row.id for row in routed), messages, strict=True))
+        marks = _GroupMark(partial(self._mark_sent, run))
+        pending = iter(chats)
+        full = len(rows) >= self.batch_size
+
+        async def serve_chats() -> None:
+            # Senders share one iterator: each takes the next chat when it is free.
+            for chat, queue in pending:
+                self._serving.add(chat.identity_id)
+                try:
+                    await self._serve(run, chat, queue, rendered, marks)
+                except Exception:
+                    # Most likely the database; that chat's rows come back when the lease expires.
+                    log.exception("serving chat of official %d failed", chat.official_id)
+                finally:
+                    self._serving.discard(chat.identity_id)
+            if full and tail is not None:
+                tail.set()
+
+        await asyncio.gather(*(serve_chats() for _ in range(min(self.concurrency, len(chats)))))
         return report
 
     # --- claiming -------------------------------------------------------------------------
@@ -362,7 +467,14 @@ class Dispatcher:
 
     # --- serving one chat -----------------------------------------------------------------
 
-    async def _serve(self, run: _Run, chat: _Chat, queue: list[Reminder]) -> None:
+    async def _serve(
+        self,
+        run: _Run,
+        chat: _Chat,
+        queue: list[Reminder],
+        rendered: dict[int, Rendered],
+        marks: _GroupMark,
+    ) -> None:
         report = run.report
         pacer = chat.transport.pacer
         for i, row in enumerate(queue):
@@ -376,11 +488,9 @@ class Dispatcher:
                 until = run.at() + timedelta(seconds=wait)
                 report.deferred += await self._release(rest, until)
                 return
-            try:
-                message = await self._render(row)
-            except Exception as exc:
-                log.exception("could not render reminder %d", row.id)
-                error = f"render failed: {exc!r}"[:_MAX_ERROR]
+            message = rendered[row.id]
+            if isinstance(message, Exception):
+                error = f"render failed: {message!r}"[:_MAX_ERROR]
                 await self._finish(row, ReminderStatus.FAILED, error)
                 report.failed += 1
                 continue
@@ -388,11 +498,30 @@ class Dispatcher:
                 await self._finish(row, ReminderStatus.DROPPED, NOTHING_TO_SAY)
                 report.dropped += 1
                 continue
-            if not await self._deliver(run, chat, row, message):
+            if not await self._deliver(run, chat, row, message, marks):
                 # The chat became unreachable: the rest go back to be routed again (to another
                 # channel of the person, or dropped without a second notice).
                 report.deferred += await self._release(queue[i + 1 :], None)
                 return
+
+    async def _render_all(self, rows: Sequence[Reminder]) -> list[Rendered]:
+        """Every row's message, rendered when the batch is claimed: by the batch if we can."""
+        if not rows:
+            return []
+        if isinstance(self.render, BatchRenderer):
+            try:
+                return await self.render.render_batch(rows)
+            except Exception:
+                # Something the whole batch shares (the database?): find the culprit row by row.
+                log.exception("rendering a batch of %d reminders failed", len(rows))
+        results: list[Rendered] = []
+        for row in rows:
+            try:
+                results.append(await self._render(row))
+            except Exception as exc:
+                log.exception("could not render reminder %d", row.id)
+                results.append(exc)
+        return results
 
     async def _render(self, row: Reminder) -> OutgoingMessage | None:
         result = self.render(row)
@@ -401,7 +530,7 @@ class Dispatcher:
         return await result
 
     async def _deliver(
-        self, run: _Run, chat: _Chat, row: Reminder, message: OutgoingMessage
+        self, run: _Run, chat: _Chat, row: Reminder, message: OutgoingMessage, marks: _GroupMark
     ) -> bool:
         """Send one row and record the outcome; False when the chat turned out unreachable."""
         resent = False
@@ -420,7 +549,7 @@ class Dispatcher:
                 unexpected = DeliveryError(f"unexpected {type(exc).__name__}")
                 return await self._failed(run, chat, row, unexpected)
             break
-        if await self._mark_sent(run, row):
+        if await marks.mark(row.id):
             run.report.sent += 1
         else:
             run.report.lost_claims += 1
@@ -468,20 +597,21 @@ class Dispatcher:
     def _mine(self, *ids: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
         return Reminder.id.in_(ids), Reminder.claimed_by == self.worker_id
 
-    async def _mark_sent(self, run: _Run, row: Reminder) -> bool:
+    async def _mark_sent(self, run: _Run, ids: list[int]) -> set[int]:
+        """Mark rows SENT that we still own; the ids so marked."""
         async with self.sessionmaker() as session:
             result = await session.execute(
                 update(Reminder)
                 # A row dropped while it was on its way was delivered all the same.
                 .where(
-                    *self._mine(row.id),
+                    *self._mine(*ids),
                     Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.DROPPED)),
                 )
                 .values(status=ReminderStatus.SENT, sent_at=run.at(), lease_until=None)
                 .returning(Reminder.id)
                 .execution_options(synchronize_session=False)
             )
-            done = result.first() is not None
+            done = set(result.scalars())
             await session.commit()
         return done
 

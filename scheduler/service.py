@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Reminder
-from handlers.reminder_messages import reminder_reply
+from handlers.reminder_messages import reminder_replies, reminder_reply
+from handlers.types import Reply
 from scheduler.delivery import OutgoingMessage, Transport
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, Rendered
 from scheduler.sweep import SweepReport, sweep_all
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,36 @@ class ReminderSweeper:
             return await sweep_all(session, at)
 
 
+class OutboxRenderer:
+    """The dispatcher's renderer: rows rendered from the database as it is when claimed."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], store: FileStore) -> None:
+        self.sessionmaker = sessionmaker
+        self.store = store
+
+    async def __call__(self, row: Reminder) -> OutgoingMessage | None:
+        """One row's message, or None when it is no longer needed."""
+        async with self.sessionmaker() as session:
+            return _outgoing(await reminder_reply(session, row, self.store))
+
+    async def render_batch(self, rows: Sequence[Reminder]) -> list[Rendered]:
+        """A claimed batch's messages in one session and a few queries."""
+        async with self.sessionmaker() as session:
+            replies = await reminder_replies(session, rows, self.store)
+        return [r if isinstance(r, Exception) else _outgoing(r) for r in replies]
+
+
+def _outgoing(reply: Reply | None) -> OutgoingMessage | None:
+    if reply is None:
+        return None
+    return OutgoingMessage(reply.text, reply.choices, [(f.name, f.path) for f in reply.files])
+
+
 def outbox_renderer(
     sessionmaker: async_sessionmaker[AsyncSession], store: FileStore
-) -> Callable[[Reminder], Awaitable[OutgoingMessage | None]]:
-    """The dispatcher's renderer: each row rendered from the database as it is when sent."""
-
-    async def render(row: Reminder) -> OutgoingMessage | None:
-        async with sessionmaker() as session:
-            reply = await reminder_reply(session, row, store)
-        if reply is None:
-            return None
-        files = [(f.name, f.path) for f in reply.files]
-        return OutgoingMessage(reply.text, reply.choices, files)
-
-    return render
+) -> OutboxRenderer:
+    """The renderer a running bot gives its dispatcher."""
+    return OutboxRenderer(sessionmaker, store)
 
 
 @asynccontextmanager

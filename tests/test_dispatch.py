@@ -6,15 +6,17 @@ Telegram itself (the fake Bot API over HTTP) is in test_dispatch_telegram.py.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
+import random
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
@@ -634,6 +636,112 @@ async def test_a_busy_chat_is_given_back_while_the_other_chats_are_served(office
     }
 
 
+# --- throughput: bounded senders, grouped marks, the next batch claimed early ------------------
+
+
+class GatedTransport(ScriptedTransport):
+    """Counts sends in flight at once; a chat in `gates` waits until its gate opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def _send(self, chat_id: str, message: OutgoingMessage) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            for _ in range(3):
+                await asyncio.sleep(0)  # a network round trip, in miniature
+            if chat_id in self.gates:
+                await self.gates[chat_id].wait()
+            await super()._send(chat_id, message)
+        finally:
+            self.in_flight -= 1
+
+
+async def add_people(office: Office, count: int) -> list[tuple[Official, str]]:
+    """`count` more officials, each with a Telegram chat of their own."""
+    people = []
+    async with office.sessionmaker() as session:
+        for i in range(count):
+            person = await add_official(session, office.commune, f"p{i}", f"Cán bộ {i}")
+            chat = str(7000 + i)
+            await bind_chat(session, person, chat)
+            people.append((person, chat))
+        await session.commit()
+    return people
+
+
+async def eventually(check: Callable[[], bool]) -> None:
+    """Wait (10 s at most) until `check` holds while background tasks run."""
+    async with asyncio.timeout(10):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.01)
+
+
+async def test_no_more_chats_than_the_concurrency_are_sent_to_at_once(office: Office) -> None:
+    people = await add_people(office, 12)
+    await office.add(*(due(office, person) for person, _ in people))
+    transport = GatedTransport()
+
+    report = await office.dispatcher(transport, concurrency=4).run_once()
+
+    assert report.sent == 12
+    assert transport.most_in_flight == 4
+
+
+async def test_rows_sent_while_a_mark_commits_are_marked_together(
+    office: Office, engine: AsyncEngine
+) -> None:
+    people = await add_people(office, 12)
+    ids = await office.add(*(due(office, person) for person, _ in people))
+    marks: list[str] = []
+
+    def count(*args: object) -> None:
+        if "UPDATE reminders SET status" in str(args[2]) and "sent_at" in str(args[2]):
+            marks.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        report = await office.dispatcher(GatedTransport(), concurrency=12).run_once()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+    assert report.sent == 12
+    assert {r.status for i, r in (await office.rows()).items() if i in ids} == {"sent"}
+    assert 1 <= len(marks) <= 3
+
+
+async def test_the_next_batch_goes_out_while_a_slow_chat_finishes_the_last(
+    office: Office,
+) -> None:
+    an, binh = office.commune.an, office.commune.binh
+    an_first, binh_first, an_second, binh_second = await office.add(
+        due(office, an, -4), due(office, binh, -3), due(office, an, -2), due(office, binh, -1)
+    )
+    transport = GatedTransport()
+    transport.gates[AN_CHAT] = asyncio.Event()
+    dispatcher = office.dispatcher(transport, batch_size=2, concurrency=2)
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, idle=0.01))
+    try:
+        await eventually(lambda: transport.to(BINH_CHAT) == [binh_first, binh_second])
+        # Bình's second row came from the next batch while An's first is still on its way;
+        # An's second waits for An's first, so An's rows keep their order.
+        assert transport.to(AN_CHAT) == []
+        transport.gates[AN_CHAT].set()
+        await eventually(lambda: transport.to(AN_CHAT) == [an_first])
+        office.clock.set(T0 + timedelta(seconds=5))  # the busy chat's short wait is over
+        await eventually(lambda: transport.to(AN_CHAT) == [an_first, an_second])
+    finally:
+        stop.set()
+        await running
+
+
 async def test_a_429_holds_back_only_that_row_and_that_chat(office: Office) -> None:
     an_first, an_second = await office.add(
         due(office, office.commune.an, -1), due(office, office.commune.an)
@@ -769,6 +877,74 @@ async def test_pacer_spaces_all_chats_under_the_overall_rate() -> None:
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 1 / 27 - 1e-9
     assert starts[-1] - starts[0] == pytest.approx(59 / 27)
+
+
+class LateTime(FakeTime):
+    """A fake clock whose sleeps overrun by a chosen amount, like a busy event loop."""
+
+    def __init__(self, lateness: Callable[[], float]) -> None:
+        super().__init__()
+        self.lateness = lateness
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        self.now += self.lateness()
+
+
+async def test_a_stalled_pacer_starts_a_new_schedule_instead_of_bursting() -> None:
+    stalls = iter([0.0, 0.0, 0.5])  # the third wake-up comes half a second late
+    time = LateTime(lambda: next(stalls, 0.0))
+    pacer = Pacer(
+        RateLimits(global_per_second=30, headroom=0.9), monotonic=time.monotonic, sleep=time.sleep
+    )
+    starts: list[float] = []
+
+    async def one(chat: str) -> None:
+        async with pacer.slot(chat):
+            starts.append(time.now)
+
+    await asyncio.gather(*(one(str(6000 + i)) for i in range(10)))
+
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 1 / 27 - 1e-9  # the calls queued behind the stall do not catch up
+    assert max(gaps) > 0.5
+
+
+async def paced_starts(pacer: Pacer, time: FakeTime, calls: int) -> list[float]:
+    starts: list[float] = []
+
+    async def one(chat: str) -> None:
+        async with pacer.slot(chat):
+            starts.append(time.now)
+
+    await asyncio.gather(*(one(str(6000 + i)) for i in range(calls)))
+    return starts
+
+
+def busiest_second(starts: list[float]) -> int:
+    return max(bisect.bisect_right(starts, t + 1.0 - 1e-9) - i for i, t in enumerate(starts))
+
+
+async def test_ordinary_loop_jitter_costs_no_rate() -> None:
+    jitter = random.Random(7)
+    # Late by up to 15 ms, under half the 36 ms interval: the schedule holds.
+    time = LateTime(lambda: jitter.uniform(0.0, 0.015))
+    starts = await paced_starts(
+        Pacer(RateLimits(), monotonic=time.monotonic, sleep=time.sleep), time, 600
+    )
+
+    assert busiest_second(starts) <= 29
+    assert (len(starts) - 1) / (starts[-1] - starts[0]) >= 0.92 * 30
+
+
+async def test_a_stalling_loop_still_keeps_every_second_under_telegrams_thirty() -> None:
+    jitter = random.Random(11)
+    time = LateTime(lambda: jitter.choice([0.0, 0.0, 0.01, 0.017, 0.019, 0.03, 0.2]))
+    starts = await paced_starts(
+        Pacer(RateLimits(), monotonic=time.monotonic, sleep=time.sleep), time, 600
+    )
+
+    assert busiest_second(starts) <= 29
 
 
 async def test_a_paused_chat_does_not_hold_up_another() -> None:
