@@ -99,7 +99,7 @@ async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> in
         raise CommandError(t("cli.run.no_token", "vi"))
     from bot.serve import run_telegram
 
-    await run_telegram(settings, clock)
+    await run_telegram(settings, clock, reminders=not args.no_reminders)
     return 0
 
 
@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     run = commands.add_parser("run", help="run the Telegram bot (polling) with TELEGRAM_TOKEN")
+    run.add_argument(
+        "--no-reminders",
+        action="store_true",
+        help="only answer chats; `reminders worker` processes send the reminders",
+    )
+    _add_at(run)
     run.set_defaults(handler=_run)
 
     demo = commands.add_parser("demo", help="try the bot in the terminal: no token, no network")

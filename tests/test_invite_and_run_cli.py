@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from db.invites import hash_code
-from db.models import Invite
+from db.models import Invite, Reminder, SweepMark
 from db.session import make_engine, make_sessionmaker
 from tests.cli import run_cli, start_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
@@ -115,3 +115,35 @@ async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_pat
             out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, err.decode()
     assert server.token.split(":", 1)[1] not in (out + err).decode()
+
+
+async def test_run_without_reminders_answers_but_never_sweeps(loaded: str, tmp_path: Path) -> None:
+    async with FakeBotApi() as server:
+        server.add_user(7001, "Người lạ")
+        process = await start_cli(
+            loaded,
+            "run",
+            "--no-reminders",
+            "--at",
+            "08/03/2024 08:00",  # the Q1 report's due-day reminders fall due at this minute
+            env={
+                "TELEGRAM_TOKEN": server.token,
+                "TELEGRAM_API_URL": server.url,
+                "DATA_DIR": str(tmp_path),
+            },
+        )
+        try:
+            await server.wait_for(lambda: server.polling, timeout=30)
+            sent = server.user_sends_command(7001, "start")
+            await server.wait_for_message(7001, after=sent["message"]["message_id"], timeout=10)
+            await asyncio.sleep(0.5)  # a sweep would have started with the bot
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    engine = make_engine(loaded)
+    async with make_sessionmaker(engine)() as session:
+        marks = list(await session.scalars(select(SweepMark)))
+        queued = list(await session.scalars(select(Reminder)))
+    await engine.dispose()
+    assert (marks, queued) == ([], [])
