@@ -10,8 +10,9 @@ official; nine standing tasks (2.1 … 2.9) with a lead and two coordinators eac
 * the Q1 2024 report is due Sunday 10/03: its due-day reminder moves back to Friday 08:00,
   so the 08:00 sweep finds one reminder per official: 1 % of the rows with 25 years.
 
-Sizes: ``--size 1k|10k|100k|1m`` (25 years 2010–2034 × 10/100/1000/10000 officials) or
-``commune`` (30 officials, 2023–2024). Usage:
+Sizes: ``--size 1k|10k|100k|1m`` (25 years 2010–2034 × 10/100/1000/10000 officials),
+``commune`` (30 officials, 2023–2024) or ``district`` (20 such communes, each its own unit with
+its own clerk; the figures are taken on the first). Usage:
 ``.venv/bin/python bench/datagen.py --size 10k --database-url sqlite+aiosqlite:///x.db``.
 """
 
@@ -21,7 +22,7 @@ import argparse
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,18 +61,21 @@ CHUNK = 10_000
 
 @dataclass(frozen=True)
 class Scale:
-    """How many officials and which years of reports."""
+    """How many units, officials in each, and which years of reports."""
 
     officials: int
     years: range
+    units: int = 1
 
     @property
     def assignments(self) -> int:
-        return self.officials * 4 * len(self.years)
+        """Report assignments in all units."""
+        return self.officials * 4 * len(self.years) * self.units
 
 
 SIZES = {
     "commune": Scale(30, range(2023, 2025)),
+    "district": Scale(30, range(2023, 2025), units=20),
     "1k": Scale(10, range(2010, 2035)),
     "10k": Scale(100, range(2010, 2035)),
     "100k": Scale(1000, range(2010, 2035)),
@@ -81,7 +85,7 @@ SIZES = {
 
 @dataclass(frozen=True)
 class Generated:
-    """What was written: the unit, its clerk, and the chats by official id."""
+    """What was written: the (first) unit, its clerk, the chats by official id, every unit."""
 
     unit_id: int
     unit_code: str
@@ -89,6 +93,7 @@ class Generated:
     chats: dict[int, int]
     assignments: int
     seconds: float
+    unit_ids: tuple[int, ...] = ()
 
 
 async def _chunks(engine: AsyncEngine, table: type, rows: list[dict[str, object]]) -> None:
@@ -216,8 +221,9 @@ async def generate(engine: AsyncEngine, scale: Scale, code: str = "xa-lon") -> G
         code,
         official_ids[0],
         chats,
-        scale.assignments,
+        scale.officials * 4 * len(scale.years),
         time.perf_counter() - started,
+        (unit_id,),
     )
 
 
@@ -254,13 +260,24 @@ async def _tasks(engine: AsyncEngine, unit_id: int, official_ids: list[int]) -> 
 
 
 async def fresh(url: str, scale: Scale) -> Generated:
-    """Create the schema (Alembic, as the bot does) and generate one unit."""
+    """Create the schema (Alembic, as the bot does) and generate `scale.units` units; the
+    first unit's figures, with every unit's id and the totals."""
     await upgrade(url)
     engine = make_engine(url)
+    started = time.perf_counter()
     try:
-        return await generate(engine, scale)
+        made = [
+            await generate(engine, scale, "xa-lon" if k == 0 else f"xa-{k + 1:02d}")
+            for k in range(scale.units)
+        ]
     finally:
         await engine.dispose()
+    return replace(
+        made[0],
+        assignments=scale.assignments,
+        seconds=time.perf_counter() - started,
+        unit_ids=tuple(m.unit_id for m in made),
+    )
 
 
 def main() -> None:

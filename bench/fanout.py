@@ -1,35 +1,42 @@
 """Fan-out: 10,000 reminders through the dispatcher to the fake Bot API under Telegram's limits.
 
-The outbox is filled by the real sweep (10,000 officials owe the Q1 report, due-day reminder
-at 08:00), then `scheduler.dispatch.Dispatcher.run` sends it through `TelegramTransport` with a
-`Pacer(RateLimits().scaled(scale))` to a `FakeBotApi` enforcing 1/s per chat, 30/s overall,
-20/min per group, all × SCALE. Reported: achieved rate (first to last accepted sendMessage, on
-the fake's clock) as a fraction of the scaled overall limit, 429 answers, chats that got more
-than one message (duplicates) or none (lost), and peak RSS of this process (getrusage
-ru_maxrss; the fake server runs in the same process and is included).
+The outbox is filled by the real sweep (N officials owe the Q1 report, due-day reminder at
+08:00). Then a separate process, built like `python -m bot reminders worker` (the production
+`telegram_bot()`, `TelegramTransport`, `Pacer(RateLimits().scaled(scale))`, `Dispatcher` with
+the production renderer), sends the outbox to a `FakeBotApi` in this process, which enforces
+1/s per chat, 30/s overall and 20/min per group, all × SCALE (windows SCALE times shorter).
 
-``.venv/bin/python bench/fanout.py --reminders 10000 --backend sqlite``
+Reported: the achieved rate (first to last accepted sendMessage, on the fake's clock) as a
+fraction of the scaled overall limit, 429 answers, chats that got a message more than once
+(duplicates) or never (lost), the dispatcher's CPU per message, and the dispatcher process's
+RSS before sending and at its peak (getrusage ru_maxrss of that process alone: the fake server,
+its request log and the data generator live in this one).
+
+``.venv/bin/python bench/fanout.py --reminders 10000 --backend sqlite --repeat 3``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
-from telegram.request import HTTPXRequest
 
-from bench.common import current_rss_mb, peak_rss_mb, scratch_database, table
+from bench.common import ROOT, current_rss_mb, median, peak_rss_mb, scratch_database, table
 from bench.datagen import NOW, Scale, fresh
+from bot.settings import Settings
+from bot.telegram_channel import telegram_bot
 from bot.telegram_transport import TelegramTransport
 from db.clock import FixedClock
 from db.files import FileStore
@@ -41,6 +48,18 @@ from scheduler.service import ReminderSweeper, outbox_renderer
 from tests.fakebotapi import FakeBotApi
 
 SCALE = 10
+SCRIPT = Path(__file__).resolve()
+
+
+class RunningClock:
+    """Starts at `start` and runs with the monotonic clock: retries come due as they would."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.started)
 
 
 @dataclass
@@ -48,7 +67,6 @@ class FanoutFigures:
     """One fan-out run."""
 
     backend: str
-    pool: int
     reminders: int
     sent: int
     seconds: float
@@ -57,6 +75,7 @@ class FanoutFigures:
     too_many: int
     duplicates: int
     lost: int
+    cpu_ms_per_message: float
     rss_before_mb: float
     peak_rss_mb: float
 
@@ -66,70 +85,54 @@ class FanoutFigures:
 
 
 async def measure(
-    backend: str, reminders: int, pool: int, limit_s: float, scale: float = SCALE
+    backend: str, reminders: int, limit_s: float = 600.0, scale: float = SCALE
 ) -> FanoutFigures:
-    """Fill the outbox with `reminders` rows, dispatch them all, count what arrived."""
+    """Fill the outbox with `reminders` rows, dispatch them from a worker process, count."""
     async with scratch_database(backend) as url:
         made = await fresh(url, Scale(reminders, range(2024, 2025)))
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        clock = FixedClock(NOW)
         async with sessions() as session:
             session.add(SweepMark(unit_id=made.unit_id, swept_until=NOW - timedelta(minutes=1)))
             await session.commit()
-        await ReminderSweeper(sessions, clock).sweep()
+        await ReminderSweeper(sessions, FixedClock(NOW)).sweep()
         async with sessions() as session:
             queued = int(await session.scalar(select(func.count()).select_from(Reminder)) or 0)
-        with tempfile.TemporaryDirectory(prefix="nvbench-") as tmp:
-            async with FakeBotApi() as server:
-                for chat in made.chats.values():
-                    server.add_user(chat, "Cán bộ")
-                server.enforce_limits(
-                    per_chat_per_second=1,
-                    global_per_second=30,
-                    group_per_minute=20,
-                    scale=scale,
-                )
-                request = HTTPXRequest(connection_pool_size=pool)
-                bot = server.make_bot()
-                bot = type(bot)(
-                    server.token,
-                    base_url=server.base_url,
-                    base_file_url=server.base_file_url,
-                    request=request,
-                )
-                async with bot:
-                    dispatcher = Dispatcher(
-                        sessions,
-                        [TelegramTransport(bot, Pacer(RateLimits().scaled(scale)))],
-                        outbox_renderer(sessions, FileStore(Path(tmp))),
-                        clock=clock,
-                    )
-                    rss_before = current_rss_mb()
-                    stop = asyncio.Event()
-                    running = asyncio.create_task(dispatcher.run(stop, idle=0.05))
-                    started = time.monotonic()
-                    while time.monotonic() - started < limit_s:
-                        await asyncio.sleep(0.2)
-                        async with sessions() as session:
-                            left = await session.scalar(
-                                select(func.count())
-                                .select_from(Reminder)
-                                .where(Reminder.status == ReminderStatus.PENDING)
-                            )
-                        if not left:
-                            break
-                    stop.set()
-                    await running
-                ok = [r for r in server.requests_for("sendMessage") if r.ok]
-                too_many = sum(1 for r in server.requests if r.status == 429)
-                per_chat = Counter(int(r.params["chat_id"]) for r in ok)
         await engine.dispose()
+        async with FakeBotApi() as server:
+            for chat in made.chats.values():
+                server.add_user(chat, "Cán bộ")
+            server.enforce_limits(
+                per_chat_per_second=1, global_per_second=30, group_per_minute=20, scale=scale
+            )
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(SCRIPT),
+                "--worker",
+                "--scale",
+                str(scale),
+                "--timeout",
+                str(limit_s),
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "DATABASE_URL": url,
+                    "TELEGRAM_TOKEN": server.token,
+                    "TELEGRAM_API_URL": server.url,
+                },
+                stdout=asyncio.subprocess.PIPE,
+            )
+            out, _ = await worker.communicate()
+            if worker.returncode != 0:
+                raise RuntimeError(f"the worker failed with exit code {worker.returncode}")
+            figures = json.loads(out.decode().strip().splitlines()[-1])
+            ok = [r for r in server.requests_for("sendMessage") if r.ok]
+            too_many = sum(1 for r in server.requests if r.status == 429)
+            per_chat = Counter(int(r.params["chat_id"]) for r in ok)
     seconds = ok[-1].at - ok[0].at if len(ok) > 1 else 0.0
     rate = (len(ok) - 1) / seconds if seconds else 0.0
     return FanoutFigures(
         backend,
-        pool,
         queued,
         len(ok),
         seconds,
@@ -138,9 +141,50 @@ async def measure(
         too_many,
         sum(1 for n in per_chat.values() if n > 1),
         sum(1 for chat in made.chats.values() if chat not in per_chat),
-        rss_before,
-        peak_rss_mb(),
+        figures["cpu_s"] / max(1, len(ok)) * 1000,
+        figures["rss_before_mb"],
+        figures["peak_rss_mb"],
     )
+
+
+async def dispatch_all(scale: float, limit_s: float) -> dict[str, float]:
+    """The worker process: send the whole outbox like `reminders worker`, then report."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    with tempfile.TemporaryDirectory(prefix="nvbench-") as tmp:
+        async with telegram_bot(settings) as bot:
+            dispatcher = Dispatcher(
+                sessions,
+                [TelegramTransport(bot, Pacer(RateLimits().scaled(scale)))],
+                outbox_renderer(sessions, FileStore(Path(tmp))),
+                clock=RunningClock(NOW),
+            )
+            rss_before = current_rss_mb()
+            cpu_before = time.process_time()
+            stop = asyncio.Event()
+            # As `reminders worker` runs it; this process only watches for an empty outbox.
+            running = asyncio.create_task(dispatcher.run(stop, idle=0.05))
+            started = time.monotonic()
+            while time.monotonic() - started < limit_s:
+                await asyncio.sleep(0.2)
+                async with sessions() as session:
+                    left = await session.scalar(
+                        select(func.count())
+                        .select_from(Reminder)
+                        .where(Reminder.status == ReminderStatus.PENDING)
+                    )
+                if not left:
+                    break
+            stop.set()
+            await running
+            cpu = time.process_time() - cpu_before
+    await engine.dispose()
+    return {
+        "cpu_s": cpu,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def report(figures: list[FanoutFigures]) -> str:
@@ -148,7 +192,6 @@ def report(figures: list[FanoutFigures]) -> str:
     return table(
         [
             "db",
-            "pool",
             "queued",
             "sent",
             "s",
@@ -158,13 +201,13 @@ def report(figures: list[FanoutFigures]) -> str:
             "429s",
             "dupes",
             "lost",
+            "CPU ms/msg",
             "RSS before MB",
             "peak RSS MB",
         ],
         [
             (
                 f.backend,
-                f.pool,
                 f.reminders,
                 f.sent,
                 f.seconds,
@@ -174,6 +217,7 @@ def report(figures: list[FanoutFigures]) -> str:
                 f.too_many,
                 f.duplicates,
                 f.lost,
+                f.cpu_ms_per_message,
                 f.rss_before_mb,
                 f.peak_rss_mb,
             )
@@ -182,20 +226,35 @@ def report(figures: list[FanoutFigures]) -> str:
     )
 
 
+def summary(figures: list[FanoutFigures]) -> str:
+    """Medians over repeated runs."""
+    return (
+        f"median of {len(figures)}: {median([f.fraction * 100 for f in figures]):.1f} % of the "
+        f"limit, peak RSS {median([f.peak_rss_mb for f in figures]):.1f} MB, "
+        f"{sum(f.too_many for f in figures)} × 429, {sum(f.duplicates for f in figures)} "
+        f"duplicates, {sum(f.lost for f in figures)} lost in all"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--pool", type=int, default=1, help="PTB connection pool (a bare Bot has 1)"
-    )
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--scale", type=float, default=SCALE, help="limits × this (10: 300/s)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    figures = asyncio.run(
-        measure(args.backend, args.reminders, args.pool, args.timeout, args.scale)
-    )
-    print(report([figures]))
+    if args.worker:
+        print(json.dumps(asyncio.run(dispatch_all(args.scale, args.timeout))))
+        return
+    figures = [
+        asyncio.run(measure(args.backend, args.reminders, args.timeout, args.scale))
+        for _ in range(args.repeat)
+    ]
+    print(report(figures))
+    if len(figures) > 1:
+        print(summary(figures))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ async def _run(quick: bool, backends: list[str]) -> None:
 
     count = 500 if quick else 10_000
     _section(f"4. fan-out of {count} reminders, limits × {fanout.SCALE}")
-    print(fanout.report([await fanout.measure("sqlite", count, 1, 300)]), flush=True)
+    print(fanout.report([await fanout.measure("sqlite", count, 300)]), flush=True)
 
     _section("5. start-up to ready, 10,000 officials")
     rows = []

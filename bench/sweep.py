@@ -1,10 +1,12 @@
-"""The reminder sweep (`scheduler.sweep.sweep_unit`) at growing sizes, 1 % of the rows due.
+"""The reminder sweep (`scheduler.sweep.sweep_all`, as the bot's tick runs it) at growing sizes,
+1 % of the rows due.
 
 Window (07:59, 08:00] on Friday 08/03/2024: it holds the 08:00 reminder slot, where the Q1
 report's due-day reminder is due to every official (1 % of the assignments, see
 `bench.datagen`). Each repetition runs in a transaction that is rolled back, so every run
 enqueues the same reminders. Also timed: the parts (snapshot read, pure policy, enqueue) and
-a window without a slot (08:00, 08:01], which must not read the plan at all.
+a window without a slot (08:00, 08:01], which must not read the plan at all. At district scale
+the sweep covers all 20 units; its parts are those of the first.
 
 ``.venv/bin/python bench/sweep.py --sizes 1k 10k 100k --backends sqlite postgresql``
 """
@@ -31,7 +33,7 @@ from db.session import make_engine, make_sessionmaker
 from scheduler.outbox import enqueue
 from scheduler.policy import reminders_between
 from scheduler.snapshot import load_snapshot
-from scheduler.sweep import policy_config, sweep_unit, to_outbox
+from scheduler.sweep import policy_config, sweep_all, to_outbox
 
 
 @dataclass
@@ -68,14 +70,13 @@ async def measure(url: str, backend: str, size: str, made: Generated, repeat: in
     try:
         for i in range(repeat + 1):  # the first run warms the caches and is not counted
             async with sessions() as session:
-                unit = await session.get(Unit, made.unit_id)
-                assert unit is not None
-                await _with_mark(session, unit.id, NOW - timedelta(minutes=1))
+                for unit_id in made.unit_ids:
+                    await _with_mark(session, unit_id, NOW - timedelta(minutes=1))
                 start = time.perf_counter()
-                swept = await sweep_unit(session, unit, NOW)
+                swept = await sweep_all(session, NOW)
                 took = time.perf_counter() - start
                 await session.rollback()
-                enqueued = swept.enqueued
+                enqueued = sum(s.enqueued for s in swept)
                 # The parts, one after the other, as sweep_unit runs them.
                 unit = await session.get(Unit, made.unit_id)
                 assert unit is not None
@@ -88,11 +89,10 @@ async def measure(url: str, backend: str, size: str, made: Generated, repeat: in
                 await enqueue(session, (to_outbox(unit.id, r) for r in found))
                 t3 = time.perf_counter()
                 await session.rollback()
-                await _with_mark(session, made.unit_id, NOW)
-                unit = await session.get(Unit, made.unit_id)
-                assert unit is not None
+                for unit_id in made.unit_ids:
+                    await _with_mark(session, unit_id, NOW)
                 t4 = time.perf_counter()
-                await sweep_unit(session, unit, NOW + timedelta(minutes=1))
+                await sweep_all(session, NOW + timedelta(minutes=1))
                 t5 = time.perf_counter()
                 await session.rollback()
             if i:

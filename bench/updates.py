@@ -1,12 +1,15 @@
-"""Handling an update through the whole stack: the real bot (`bot.serve.run_telegram`, PTB
-polling, handlers/, the database) against the fake Bot API on loopback.
+"""Handling an update through the whole stack: the bot as deployed (`python -m bot run` in its
+own process: PTB polling, handlers/, the database) against the fake Bot API on loopback, which
+runs in this process.
 
 Commune scale (30 officials, 9 tasks, 4 reports a year; `bench.datagen` size ``commune``).
 Latency is from injecting the update into the fake to the bot's reply arriving at the fake
 (the wait wakes on every request the fake receives). Sequential requests give p50/p99;
 a burst of `--burst` /tasks from every chat at once gives updates per second.
+``--sizes district`` puts the commune among 19 others; ``--sizes 100k`` makes it a 1000-person
+unit with 25 years of reports.
 
-``.venv/bin/python bench/updates.py --repeat 200 --backend sqlite``
+``.venv/bin/python bench/updates.py --repeat 200 --backends sqlite postgresql --sizes commune``
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -24,16 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select
 
-from bench.common import median, percentile, scratch_database, table
+from bench.common import ROOT, median, percentile, scratch_database, table
 from bench.datagen import NOW, SIZES, fresh
-from bot.serve import run_telegram
-from bot.settings import Settings
-from db.clock import FixedClock
 from db.models import Task, TaskAssignee, TaskState
 from db.session import make_engine, make_sessionmaker
 from handlers.callbacks import status_data
 from tests.fakebotapi import FakeBotApi
 
+# Requests of a kind sent and not counted before its samples.
+WARM_UP = 5
 PDF = b"%PDF-1.4\n" + b"bao cao quy I " * 200
 
 
@@ -45,6 +49,7 @@ class Latency:
     kind: str
     samples: list[float]
     per_second: float | None = None
+    size: str = "commune"
 
 
 async def _latency(server: FakeBotApi, inject: object, done: object) -> float:
@@ -54,11 +59,11 @@ async def _latency(server: FakeBotApi, inject: object, done: object) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
-    """Start the bot on a commune database and time each kind of update `repeat` times."""
+async def measure(backend: str, repeat: int, burst: int, size: str = "commune") -> list[Latency]:
+    """Start the bot on a database of `size` and time each kind of update `repeat` times."""
     results: list[Latency] = []
     async with scratch_database(backend) as url:
-        made = await fresh(url, SIZES["commune"])
+        made = await fresh(url, SIZES[size])
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         async with sessions() as session:
@@ -77,17 +82,28 @@ async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
             async with FakeBotApi() as server:
                 for chat in made.chats.values():
                     server.add_user(chat, "Cán bộ")
-                settings = Settings(
-                    database_url=url,
-                    data_dir=Path(tmp),
-                    telegram_token=server.token,
-                    telegram_api_url=server.url,
+                # The bot is its own process, as deployed: `python -m bot run`, polling the fake
+                # in this process (on the other core) at the data's "now".
+                bot = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "run",
+                    "--no-reminders",
+                    "--at",
+                    NOW.strftime("%d/%m/%Y %H:%M"),
+                    cwd=ROOT,
+                    env={
+                        **os.environ,
+                        "DATABASE_URL": url,
+                        "DATA_DIR": tmp,
+                        "TELEGRAM_TOKEN": server.token,
+                        "TELEGRAM_API_URL": server.url,
+                    },
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
                 )
-                stop = asyncio.Event()
-                bot = asyncio.create_task(
-                    run_telegram(settings, FixedClock(NOW), stop, album_wait=0.3, reminders=False)
-                )
-                await server.wait_for(lambda: server.polling, timeout=30)
+                await server.wait_for(lambda: server.polling, timeout=60)
 
                 async def reply(chat: int) -> object:
                     async def done(update: dict[str, dict[str, int]]) -> None:
@@ -100,11 +116,13 @@ async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
                     return lambda: server.user_sends_command(chat, name, args)
 
                 tasks_done = await reply(official_chat)
+                for _ in range(WARM_UP):  # first requests load the catalog, warm the caches
+                    await _latency(server, command(official_chat, "nhiemvu"), tasks_done)
                 samples = [
                     await _latency(server, command(official_chat, "nhiemvu"), tasks_done)
                     for _ in range(repeat)
                 ]
-                results.append(Latency(backend, "/tasks", samples))
+                results.append(Latency(backend, "/tasks", samples, size=size))
 
                 prompt_update = server.user_sends_command(official_chat, "status", "2.2")
                 prompt = await server.wait_for_message(
@@ -126,7 +144,7 @@ async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
                         )
 
                     samples.append(await _latency(server, tap, edited))
-                results.append(Latency(backend, "status tap", samples))
+                results.append(Latency(backend, "status tap", samples, size=size))
 
                 samples = []
                 for i in range(repeat):
@@ -139,19 +157,32 @@ async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
                             "application/pdf",
                         )
 
-                    samples.append(await _latency(server, document, tasks_done))
+                    # Count the bot's messages: the reply to the file is the next one, whatever
+                    # its id (message ids are handed out when injected, not when answered).
+                    sent = len(server.sent_messages(official_chat))
+
+                    async def answered(_update: object, sent: int = sent) -> None:
+                        await server.wait_for(
+                            lambda: len(server.sent_messages(official_chat)) > sent, timeout=30
+                        )
+
+                    samples.append(await _latency(server, document, answered))
                     # Leave the "which report?" question unanswered: the next file asks again.
                     server.user_sends_command(official_chat, "cancel")
-                    await asyncio.sleep(0)
-                    await server.wait_until_delivered(timeout=30)
-                results.append(Latency(backend, "document", samples))
+                    await server.wait_for(
+                        lambda sent=sent: len(server.sent_messages(official_chat)) > sent + 1,
+                        timeout=30,
+                    )
+                results.append(Latency(backend, "document", samples, size=size))
 
                 clerk_done = await reply(clerk_chat)
+                for _ in range(WARM_UP):
+                    await _latency(server, command(clerk_chat, "quahan"), clerk_done)
                 samples = [
                     await _latency(server, command(clerk_chat, "quahan"), clerk_done)
                     for _ in range(repeat)
                 ]
-                results.append(Latency(backend, "/overdue (clerk)", samples))
+                results.append(Latency(backend, "/overdue (clerk)", samples, size=size))
 
                 # Throughput: a burst of /tasks from every chat, all queued at once.
                 chats = list(made.chats.values())
@@ -169,19 +200,20 @@ async def measure(backend: str, repeat: int, burst: int) -> list[Latency]:
                     timeout=120,
                 )
                 rate = burst / (time.perf_counter() - start)
-                results.append(Latency(backend, f"/tasks burst of {burst}", [], rate))
-                stop.set()
-                await asyncio.wait_for(bot, timeout=30)
+                results.append(Latency(backend, f"/tasks burst of {burst}", [], rate, size))
+                bot.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(bot.wait(), timeout=30)
     return results
 
 
 def report(results: list[Latency]) -> str:
     """The latencies as a table."""
     return table(
-        ["db", "update", "n", "p50 ms", "p99 ms", "max ms", "updates/s"],
+        ["db", "size", "update", "n", "p50 ms", "p99 ms", "max ms", "updates/s"],
         [
             (
                 r.backend,
+                r.size,
                 r.kind,
                 len(r.samples),
                 median(r.samples) if r.samples else "",
@@ -199,11 +231,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--sizes", nargs="+", default=["commune"], choices=SIZES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results: list[Latency] = []
-    for backend in args.backends:
-        results += asyncio.run(measure(backend, args.repeat, args.burst))
+    for size in args.sizes:
+        for backend in args.backends:
+            results += asyncio.run(measure(backend, args.repeat, args.burst, size))
     print(report(results))
 
 
