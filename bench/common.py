@@ -62,7 +62,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (getrusage ru_maxrss), in MB."""
+    """Peak resident set size of this process so far, in MB.
+
+    /proc/self/status VmHWM where there is one: getrusage's ru_maxrss survives fork and exec,
+    so a child started by a big benchmark process would report its parent's size.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -7,7 +7,7 @@ Variant "sweep": `scheduler.service.reminders_running` on a database holding the
 reminders as plan rows (datagen size 100k: 100,000 report assignments), which starts one
 interval job and the dispatcher; its first sweep (a 08:00 slot window, the expensive case)
 is timed too. Each variant runs in a fresh child process; memory is RSS from
-/proc/self/statm (after imports → after start-up) and getrusage ru_maxrss (peak).
+/proc/self/statm (after imports → after start-up) and VmHWM (peak; see `bench.common.peak_rss_mb`).
 
 ``.venv/bin/python bench/design_choice.py --reminders 100000``
 """
