@@ -406,7 +406,11 @@ class Reminder(Base):
     """An outbox row: one message to deliver once, identified by its idempotency key."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_due", "status", "due_at"),
+        # What was sent about a subject to a person: the desk's "reminded n times".
+        Index("ix_reminders_by_subject", "subject_type", "subject_id", "recipient_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
