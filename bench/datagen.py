@@ -7,10 +7,13 @@ official; nine standing tasks (2.1 … 2.9) with a lead and two coordinators eac
 
 * every report already past was handed in by everyone except `MISSING` pairs (and one was
   returned), so /overdue has a small answer in a big table;
+* the outbox holds what was sent about the last 8 past reports (a reminder 7 days before and
+  one on the day, to everyone);
 * the Q1 2024 report is due Sunday 10/03: its due-day reminder moves back to Friday 08:00,
   so the 08:00 sweep finds one reminder per official: 1 % of the rows with 25 years.
 
-Sizes: ``--size 1k|10k|100k|1m`` (25 years 2010–2034 × 10/100/1000/10000 officials),
+Sizes: ``--size 1k|10k|100k|1m`` (25 years 2000–2024 × 10/100/1000/10000 officials:
+plans are loaded a year at a time, so only 2024's four reports are still ahead),
 ``commune`` (30 officials, 2023–2024) or ``district`` (20 such communes, each its own unit with
 its own clerk; the figures are taken on the first). Usage:
 ``.venv/bin/python bench/datagen.py --size 10k --database-url sqlite+aiosqlite:///x.db``.
@@ -40,6 +43,8 @@ from db.models import (
     Obligation,
     ObligationAssignee,
     Official,
+    Reminder,
+    ReminderStatus,
     ReviewState,
     Submission,
     Task,
@@ -57,6 +62,8 @@ MISSING = ((7, 0), (8, 3), (50, 9), (99, 20), (12, 40))
 RETURNED = ((42, 1),)
 CHAT_BASE = 100_000_000
 CHUNK = 10_000
+# Reports whose sent reminders are written as outbox history (two a person per report).
+HISTORY_REPORTS = 8
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,10 @@ class Scale:
 SIZES = {
     "commune": Scale(30, range(2023, 2025)),
     "district": Scale(30, range(2023, 2025), units=20),
-    "1k": Scale(10, range(2010, 2035)),
-    "10k": Scale(100, range(2010, 2035)),
-    "100k": Scale(1000, range(2010, 2035)),
-    "1m": Scale(10000, range(2010, 2035)),
+    "1k": Scale(10, range(2000, 2025)),
+    "10k": Scale(100, range(2000, 2025)),
+    "100k": Scale(1000, range(2000, 2025)),
+    "1m": Scale(10000, range(2000, 2025)),
 }
 
 
@@ -193,7 +200,7 @@ async def generate(engine: AsyncEngine, scale: Scale, code: str = "xa-lon") -> G
     n = len(official_ids)
     missing = {(i % n, len(past) - 1 - j) for i, j in MISSING if j < len(past)}
     returned = {(i % n, len(past) - 1 - j) for i, j in RETURNED if j < len(past)}
-    submitted = datetime(2010, 1, 1, tzinfo=UTC)
+    submitted = datetime(2000, 1, 1, tzinfo=UTC)
     await _chunks(
         engine,
         Submission,
@@ -216,6 +223,34 @@ async def generate(engine: AsyncEngine, scale: Scale, code: str = "xa-lon") -> G
         ],
     )
     await _tasks(engine, unit_id, official_ids)
+    # Outbox history: the reminders already sent about the last two years' reports, so the
+    # clerk's "reminded n times" counts read a table of realistic size.
+    await _chunks(
+        engine,
+        Reminder,
+        [
+            {
+                "unit_id": unit_id,
+                "idempotency_key": f"{p}:obligation:{o.id}:{kind}",
+                "recipient_id": p,
+                "subject_type": "obligation",
+                "subject_id": o.id,
+                "kind": kind,
+                "slot_at": sent,
+                "due_at": sent,
+                "payload": {},
+                "status": ReminderStatus.SENT,
+                "sent_at": sent,
+                "attempts": 0,
+            }
+            for o in past[-HISTORY_REPORTS:]
+            for kind, sent in (
+                ("before_7", datetime(o.due_date.year, o.due_date.month, 3, 1, 0, tzinfo=UTC)),
+                ("due_day", datetime(o.due_date.year, o.due_date.month, 10, 1, 0, tzinfo=UTC)),
+            )
+            for p in official_ids
+        ],
+    )
     return Generated(
         unit_id,
         code,
