@@ -15,7 +15,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,9 +25,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from db.session import make_engine  # noqa: E402
+from tests.databases import postgres_database  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
@@ -125,18 +124,8 @@ async def scratch_database(backend: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="nvbench-") as tmp:
             yield f"sqlite+aiosqlite:///{tmp}/bench.db"
         return
-    name = f"nvbench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with postgres_database(PG_ADMIN_URL, "nvbench") as url:
+        yield url
 
 
 async def postgres_version() -> str:

@@ -29,7 +29,15 @@ async def scratch_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
         return
     admin_url = postgres_admin_url()
     assert admin_url, "TEST_DATABASE_URL is not set"
-    name = f"nv_{uuid.uuid4().hex[:16]}"
+    async with postgres_database(admin_url, "nv") as url:
+        yield url
+
+
+@asynccontextmanager
+async def postgres_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
+    """Create a new database named `prefix`_<random> on the server of `admin_url`, yield its
+    URL, and drop it afterwards (the benchmarks use this too)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
