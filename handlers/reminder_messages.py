@@ -1,8 +1,9 @@
 """What an outbox row says: deadline reminders, check-ins, digests and notices.
 
-Rendered when the row is sent, in the recipient's language at that moment, from the
-database as it is then: a reminder for something handed in meanwhile renders to None (the
-dispatcher drops it), and a digest lists only who is still missing.
+Rendered when the dispatcher claims the row (seconds before it is sent), in the recipient's
+language at that moment, from the database as it is then: a reminder for something handed in
+meanwhile renders to None (the dispatcher drops it), and a digest lists only who is still
+missing.
 
 `reminder_replies` renders a claimed batch in a handful of queries: it loads the batch's
 recipients, reports and tasks into the session first, so the per-row `session.get` calls find
