@@ -14,15 +14,12 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from bot.command_error import CommandError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from db.clock import Clock, FixedClock, SystemClock, parse_local_date, parse_local_datetime
 
 log = logging.getLogger("nhacviec")
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message is shown to the person, no traceback."""
 
 
 Command = Callable[[Settings, argparse.Namespace, Clock], Coroutine[Any, Any, int]]

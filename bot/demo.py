@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import wiring
-from bot.cli import CommandError
+from bot.command_error import CommandError
 from bot.console_channel import ConsoleChannel, database_phonebook, to_terminal_text
 from bot.console_transport import ConsoleTransport
 from bot.settings import Settings

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import wiring
-from bot.cli import CommandError
+from bot.command_error import CommandError
 from bot.settings import Settings
 from db.clock import Clock
 from db.models import Unit

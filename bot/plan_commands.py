@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot import wiring
-from bot.cli import CommandError
+from bot.command_error import CommandError
 from bot.settings import Settings
 from db.clock import Clock, format_date
 from db.files import FileStore
