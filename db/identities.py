@@ -43,3 +43,23 @@ async def bind(
     await session.flush()
     identity.official = official
     return identity
+
+
+async def chats_on(session: AsyncSession, channel: Channel) -> set[str]:
+    """The external ids of every chat bound on `channel`."""
+    rows = await session.scalars(
+        select(ChannelIdentity.external_id).where(ChannelIdentity.channel == channel)
+    )
+    return set(rows)
+
+
+async def chats_of(
+    session: AsyncSession, official_id: int, channel: Channel
+) -> list[ChannelIdentity]:
+    """The official's chats on `channel`, the most recently bound first."""
+    rows = await session.scalars(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.official_id == official_id, ChannelIdentity.channel == channel)
+        .order_by(ChannelIdentity.bound_at.desc(), ChannelIdentity.id.desc())
+    )
+    return list(rows)
