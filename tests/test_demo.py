@@ -14,7 +14,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.demo import DATABASE_FILE, STATE_FILE, DemoState, next_step, parse_span, run_demo
+from bot.demo import DATABASE_FILE, run_demo
+from bot.demo_clock import next_step, parse_span
+from bot.demo_state import STATE_FILE, DemoState
 from db.invites import create_invite
 from db.models import (
     Channel,

@@ -1,0 +1,73 @@
+"""Where the demo's lines come from: a script file, a list, or a keyboard read in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import suppress
+from pathlib import Path
+
+from bot.command_error import CommandError
+from handlers.catalog import t
+
+# Asked with the prompt to show; None at the end of input.
+ReadLine = Callable[[str], Awaitable[str | None]]
+
+
+class ThreadReader:
+    """Reads lines in a daemon thread, so that Ctrl-C never waits for a blocked read."""
+
+    def __init__(self, read: Callable[[str], str | None]) -> None:
+        self._read = read
+        self._loop = asyncio.get_running_loop()
+        self._requests: queue.Queue[tuple[str, asyncio.Future[str | None]]] = queue.Queue()
+        threading.Thread(target=self._serve, name="demo-input", daemon=True).start()
+
+    async def __call__(self, prompt: str) -> str | None:
+        future: asyncio.Future[str | None] = self._loop.create_future()
+        self._requests.put((prompt, future))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            prompt, future = self._requests.get()
+            try:
+                line = self._read(prompt)
+            except (OSError, ValueError, UnicodeDecodeError):
+                line = None
+            with suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+                self._loop.call_soon_threadsafe(_settle, future, line)
+
+
+def _settle(future: asyncio.Future[str | None], line: str | None) -> None:
+    if not future.done():
+        future.set_result(line)
+
+
+def keyboard(prompt: str) -> str | None:
+    """A line typed at the terminal after `prompt`; None at end of input (Ctrl-D)."""
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def from_lines(lines: Sequence[str]) -> ReadLine:
+    """The lines one by one, then None."""
+    remaining: Iterator[str] = iter(lines)
+
+    async def next_line(prompt: str) -> str | None:
+        return next(remaining, None)
+
+    return next_line
+
+
+def read_script(script: Path, lang: str | None) -> tuple[list[str], list[Path]]:
+    """The script's lines, and its folder: `/send` also looks for files there."""
+    try:
+        lines = script.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(t("demo.no_script", lang, file=str(script))) from exc
+    return lines, [script.resolve().parent]
