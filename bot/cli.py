@@ -59,12 +59,9 @@ async def _plan_show(settings: Settings, args: argparse.Namespace, clock: Clock)
 
 
 async def _invite(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
-    from bot.invite_command import InviteError, invite
+    from bot.invite_command import invite
 
-    try:
-        print(await invite(settings, args.name, args.unit, args.days, clock))
-    except InviteError as exc:
-        raise CommandError(str(exc)) from exc
+    print(await invite(settings, args.name, args.unit, args.days, clock))
     return 0
 
 

@@ -1,6 +1,6 @@
 """One-time registration codes: the clerk hands one out, the official opens the deep link.
 
-The plain code travels only to the official (as `t.me/<bot>?start=<code>`); the database keeps
+The plain code travels only to the official (in the channel's deep link); the database keeps
 its sha256, so a copy of the database cannot be used to take over someone's registration.
 """
 
