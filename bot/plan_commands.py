@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import wiring
@@ -59,46 +57,19 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
         plan = read_plan(path)
     except PlanError as exc:
         raise CommandError(str(exc)) from None
-    async with _database(settings) as sessions, sessions() as session:
+    async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
         report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
     return "\n".join(_load_summary(plan, report))
 
 
 async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:
     """The tasks and periodic reports of every unit, reports only of `year` when given."""
-    async with _database(settings) as sessions, sessions() as session:
+    async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
         units = list(await session.scalars(select(Unit).order_by(Unit.code)))
         if not units:
             return t("plan.show.empty", LANGUAGE)
         blocks = [await _unit_block(session, unit, year) for unit in units]
     return "\n\n".join("\n".join(block) for block in blocks)
-
-
-@asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with wiring.database(settings) as sessions:
-        await _require_schema(sessions, settings)
-        yield sessions
-
-
-async def _require_schema(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    # Creating tables is `db upgrade`'s job (Alembic); a plan command never does it behind its back.
-    try:
-        async with sessions() as session:
-            present = await session.run_sync(
-                lambda sync: set(inspect(sync.connection()).get_table_names())
-            )
-    except (OSError, DBAPIError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise CommandError(
-            f"cannot open the database {settings.safe_database_url}: {reason}"
-        ) from None
-    missing = [name for name in PLAN_TABLES if name not in present]
-    if missing:
-        raise CommandError(
-            f"the database {settings.safe_database_url} is not set up (no table "
-            f"{', '.join(missing)}): run `python -m bot db upgrade` first"
-        )
 
 
 def _load_summary(plan: Plan, report: LoadReport) -> list[str]:

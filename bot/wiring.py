@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.command_error import CommandError
 from bot.settings import Settings
 from db.clock import Clock
 from db.files import FileStore
@@ -15,13 +18,43 @@ from handlers.conversation import Conversation
 
 
 @asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the configured database; the engine is disposed on exit."""
+async def database(
+    settings: Settings, *, tables: Collection[str] = ()
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the configured database; the engine is disposed on exit.
+
+    With `tables`, a database lacking any of them is refused with a `CommandError`.
+    """
     engine = make_engine(settings.database_url)
     try:
-        yield make_sessionmaker(engine)
+        sessions = make_sessionmaker(engine)
+        if tables:
+            await _require_tables(sessions, settings, tables)
+        yield sessions
     finally:
         await engine.dispose()
+
+
+async def _require_tables(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, tables: Collection[str]
+) -> None:
+    # Creating tables is `db upgrade`'s job (Alembic); a command never does it behind its back.
+    try:
+        async with sessions() as session:
+            present = await session.run_sync(
+                lambda sync: set(inspect(sync.connection()).get_table_names())
+            )
+    except (OSError, DBAPIError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise CommandError(
+            f"cannot open the database {settings.safe_database_url}: {reason}"
+        ) from None
+    missing = [name for name in tables if name not in present]
+    if missing:
+        raise CommandError(
+            f"the database {settings.safe_database_url} is not set up (no table "
+            f"{', '.join(missing)}): run `python -m bot db upgrade` first"
+        )
 
 
 def conversation(
