@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import wiring
@@ -18,6 +17,7 @@ from bot.command_error import CommandError
 from bot.settings import Settings
 from db.clock import Clock
 from db.models import Unit
+from db.unit_lookup import UnitAmbiguous, UnitNotFound, find_unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.export import export_to
@@ -71,13 +71,10 @@ async def _desk(settings: Settings, unit_code: str | None, clock: Clock) -> Asyn
 
 
 async def _unit(session: AsyncSession, unit_code: str | None) -> Unit:
-    query = select(Unit).order_by(Unit.code)
-    if unit_code:
-        query = query.where(Unit.code == unit_code)
-    units = list(await session.scalars(query))
-    if not units:
-        raise CommandError(t("clerk.cli.no_unit", LANGUAGE))
-    if len(units) > 1:
-        codes = ", ".join(u.code for u in units)
-        raise CommandError(t("clerk.cli.which_unit", LANGUAGE, units=codes))
-    return units[0]
+    try:
+        return await find_unit(session, unit_code)
+    except UnitAmbiguous as exc:
+        codes = ", ".join(exc.known)
+        raise CommandError(t("clerk.cli.which_unit", LANGUAGE, units=codes)) from None
+    except UnitNotFound:
+        raise CommandError(t("clerk.cli.no_unit", LANGUAGE)) from None
