@@ -69,7 +69,8 @@ async def sweep_variant(url: str) -> dict[str, float]:
     from db.files import FileStore
     from db.models import Channel, Reminder
     from db.session import make_engine, make_sessionmaker
-    from scheduler.delivery import OutgoingMessage
+    from handlers.reminder_messages import OutboxRenderer
+    from handlers.types import Reply
     from scheduler.service import reminders_running
 
     class Quiet:
@@ -78,7 +79,7 @@ async def sweep_variant(url: str) -> dict[str, float]:
         channel = Channel.TELEGRAM
         pacer = None
 
-        async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+        async def send(self, chat_id: str, message: Reply) -> None:
             return None
 
     engine = make_engine(url)
@@ -89,7 +90,7 @@ async def sweep_variant(url: str) -> dict[str, float]:
         sessions,
         FixedClock(NOW),
         [Quiet()],
-        FileStore(Path("/tmp/nvbench-unused")),  # type: ignore[list-item]
+        OutboxRenderer(sessions, FileStore(Path("/tmp/nvbench-unused"))),
     ):
         ready = time.perf_counter() - start
         rss1 = current_rss_mb()

@@ -43,9 +43,10 @@ from db.clock import FixedClock
 from db.files import FileStore
 from db.models import Reminder, ReminderStatus, SweepMark
 from db.session import make_engine, make_sessionmaker
+from handlers.reminder_messages import OutboxRenderer
 from scheduler.dispatch import Dispatcher
 from scheduler.pacing import Pacer, RateLimits
-from scheduler.service import ReminderSweeper, outbox_renderer
+from scheduler.service import ReminderSweeper
 from tests.fakebotapi import FakeBotApi
 
 SCALE = 10
@@ -168,7 +169,7 @@ async def dispatch_all(scale: float, limit_s: float) -> dict[str, float]:
             dispatcher = Dispatcher(
                 sessions,
                 [TelegramTransport(bot, Pacer(RateLimits().scaled(scale)))],
-                outbox_renderer(sessions, FileStore(Path(tmp))),
+                OutboxRenderer(sessions, FileStore(Path(tmp))),
                 clock=RunningClock(NOW),
             )
             rss_before = current_rss_mb()

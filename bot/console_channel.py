@@ -36,11 +36,11 @@ from handlers.types import (
     Event,
     FilesSent,
     IncomingFile,
+    OutgoingFile,
     Reply,
     Sender,
     TextSent,
 )
-from scheduler.delivery import OutgoingMessage
 
 INDENT = "  "
 PHONE_BAR = "  │ "
@@ -109,7 +109,7 @@ def _local_file(path: Path) -> IncomingFile:
 class _Pushed:
     """An outbox message that reached a chat and is waiting to be shown."""
 
-    message: OutgoingMessage
+    message: Reply
     at: datetime
 
 
@@ -213,7 +213,7 @@ class ConsoleChannel:
                 # Telegram edits the message whose button was tapped; a terminal cannot.
                 lines.append(t("demo.console.edited", self.language))
             lines += self._message_lines(reply.text, reply.choices, len(choices) + 1)
-            lines += self._file_lines([(f.name, f.path) for f in reply.files])
+            lines += self._file_lines(reply.files)
             choices += flat_choices(reply.choices)
         if not lines:
             # A tap answered with a notice only (a toast on Telegram).
@@ -221,7 +221,7 @@ class ConsoleChannel:
         self._chat(chat_id).choices = choices
         self._print_lines(lines)
 
-    def deliver(self, chat_id: str, message: OutgoingMessage, at: datetime) -> None:
+    def deliver(self, chat_id: str, message: Reply, at: datetime) -> None:
         """Take an outbox message for `chat_id`; it is printed by `flush`."""
         self._pushed.append((chat_id, _Pushed(message, at)))
 
@@ -301,10 +301,10 @@ class ConsoleChannel:
         lines = to_terminal_text(text, ansi=self.ansi).splitlines() if text else []
         return lines + choice_lines(choices, first)
 
-    def _file_lines(self, files: Sequence[tuple[str, str]]) -> list[str]:
+    def _file_lines(self, files: Sequence[OutgoingFile]) -> list[str]:
         return [
-            t("demo.console.file", self.language, name=name, path=_shown_path(path))
-            for name, path in files
+            t("demo.console.file", self.language, name=f.name, path=_shown_path(f.path))
+            for f in files
         ]
 
     def _print_lines(self, lines: Sequence[str]) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from bot.console_channel import ConsoleChannel
 from db.clock import Clock
 from db.models import Channel
-from scheduler.delivery import OutgoingMessage
+from handlers.types import Reply
 from scheduler.pacing import Pacer
 
 
 class ConsoleTransport:
-    """Implements `scheduler.delivery.Transport` for `Channel.CONSOLE`; it never fails."""
+    """Implements `scheduler.delivery.Transport` for `Reply` on `Channel.CONSOLE`; it never
+    fails."""
 
     channel = Channel.CONSOLE
 
@@ -25,6 +26,6 @@ class ConsoleTransport:
         # A terminal has no rate limits.
         self.pacer: Pacer | None = None
 
-    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+    async def send(self, chat_id: str, message: Reply) -> None:
         """Hand `message` to the console for the chat `chat_id`, stamped with the clock's time."""
         self.console.deliver(chat_id, message, self.clock.now())

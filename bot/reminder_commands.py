@@ -10,7 +10,8 @@ from sqlalchemy import select
 from bot import wiring
 from bot.settings import Settings
 from db.models import Official, Unit
-from scheduler.policy import PlanSnapshot, format_preview, preview
+from handlers.reminder_preview import format_preview
+from scheduler.policy import PlanSnapshot, preview
 from scheduler.snapshot import load_snapshot
 from scheduler.sweep import policy_config
 

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
 
 from bot import wiring
 from bot.settings import Settings
@@ -23,6 +22,7 @@ from bot.telegram_transport import TelegramTransport
 from db.clock import Clock
 from db.files import FileStore
 from db.migrate import upgrade
+from handlers.reminder_messages import OutboxRenderer
 from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import reminders_running
 
@@ -53,7 +53,10 @@ async def run_telegram(
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=["message", "callback_query"])
             log.info("nhacviec is answering as @%s", application.bot.username)
-            async with _reminders(settings, sessionmaker, clock, application.bot, reminders):
+            # Replies and reminders share the channel's transport, so one pacer keeps both
+            # within Telegram's limits.
+            assert channel.transport is not None
+            async with _reminders(settings, sessionmaker, channel.transport, clock, reminders):
                 await stop.wait()
             await application.updater.stop()
             await channel.flush_albums()
@@ -76,7 +79,14 @@ async def run_reminder_worker(
     async with (
         wiring.database(settings) as sessionmaker,
         telegram_bot(settings) as bot,
-        _reminders(settings, sessionmaker, clock, bot, True, lease, RateLimits().scaled(rate)),
+        _reminders(
+            settings,
+            sessionmaker,
+            TelegramTransport(bot, Pacer(RateLimits().scaled(rate))),
+            clock,
+            True,
+            lease,
+        ),
     ):
         log.info("reminder worker sending as @%s", bot.username)
         await stop.wait()
@@ -86,18 +96,16 @@ async def run_reminder_worker(
 async def _reminders(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
+    transport: TelegramTransport,
     clock: Clock,
-    bot: Bot,
     enabled: bool,
     lease: timedelta = timedelta(minutes=2),
-    limits: RateLimits | None = None,
 ) -> AsyncIterator[None]:
     if not enabled:
         yield
         return
-    transport = TelegramTransport(bot, Pacer(limits))
-    store = FileStore(settings.data_dir)
-    async with reminders_running(sessionmaker, clock, [transport], store, lease=lease):
+    render = OutboxRenderer(sessionmaker, FileStore(settings.data_dir))
+    async with reminders_running(sessionmaker, clock, [transport], render, lease=lease):
         yield
 
 

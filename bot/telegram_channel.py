@@ -1,8 +1,8 @@
 """The Telegram channel: python-telegram-bot updates in, `handlers` replies out.
 
-Only this module knows Telegram. It turns updates into `handlers.types` events, renders
-replies as HTML messages with inline keyboards, and keeps Telegram's rules: 4096 characters
-a message, 64-byte callback data, every callback query answered once.
+Only this module and `bot.telegram_transport` know Telegram. This one turns updates into
+`handlers.types` events and answers every callback query once; the replies go out through the
+transport, the one send path that reminders use too (splitting, keyboards, files, pacing).
 """
 
 from __future__ import annotations
@@ -11,19 +11,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from telegram import (
-    Bot,
-    BotCommand,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
-from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram import Bot, BotCommand, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,13 +24,12 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.message_split import split_text
 from bot.settings import Settings
+from bot.telegram_transport import TelegramTransport
 from db.models import Channel
 from handlers.catalog import t
 from handlers.conversation import Conversation
 from handlers.types import (
-    Choice,
     ChoiceTapped,
     CommandSent,
     Event,
@@ -50,13 +39,14 @@ from handlers.types import (
     Sender,
     TextSent,
 )
+from scheduler.delivery import DeliveryError
+from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 # The command menu; descriptions are Vietnamese (the catalog's default language).
 MENU_COMMANDS = ("nhiemvu", "nop", "status", "huongdan", "cancel", "lang")
 ALBUM_WAIT_SECONDS = 1.5
-MAX_CALLBACK_DATA_BYTES = 64
 BOT_CONNECTIONS = 32
 
 
@@ -78,16 +68,25 @@ class _Album:
 class TelegramChannel:
     """Translates between python-telegram-bot and the channel-agnostic conversation."""
 
-    def __init__(self, conversation: Conversation, album_wait: float = ALBUM_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        conversation: Conversation,
+        album_wait: float = ALBUM_WAIT_SECONDS,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.conversation = conversation
         self.album_wait = album_wait
+        self.pacer = pacer
         self._albums: dict[str, _Album] = {}
         self._album_tasks: set[asyncio.Task[None]] = set()
         self.application: Application | None = None  # type: ignore[type-arg]
+        self.transport: TelegramTransport | None = None
 
     def attach(self, application: Application) -> None:  # type: ignore[type-arg]
-        """Register this channel's handlers on an application."""
+        """Register this channel's handlers on an application; its bot sends through the
+        channel's transport (which the reminders may share, pacer and all)."""
         self.application = application
+        self.transport = TelegramTransport(application.bot, self.pacer)
         private = filters.ChatType.PRIVATE
         application.add_handler(CallbackQueryHandler(self.on_tap))
         application.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
@@ -179,7 +178,7 @@ class TelegramChannel:
             # made together, the person waits one round trip to Telegram instead of two.
             await asyncio.gather(
                 query.answer(text=notice[:200] if notice else None),
-                self.send(message.chat_id, replies, tapped=query),
+                self.send(message.chat_id, replies, tapped_message_id=message.message_id),
             )
         finally:
             if not answered:
@@ -193,10 +192,8 @@ class TelegramChannel:
         user = update.effective_user
         language = user.language_code if user else None
         try:
-            await context.bot.send_message(
-                update.effective_chat.id, t("error.generic", language), parse_mode=ParseMode.HTML
-            )
-        except TelegramError:
+            await self.send(update.effective_chat.id, [Reply(t("error.generic", language))])
+        except DeliveryError:
             log.warning("could not tell the person about the error either")
 
     async def _converse(self, message: Message, event: Event) -> None:
@@ -232,56 +229,15 @@ class TelegramChannel:
     # --- replies out ------------------------------------------------------------------
 
     async def send(
-        self, chat_id: int, replies: Sequence[Reply], tapped: CallbackQuery | None = None
+        self, chat_id: int, replies: Sequence[Reply], tapped_message_id: int | None = None
     ) -> None:
-        """Render replies: split long text, attach choices to the last piece, send files."""
-        assert self.application is not None
-        bot = self.application.bot
+        """Send the replies through the transport; one marked `edit` replaces the tapped
+        message. A person is waiting: a short flood-control wait is waited out in place."""
+        assert self.transport is not None, "attach the channel to an application first"
         for reply in replies:
-            pieces = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
-            markup = keyboard(reply.choices)
-            if reply.edit and tapped is not None and len(pieces) == 1:
-                try:
-                    await tapped.edit_message_text(
-                        pieces[0], parse_mode=ParseMode.HTML, reply_markup=markup
-                    )
-                except BadRequest as exc:
-                    # A second tap of the same answer in the same minute changes nothing.
-                    if "not modified" not in exc.message:
-                        raise
-                continue
-            for i, piece in enumerate(pieces):
-                last = i == len(pieces) - 1
-                await bot.send_message(
-                    chat_id, piece, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-                )
-            for f in reply.files:
-                await self._send_file(chat_id, f.name, f.path, f.channel_file_id)
-
-    async def _send_file(self, chat_id: int, name: str, path: str, file_id: str | None) -> None:
-        assert self.application is not None
-        bot = self.application.bot
-        if file_id:
-            try:
-                await bot.send_document(chat_id, file_id)
-                return
-            except BadRequest:
-                log.info("a stored Telegram file id no longer works; uploading from disk")
-        content = await asyncio.to_thread(Path(path).read_bytes)
-        await bot.send_document(chat_id, content, filename=name)
-
-
-def keyboard(choices: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
-    """Inline buttons for the choices; refuses data Telegram would reject."""
-    if not choices:
-        return None
-    for row in choices:
-        for choice in row:
-            if not 1 <= len(choice.data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-                raise ValueError(f"callback data of {len(choice.data.encode())} bytes")
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.label, callback_data=c.data) for c in row] for row in choices]
-    )
+            await self.transport.send(
+                str(chat_id), reply, tapped_message_id=tapped_message_id, patient=True
+            )
 
 
 def _sender(message: Message) -> Sender:
@@ -337,6 +293,6 @@ def build_application(
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
         builder = builder.base_url(base_url).base_file_url(base_file_url)
     application = builder.build()
-    channel = TelegramChannel(conversation, album_wait)
+    channel = TelegramChannel(conversation, album_wait, Pacer())
     channel.attach(application)
     return application, channel

@@ -1,9 +1,11 @@
-"""Telegram's sending half for the outbox: one message out through python-telegram-bot.
+"""Telegram's one send path: every message the bot sends goes out here, through the pacer.
 
-Every PTB error becomes one `DeliveryError` whose flags tell the dispatcher what to do
-(see `_to_delivery_error`). A long text is cut into several messages (the buttons go on the
-last one) and each file is one more sendDocument, so one outbox row can be several API calls;
-each waits for the pacer.
+Interactive replies (`TelegramChannel`) and reminders (the dispatcher) alike: a long text is
+cut into several messages (the buttons go on the last one), each file is one more
+sendDocument (the stored Telegram file id first, the file on disk when that id no longer
+works), and a reply to a tap may replace the tapped message instead. One message can thus be
+several API calls; each waits for the pacer. Every PTB error becomes one `DeliveryError`
+whose flags say what to do (see `to_delivery_error`).
 
 Duplicates: Telegram has no idempotency key for sendMessage. A `TimedOut` after the request
 left (read or write timeout) may have delivered the message; the dispatcher retries it later
@@ -16,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
@@ -36,9 +38,9 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.message_split import split_text
-from bot.telegram_channel import keyboard
 from db.models import Channel
-from scheduler.delivery import DeliveryError, OutgoingMessage
+from handlers.types import Choice, OutgoingFile, Reply
+from scheduler.delivery import DeliveryError
 from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -56,10 +58,24 @@ _UNREACHABLE_400 = (
 # wait could outlast the dispatcher's lease on the row.
 _MAX_IN_PLACE_RETRIES = 3
 _MAX_IN_PLACE_WAIT = 10.0
+MAX_CALLBACK_DATA_BYTES = 64
+
+
+def keyboard(choices: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | None:
+    """Inline buttons for the choices; refuses data Telegram would reject."""
+    if not choices:
+        return None
+    for row in choices:
+        for choice in row:
+            if not 1 <= len(choice.data.encode()) <= MAX_CALLBACK_DATA_BYTES:
+                raise ValueError(f"callback data of {len(choice.data.encode())} bytes")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.label, callback_data=c.data) for c in row] for row in choices]
+    )
 
 
 class TelegramTransport:
-    """Implements `scheduler.delivery.Transport` with a `telegram.Bot`."""
+    """Implements `scheduler.delivery.Transport` for `Reply` with a `telegram.Bot`."""
 
     channel = Channel.TELEGRAM
 
@@ -67,42 +83,83 @@ class TelegramTransport:
         self.bot = bot
         self.pacer = pacer
 
-    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
-        """Send the text (cut at 4096 characters), its buttons, then its files."""
+    async def send(
+        self,
+        chat_id: str,
+        message: Reply,
+        *,
+        tapped_message_id: int | None = None,
+        patient: bool = False,
+    ) -> None:
+        """Send the text (cut at 4096 characters), its buttons, then its files.
+
+        With `tapped_message_id`, a reply marked `edit` that fits one message replaces that
+        message instead. `patient` (a person is waiting for this reply) waits out a short 429
+        on the first call too, instead of handing the message back to be retried later.
+        """
         chat: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
         try:
             markup = keyboard(message.choices)
         except ValueError as exc:
             raise DeliveryError(f"invalid buttons: {exc}", permanent=True) from exc
-        # Files are read before anything goes out: a template missing on disk is a plan error
-        # that retrying will not fix, and the person should not get the text without it.
-        contents: list[tuple[str, bytes]] = []
-        for name, path in message.files:
-            try:
-                contents.append((name, await asyncio.to_thread(Path(path).read_bytes)))
-            except OSError as exc:
-                raise DeliveryError(f"cannot read file {name!r}: {exc}", permanent=True) from exc
+        # Files with no Telegram id are read before anything goes out: a template missing on
+        # disk is a plan error that retrying will not fix, and the person should not get the
+        # text without it.
+        contents = {i: await _read(f) for i, f in enumerate(message.files) if not f.channel_file_id}
         pieces = split_text(message.text, MessageLimit.MAX_TEXT_LENGTH)
         calls = 0
-        for i, piece in enumerate(pieces):
-            last = i == len(pieces) - 1
-            await self._call(chat_id, calls, partial(self._send_text, chat, piece, markup, last))
-            calls += 1
-        for name, content in contents:
-            await self._call(chat_id, calls, partial(self._send_document, chat, content, name))
+
+        async def call(api_call: Callable[[], Awaitable[None]]) -> None:
+            nonlocal calls
+            await self._call(chat_id, calls, api_call, patient=patient)
             calls += 1
 
+        if message.edit and tapped_message_id is not None and len(pieces) == 1:
+            await call(partial(self._edit_text, chat, tapped_message_id, pieces[0], markup))
+        else:
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                await call(partial(self._send_text, chat, piece, markup if last else None))
+        for i, file in enumerate(message.files):
+            if i in contents:
+                await call(partial(self._send_document, chat, contents[i], file.name))
+                continue
+            assert file.channel_file_id is not None
+            try:
+                await call(partial(self._send_stored, chat, file.channel_file_id))
+            except DeliveryError as exc:
+                if not exc.permanent or exc.unreachable:
+                    raise
+                log.info("a stored Telegram file id no longer works; uploading from disk")
+                content = await _read(file)
+                await call(partial(self._send_document, chat, content, file.name))
+
     async def _send_text(
-        self, chat: int | str, text: str, markup: InlineKeyboardMarkup | None, last: bool
+        self, chat: int | str, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:
-        await self.bot.send_message(
-            chat, text, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-        )
+        await self.bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    async def _edit_text(
+        self, chat: int | str, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        try:
+            await self.bot.edit_message_text(
+                text, chat, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except BadRequest as exc:
+            # A second tap of the same answer in the same minute changes nothing.
+            if "not modified" not in exc.message:
+                raise
 
     async def _send_document(self, chat: int | str, content: bytes, name: str) -> None:
         await self.bot.send_document(chat, content, filename=name)
 
-    async def _call(self, chat_id: str, index: int, call: Callable[[], Awaitable[None]]) -> None:
+    async def _send_stored(self, chat: int | str, file_id: str) -> None:
+        await self.bot.send_document(chat, file_id)
+
+    async def _call(
+        self, chat_id: str, index: int, call: Callable[[], Awaitable[None]], *, patient: bool
+    ) -> None:
         """One API call under the pacer, its PTB error turned into a `DeliveryError`."""
         retries = 0
         while True:
@@ -116,13 +173,26 @@ class TelegramTransport:
             except TelegramError as exc:
                 cause = exc
                 error = to_delivery_error(exc, self.bot.token)
-            if error.retry_after is not None and self.pacer is not None:
-                self.pacer.pause(chat_id, error.retry_after)
+            if error.retry_after is not None:
                 short = error.retry_after <= _MAX_IN_PLACE_WAIT
-                if index > 0 and short and retries < _MAX_IN_PLACE_RETRIES:
+                # Waiting in place: after the first call, starting the message again would
+                # repeat the parts delivered; for a person waiting, later would be too late.
+                in_place = (index > 0 or patient) and short and retries < _MAX_IN_PLACE_RETRIES
+                if self.pacer is not None:
+                    self.pacer.pause(chat_id, error.retry_after)
+                elif in_place:
+                    await asyncio.sleep(error.retry_after)
+                if in_place:
                     retries += 1
                     continue
             raise error from cause
+
+
+async def _read(file: OutgoingFile) -> bytes:
+    try:
+        return await asyncio.to_thread(Path(file.path).read_bytes)
+    except OSError as exc:
+        raise DeliveryError(f"cannot read file {file.name!r}: {exc}", permanent=True) from exc
 
 
 def to_delivery_error(exc: TelegramError, secret: str = "") -> DeliveryError:

@@ -19,6 +19,7 @@ from bot.console_transport import ConsoleTransport
 from db.clock import FixedClock
 from db.files import FileStore
 from db.models import Channel, ChannelIdentity
+from handlers.reminder_messages import OutboxRenderer
 from handlers.types import (
     Choice,
     ChoiceTapped,
@@ -30,9 +31,8 @@ from handlers.types import (
     Sender,
     TextSent,
 )
-from scheduler.delivery import OutgoingMessage
 from scheduler.dispatch import Dispatcher
-from scheduler.service import ReminderSweeper, outbox_renderer
+from scheduler.service import ReminderSweeper
 from tests.plans import load_example
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -188,9 +188,7 @@ async def test_pushed_messages_the_chat_on_screen_first_and_others_in_one_line()
 
     channel, out = console(Recorder(), phonebook=names)
     channel.focus = "hoa"
-    reminder = OutgoingMessage(
-        "⏰ Nhắc hạn: <b>Quý I</b>\nHạn: 10/03/2024", [[Choice("Gửi", "ob:1")]]
-    )
+    reminder = Reply("⏰ Nhắc hạn: <b>Quý I</b>\nHạn: 10/03/2024", [[Choice("Gửi", "ob:1")]])
     channel.deliver("nhut", reminder, AT)
     channel.deliver("hoa", reminder, AT)
 
@@ -210,7 +208,7 @@ async def test_picking_up_a_phone_shows_its_newest_messages_and_their_choices() 
     channel, out = console(recorder)
     channel.focus = "hoa"
     for day in range(1, 6):
-        message = OutgoingMessage(f"nhắc {day}", [[Choice("Gửi", f"ob:{day}")]])
+        message = Reply(f"nhắc {day}", [[Choice("Gửi", f"ob:{day}")]])
         channel.deliver("thu", message, AT.replace(day=day))
     await channel.flush()
     out.clear()
@@ -246,7 +244,7 @@ async def test_the_transport_brings_swept_reminders_to_the_console(
     channel, out = console(Recorder(), phonebook=database_phonebook(sessionmaker))
     channel.focus = "hoa"
     transport = ConsoleTransport(channel, clock)
-    render = outbox_renderer(sessionmaker, store)
+    render = OutboxRenderer(sessionmaker, store)
     dispatcher = Dispatcher(sessionmaker, [transport], render, clock=clock)
     clock.set(AT)
     await ReminderSweeper(sessionmaker, clock).sweep()

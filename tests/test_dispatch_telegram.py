@@ -34,15 +34,16 @@ from telegram.request import HTTPXRequest
 from bot.message_split import split_text
 from bot.telegram_transport import TelegramTransport, to_delivery_error
 from db.clock import FixedClock
+from db.kinds import UNREACHABLE_NOTICE
 from db.models import Official, Reminder, ReminderStatus
+from db.outbox import NewReminder
 from db.session import make_engine, make_sessionmaker
-from handlers.types import Choice
-from scheduler.delivery import OutgoingMessage
-from scheduler.dispatch import UNREACHABLE_NOTICE, Dispatcher
-from scheduler.outbox import NewReminder
+from handlers.types import Choice, OutgoingFile, Reply
+from scheduler.dispatch import Dispatcher
 from scheduler.pacing import Pacer, RateLimits
 from tests.conftest import ROOT
 from tests.fakebotapi import FakeBotApi
+from tests.rendering import per_row
 from tests.test_dispatch import (
     AN_CHAT,
     BINH_CHAT,
@@ -93,7 +94,7 @@ class Wire:
         return Dispatcher(
             sessionmaker or self.office.sessionmaker,
             [transport],
-            options.pop("render", render),  # type: ignore[arg-type]
+            per_row(options.pop("render", render)),  # type: ignore[arg-type]
             clock=options.pop("clock", self.office.clock),  # type: ignore[arg-type]
             worker_id=worker,
             lease=LEASE,
@@ -164,13 +165,13 @@ async def test_a_reminder_arrives_as_html_with_its_buttons_and_templates(wire: W
         f"Mục {i}: số liệu &amp; tiến độ" for i in range(400)
     )
 
-    def with_templates(row: Reminder) -> OutgoingMessage:
-        return OutgoingMessage(
+    def with_templates(row: Reminder) -> Reply:
+        return Reply(
             long_text,
             choices=[[Choice("Đã nộp", f"sub:{row.id}"), Choice("Chưa xong", f"no:{row.id}")]],
             files=[
-                ("Đề cương báo cáo.docx", str(TEMPLATES / "de-cuong.docx")),
-                ("Phụ lục.xlsx", str(TEMPLATES / "phu-luc.xlsx")),
+                OutgoingFile("Đề cương báo cáo.docx", str(TEMPLATES / "de-cuong.docx")),
+                OutgoingFile("Phụ lục.xlsx", str(TEMPLATES / "phu-luc.xlsx")),
             ],
         )
 
@@ -198,9 +199,10 @@ async def test_a_reminder_arrives_as_html_with_its_buttons_and_templates(wire: W
 async def test_a_429_on_a_template_is_waited_out_without_repeating_the_text(wire: Wire) -> None:
     [row_id] = await wire.office.add(due(wire, wire.office.commune.an))
 
-    def with_template(row: Reminder) -> OutgoingMessage:
-        return OutgoingMessage(
-            f"Nhắc việc #{row.id}", files=[("Phụ lục.xlsx", str(TEMPLATES / "phu-luc.xlsx"))]
+    def with_template(row: Reminder) -> Reply:
+        return Reply(
+            f"Nhắc việc #{row.id}",
+            files=[OutgoingFile("Phụ lục.xlsx", str(TEMPLATES / "phu-luc.xlsx"))],
         )
 
     wire.server.fail_next("sendDocument", 429, retry_after=3)
@@ -368,7 +370,7 @@ async def test_the_dispatcher_keeps_under_telegrams_limits(wire: Wire) -> None:
     dispatcher = Dispatcher(
         wire.office.sessionmaker,
         [transport],
-        render,
+        per_row(render),
         clock=wire.office.clock,
         worker_id="paced",
     )
@@ -474,8 +476,8 @@ def test_the_token_never_reaches_the_error_text() -> None:
 async def test_a_missing_template_fails_the_row_for_good(wire: Wire) -> None:
     [row_id] = await wire.office.add(due(wire, wire.office.commune.an))
 
-    def missing(row: Reminder) -> OutgoingMessage:
-        return OutgoingMessage("Nhắc việc", files=[("x.docx", str(Path("/nonexistent/x.docx")))])
+    def missing(row: Reminder) -> Reply:
+        return Reply("Nhắc việc", files=[OutgoingFile("x.docx", str(Path("/nonexistent/x.docx")))])
 
     dispatcher = await wire.dispatcher(render=missing)
 

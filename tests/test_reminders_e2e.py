@@ -18,10 +18,11 @@ from bot.telegram_transport import TelegramTransport
 from db.clock import FixedClock
 from db.files import FileStore
 from db.models import Official, Unit
+from handlers.reminder_messages import OutboxRenderer
 from scheduler.dispatch import Dispatcher
 from scheduler.pacing import Pacer
 from scheduler.policy import PlanSnapshot, preview
-from scheduler.service import ReminderSweeper, outbox_renderer
+from scheduler.service import ReminderSweeper
 from scheduler.snapshot import load_snapshot
 from scheduler.sweep import policy_config
 from tests.fakebotapi import FakeBotApi
@@ -59,7 +60,7 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
             dispatcher = Dispatcher(
                 sessionmaker,
                 [TelegramTransport(bot, Pacer())],
-                outbox_renderer(sessionmaker, store),
+                OutboxRenderer(sessionmaker, store),
                 clock=clock,
             )
             sweeper = ReminderSweeper(sessionmaker, clock)
