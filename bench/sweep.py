@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.common import median, scratch_database, table
 from bench.datagen import NOW, SIZES, Generated, fresh
 from db.models import SweepMark, Unit
+from db.outbox import enqueue
 from db.session import make_engine, make_sessionmaker
-from scheduler.outbox import enqueue
 from scheduler.policy import reminders_between
 from scheduler.snapshot import load_snapshot
 from scheduler.sweep import policy_config, sweep_all, to_outbox

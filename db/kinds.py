@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from db.models import Obligation, Task
+
 # --- subject types: what a row is about (`Reminder.subject_type`, with `subject_id`) ------
 
 OBLIGATION: Final = "obligation"  # a periodic report (`Obligation`)
@@ -66,3 +68,8 @@ def is_digest(kind: str) -> bool:
 def is_reminder(kind: str) -> bool:
     """Whether a row of `kind` counts as reminding its recipient (the desk's "reminded n")."""
     return kind in REMINDER_KINDS or is_before(kind)
+
+
+def subject_type_of(subject: Obligation | Task) -> str:
+    """The subject type of a report or a task."""
+    return OBLIGATION if isinstance(subject, Obligation) else TASK

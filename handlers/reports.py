@@ -8,10 +8,11 @@ from pathlib import PurePosixPath
 
 from sqlalchemy import select
 
-from db import audit, conversations, submissions
+from db import audit, conversations, outbox, submissions
 from db.clock import format_date
 from db.desk.dues import official_due
 from db.files import FileStore
+from db.kinds import subject_type_of
 from db.models import (
     Obligation,
     ObligationAssignee,
@@ -26,7 +27,6 @@ from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
 from handlers.turn import Turn
 from handlers.types import Choice, FilesSent, IncomingFile, Reply
-from scheduler import outbox
 
 AWAIT_FILE = "await_file"
 CHOOSE_SUBJECT = "choose_subject"
@@ -235,7 +235,7 @@ async def _submit(
     await outbox.drop_pending(
         turn.session,
         recipient_id=turn.official.id,
-        subject_type="obligation" if isinstance(subject, Obligation) else "task",
+        subject_type=subject_type_of(subject),
         subject_id=subject.id,
         reason="submitted",
     )

@@ -1,35 +1,24 @@
-"""What the dispatcher hands a channel, and the one error a channel raises when it cannot deliver.
+"""A channel's sending half as the dispatcher sees it, and the one error it raises.
 
 Modelled on healthchecks' transports (one small module per channel, one error type with a
 `permanent` flag), with the facts a chat API adds: a 429 says how long to wait, a group can
 move to a new chat id, a person can block the bot, and a timeout leaves the outcome unknown.
+
+The dispatcher never looks inside a message: it hands a transport what the renderer made of a
+row. The composition root (`bot/`) pairs them, with `handlers.types.Reply` as the message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from db.models import Channel
-from handlers.types import Choice
 
 if TYPE_CHECKING:
     from scheduler.pacing import Pacer
 
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One outbox message, ready for any channel.
-
-    `text` is the small HTML subset of `handlers.types.Reply` with every typed string escaped;
-    `files` are (file name shown to the person, absolute path on disk) pairs, such as a report's
-    outline and appendix. A channel without buttons or files renders what it can.
-    """
-
-    text: str
-    choices: Sequence[Sequence[Choice]] = ()
-    files: Sequence[tuple[str, str]] = ()
+# The message type a transport accepts (contravariant: it only takes messages in).
+MessageIn = TypeVar("MessageIn", contravariant=True)
 
 
 class DeliveryError(Exception):
@@ -81,7 +70,7 @@ class DeliveryError(Exception):
         return f"DeliveryError({self.message!r}{''.join(', ' + f for f in flags)})"
 
 
-class Transport(Protocol):
+class Transport(Protocol[MessageIn]):
     """A channel's sending half: deliver one message to one chat, or raise `DeliveryError`.
 
     `pacer`, when set, is the channel's rate limiter: the transport awaits it before every API
@@ -92,6 +81,6 @@ class Transport(Protocol):
     channel: Channel
     pacer: Pacer | None
 
-    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+    async def send(self, chat_id: str, message: MessageIn) -> None:
         """Deliver `message` to `chat_id` (the `ChannelIdentity.external_id`)."""
         ...

@@ -6,7 +6,7 @@ Delivery is at least once, and exactly once outside one window:
    (on PostgreSQL its candidates are picked `FOR UPDATE SKIP LOCKED`), and commits before
    anything is sent. The UPDATE re-checks "pending and not leased", so of two dispatchers at
    most one ever owns a row, on PostgreSQL and on SQLite (which serialises writers).
-2. The batch is rendered (a `BatchRenderer` in a few queries), then each row is sent; only
+2. The batch is rendered (the injected `Renderer`, in a few queries), then each row is sent; only
    after the channel accepted it is the row marked SENT, and only if we still own it
    (`claimed_by` = us). Marks are group-committed: rows accepted while one mark commits are
    marked together by the next, so a fast channel costs one commit per few rows, not per row.
@@ -25,6 +25,10 @@ a permanent error fails the row; an unreachable chat fails the row, marks the id
 unreachable, writes an audit entry and queues one notice to the unit's clerks; a migrated
 group gets its new chat id stored and the message resent there once.
 
+All the SQL is in `db.outbox` (rows) and `db.reachability` (chats): the dispatcher decides,
+those modules query. It never looks inside a message: the composition root injects a renderer
+and transports that agree on one message type (`handlers.types.Reply` in the bot).
+
 Up to `concurrency` chats are served at once, each chat's rows in due order; a chat whose
 pacer wait is longer than `max_wait` gets its rows released for later instead of holding up
 the batch. The bound matters for speed as much as for politeness: a few hundred sends waiting
@@ -39,46 +43,37 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, TypeAlias, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import outbox, reachability
 from db.audit import record
 from db.clock import Clock, SystemClock
-from db.models import AuditEntry, Channel, ChannelIdentity, Official, Reminder, ReminderStatus
-from scheduler.delivery import DeliveryError, OutgoingMessage, Transport
-from scheduler.outbox import NewReminder, coalesce_stale, enqueue
+from db.kinds import IDENTITY, OFFICIAL, UNREACHABLE_NOTICE
+from db.models import Channel, ChannelIdentity, Official, Reminder, ReminderStatus
+from db.outbox import NewReminder
+from scheduler.delivery import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE_NOTICE = "unreachable_notice"
 NO_REACHABLE_CHAT = "no reachable chat"
 NOTHING_TO_SAY = "no longer needed when sent"
 AUDIT_UNREACHABLE = "identity.unreachable"
 AUDIT_MIGRATED = "identity.migrated"
 
-# A row's message, or None when it is no longer needed (handed in since it was queued).
-Renderer = Callable[[Reminder], Awaitable[OutgoingMessage | None] | OutgoingMessage | None]
-# One rendering outcome per row of a batch, in order: the message, None, or why it failed.
-Rendered = OutgoingMessage | None | Exception
-
-
-@runtime_checkable
-class BatchRenderer(Protocol):
-    """A renderer that can also render a whole claimed batch at once (fewer queries)."""
-
-    def __call__(self, row: Reminder) -> Awaitable[OutgoingMessage | None]: ...
-
-    async def render_batch(self, rows: Sequence[Reminder]) -> list[Rendered]:
-        """Each row's message, None, or the exception that stopped it, in the rows' order."""
-        ...
+Message = TypeVar("Message")
+# Each row's outcome of rendering, in the rows' order: its message, None when it is no longer
+# needed (handed in since it was queued), or the exception that stopped this one row.
+Rendered: TypeAlias = Message | Exception | None
+# Renders a claimed batch at once (a few queries for the whole batch, not a few per row).
+Renderer: TypeAlias = Callable[[Sequence[Reminder]], Awaitable[list[Rendered[Message]]]]
 
 
 _MAX_ERROR = 1000
@@ -145,14 +140,14 @@ class _Run:
 
 
 @dataclass
-class _Chat:
+class _Chat(Generic[Message]):
     """Where one recipient's rows of this batch go."""
 
     identity_id: int
     official_id: int
     unit_id: int
     external_id: str
-    transport: Transport
+    transport: Transport[Message]
 
 
 class _GroupMark:
@@ -190,14 +185,14 @@ class _GroupMark:
                     waiting.set_result(row_id in done)
 
 
-class Dispatcher:
+class Dispatcher(Generic[Message]):
     """Sends due outbox rows through the transports; safe to run in several processes."""
 
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        transports: Sequence[Transport],
-        render: Renderer | BatchRenderer,
+        transports: Sequence[Transport[Message]],
+        render: Renderer[Message],
         *,
         clock: Clock | None = None,
         worker_id: str | None = None,
@@ -329,42 +324,10 @@ class Dispatcher:
 
     async def claim(self, now: datetime, limit: int | None = None) -> list[Reminder]:
         """Lease up to `limit` (the batch size) due rows to this worker; committed on return."""
-        free = or_(Reminder.lease_until.is_(None), Reminder.lease_until < now)
-        # A MATERIALIZED CTE picks the candidates once per statement. As a plain IN (subquery)
-        # PostgreSQL may rescan it per row; LockRows then skips the rows this very UPDATE has
-        # changed and returns fresh ones, so the LIMIT would not bound the claim at all.
-        picked = (
-            select(Reminder.id)
-            .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now, free)
-            .order_by(Reminder.due_at, Reminder.id)
-            .limit(limit or self.batch_size)
-            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite serialises writers
-            .cte("picked")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
         async with self.sessionmaker() as session:
-            claimed = await session.execute(
-                update(Reminder)
-                # The conditions again: a row another worker claimed since is not ours.
-                .where(
-                    Reminder.id.in_(select(picked.c.id)),
-                    Reminder.status == ReminderStatus.PENDING,
-                    free,
-                )
-                .values(claimed_by=self.worker_id, lease_until=now + self.lease)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
+            rows = await outbox.claim(
+                session, self.worker_id, now, self.lease, limit or self.batch_size
             )
-            ids = [row.id for row in claimed]
-            rows: list[Reminder] = []
-            if ids:
-                rows = list(
-                    await session.scalars(
-                        select(Reminder)
-                        .where(Reminder.id.in_(ids))
-                        .order_by(Reminder.due_at, Reminder.id)
-                    )
-                )
             # Detached before the commit, the rows stay readable whatever the sessionmaker's
             # expire_on_commit says; the renderer gets them after this session is gone.
             session.expunge_all()
@@ -375,7 +338,7 @@ class Dispatcher:
         assert self.stale_after is not None
         try:
             async with self.sessionmaker() as session:
-                dropped = await coalesce_stale(session, now, self.stale_after)
+                dropped = await outbox.coalesce_stale(session, now, self.stale_after)
                 await session.commit()
         except DBAPIError:
             # Two processes coalescing the same backlog: the other one did it.
@@ -391,18 +354,11 @@ class Dispatcher:
 
     async def _route(
         self, run: _Run, rows: Sequence[Reminder]
-    ) -> list[tuple[_Chat, list[Reminder]]]:
+    ) -> list[tuple[_Chat[Message], list[Reminder]]]:
         """Group the rows by the chat that reaches their recipient; drop the unreachable."""
         recipients = {row.recipient_id for row in rows}
         async with self.sessionmaker() as session:
-            identities = list(
-                await session.scalars(
-                    select(ChannelIdentity).where(
-                        ChannelIdentity.official_id.in_(recipients),
-                        ChannelIdentity.channel.in_(self.channels),
-                    )
-                )
-            )
+            identities = await reachability.chats_of(session, recipients, self.channels)
         preference = {channel: i for i, channel in enumerate(self.channels)}
         best: dict[int, ChannelIdentity] = {}
         known: set[int] = set()
@@ -418,7 +374,7 @@ class Dispatcher:
                 current.id,
             ):
                 best[identity.official_id] = identity
-        chats: dict[int, tuple[_Chat, list[Reminder]]] = {}
+        chats: dict[int, tuple[_Chat[Message], list[Reminder]]] = {}
         nowhere: list[Reminder] = []
         for row in rows:
             target = best.get(row.recipient_id)
@@ -443,8 +399,12 @@ class Dispatcher:
         # Someone who never registered a chat: the clerk hears of it once per person. Someone
         # whose chat became unreachable: the clerk was told when that happened.
         async with self.sessionmaker() as session:
-            run.report.dropped += await self._set_status(
-                session, [r.id for r in rows], ReminderStatus.DROPPED, NO_REACHABLE_CHAT
+            run.report.dropped += await outbox.finish(
+                session,
+                self.worker_id,
+                [r.id for r in rows],
+                ReminderStatus.DROPPED,
+                NO_REACHABLE_CHAT,
             )
             unregistered = {
                 (r.unit_id, r.recipient_id)
@@ -456,7 +416,7 @@ class Dispatcher:
                     session,
                     unit_id=unit_id,
                     official_id=official_id,
-                    subject=("official", official_id),
+                    subject=(OFFICIAL, official_id),
                     key=f"notice:no_chat:{official_id}",
                     reason="no_chat",
                     detail=NO_REACHABLE_CHAT,
@@ -470,9 +430,9 @@ class Dispatcher:
     async def _serve(
         self,
         run: _Run,
-        chat: _Chat,
+        chat: _Chat[Message],
         queue: list[Reminder],
-        rendered: dict[int, Rendered],
+        rendered: dict[int, Rendered[Message]],
         marks: _GroupMark,
     ) -> None:
         report = run.report
@@ -504,33 +464,31 @@ class Dispatcher:
                 report.deferred += await self._release(queue[i + 1 :], None)
                 return
 
-    async def _render_all(self, rows: Sequence[Reminder]) -> list[Rendered]:
-        """Every row's message, rendered when the batch is claimed: by the batch if we can."""
+    async def _render_all(self, rows: Sequence[Reminder]) -> list[Rendered[Message]]:
+        """Every row's message, rendered as the batch is claimed: the batch at once if we can."""
         if not rows:
             return []
-        if isinstance(self.render, BatchRenderer):
-            try:
-                return await self.render.render_batch(rows)
-            except Exception:
-                # Something the whole batch shares (the database?): find the culprit row by row.
-                log.exception("rendering a batch of %d reminders failed", len(rows))
-        results: list[Rendered] = []
+        try:
+            return await self.render(rows)
+        except Exception:
+            # Something the whole batch shares (the database?): find the culprit row by row.
+            log.exception("rendering a batch of %d reminders failed", len(rows))
+        results: list[Rendered[Message]] = []
         for row in rows:
             try:
-                results.append(await self._render(row))
+                results += await self.render([row])
             except Exception as exc:
                 log.exception("could not render reminder %d", row.id)
                 results.append(exc)
         return results
 
-    async def _render(self, row: Reminder) -> OutgoingMessage | None:
-        result = self.render(row)
-        if result is None or isinstance(result, OutgoingMessage):
-            return result
-        return await result
-
     async def _deliver(
-        self, run: _Run, chat: _Chat, row: Reminder, message: OutgoingMessage, marks: _GroupMark
+        self,
+        run: _Run,
+        chat: _Chat[Message],
+        row: Reminder,
+        message: Message,
+        marks: _GroupMark,
     ) -> bool:
         """Send one row and record the outcome; False when the chat turned out unreachable."""
         resent = False
@@ -559,7 +517,9 @@ class Dispatcher:
             )
         return True
 
-    async def _failed(self, run: _Run, chat: _Chat, row: Reminder, error: DeliveryError) -> bool:
+    async def _failed(
+        self, run: _Run, chat: _Chat[Message], row: Reminder, error: DeliveryError
+    ) -> bool:
         now = run.at()
         report = run.report
         text = error.message[:_MAX_ERROR]
@@ -594,53 +554,23 @@ class Dispatcher:
 
     # --- writing outcomes -----------------------------------------------------------------
 
-    def _mine(self, *ids: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-        return Reminder.id.in_(ids), Reminder.claimed_by == self.worker_id
-
     async def _mark_sent(self, run: _Run, ids: list[int]) -> set[int]:
         """Mark rows SENT that we still own; the ids so marked."""
         async with self.sessionmaker() as session:
-            result = await session.execute(
-                update(Reminder)
-                # A row dropped while it was on its way was delivered all the same.
-                .where(
-                    *self._mine(*ids),
-                    Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.DROPPED)),
-                )
-                .values(status=ReminderStatus.SENT, sent_at=run.at(), lease_until=None)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
-            )
-            done = set(result.scalars())
+            done = await outbox.mark_sent(session, self.worker_id, ids, run.at())
             await session.commit()
         return done
 
     async def _finish(
         self, row: Reminder, status: ReminderStatus, error: str, *, attempts: int | None = None
     ) -> None:
-        values: dict[str, Any] = {"status": status, "last_error": error, "lease_until": None}
-        if attempts is not None:
-            values["attempts"] = attempts
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Reminder)
-                .where(*self._mine(row.id), Reminder.status == ReminderStatus.PENDING)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            await outbox.finish(session, self.worker_id, [row.id], status, error, attempts=attempts)
             await session.commit()
 
     async def _retry_at(self, row: Reminder, at: datetime, error: str, count: bool) -> None:
-        values: dict[str, Any] = {"claimed_by": None, "lease_until": at, "last_error": error}
-        if count:
-            values["attempts"] = Reminder.attempts + 1
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Reminder)
-                .where(*self._mine(row.id), Reminder.status == ReminderStatus.PENDING)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            await outbox.retry_at(session, self.worker_id, row.id, at, error, count=count)
             await session.commit()
 
     async def _release(self, rows: Sequence[Reminder], until: datetime | None) -> int:
@@ -648,59 +578,26 @@ class Dispatcher:
         if not rows:
             return 0
         async with self.sessionmaker() as session:
-            result = await session.execute(
-                update(Reminder)
-                .where(
-                    *self._mine(*(r.id for r in rows)), Reminder.status == ReminderStatus.PENDING
-                )
-                .values(claimed_by=None, lease_until=until)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
-            )
-            released = len(result.all())
+            released = await outbox.release(session, self.worker_id, [r.id for r in rows], until)
             await session.commit()
         return released
 
-    async def _set_status(
-        self, session: AsyncSession, ids: Iterable[int], status: ReminderStatus, error: str
-    ) -> int:
-        result = await session.execute(
-            update(Reminder)
-            .where(*self._mine(*ids), Reminder.status == ReminderStatus.PENDING)
-            .values(status=status, last_error=error, lease_until=None)
-            .returning(Reminder.id)
-            .execution_options(synchronize_session=False)
-        )
-        return len(result.all())
-
     async def _unreachable(
-        self, run: _Run, chat: _Chat, row: Reminder, error: DeliveryError
+        self, run: _Run, chat: _Chat[Message], row: Reminder, error: DeliveryError
     ) -> None:
         now = run.at()
         reason = error.message[:_MAX_ERROR]
         async with self.sessionmaker() as session:
             # Write first (SQLite takes its write lock here); only the dispatcher that flips
             # the flag records it and tells the clerks, so they hear it once.
-            flipped = await session.execute(
-                update(ChannelIdentity)
-                .where(
-                    ChannelIdentity.id == chat.identity_id,
-                    ChannelIdentity.external_id == chat.external_id,
-                    ChannelIdentity.reachable.is_(True),
-                )
-                .values(reachable=False, unreachable_reason=reason)
-                .returning(ChannelIdentity.id)
-                .execution_options(synchronize_session=False)
+            flipped = await reachability.mark_unreachable(
+                session, chat.identity_id, chat.external_id, reason
             )
-            await self._set_status(session, [row.id], ReminderStatus.FAILED, reason)
-            if flipped.first() is not None:
+            await outbox.finish(session, self.worker_id, [row.id], ReminderStatus.FAILED, reason)
+            if flipped:
                 run.report.unreachable += 1
                 target = f"identity:{chat.identity_id}"
-                earlier = await session.scalar(
-                    select(func.count())
-                    .select_from(AuditEntry)
-                    .where(AuditEntry.action == AUDIT_UNREACHABLE, AuditEntry.target == target)
-                )
+                earlier = await reachability.times_audited(session, AUDIT_UNREACHABLE, target)
                 record(
                     session,
                     at=now,
@@ -717,12 +614,12 @@ class Dispatcher:
                 )
                 # Per identity and per time it became unreachable (blocked, unblocked, blocked
                 # again is two notices; two dispatchers hitting one block is one).
-                generation = int(earlier or 0) + 1
+                generation = earlier + 1
                 run.report.notices += await self._notify_clerks(
                     session,
                     unit_id=chat.unit_id,
                     official_id=chat.official_id,
-                    subject=("identity", chat.identity_id),
+                    subject=(IDENTITY, chat.identity_id),
                     key=f"notice:unreachable:{chat.identity_id}:{generation}",
                     reason="unreachable",
                     detail=reason,
@@ -747,16 +644,7 @@ class Dispatcher:
     ) -> int:
         """Queue one notice per clerk (leaders when the unit has no clerk) about a person."""
         person = await session.get(Official, official_id)
-        staff = list(
-            await session.scalars(
-                select(Official)
-                .where(Official.unit_id == unit_id, Official.active.is_(True))
-                .order_by(Official.id)
-            )
-        )
-        recipients = [o for o in staff if o.is_clerk and o.id != official_id]
-        if not recipients:
-            recipients = [o for o in staff if o.is_leader and o.id != official_id]
+        recipients = await reachability.who_hears_of(session, unit_id, official_id)
         payload: dict[str, Any] = {
             "official_id": official_id,
             "official_name": person.full_name if person is not None else "",
@@ -764,7 +652,7 @@ class Dispatcher:
             "detail": detail,
             "channel": str(channel) if channel is not None else None,
         }
-        return await enqueue(
+        return await outbox.enqueue(
             session,
             (
                 NewReminder(
@@ -782,22 +670,12 @@ class Dispatcher:
             ),
         )
 
-    async def _migrate(self, run: _Run, chat: _Chat, new_id: str) -> None:
+    async def _migrate(self, run: _Run, chat: _Chat[Message], new_id: str) -> None:
         """Store a group's new chat id; the caller resends there."""
         old_id = chat.external_id
         async with self.sessionmaker() as session:
             try:
-                moved = await session.execute(
-                    update(ChannelIdentity)
-                    .where(
-                        ChannelIdentity.id == chat.identity_id,
-                        ChannelIdentity.external_id == old_id,
-                    )
-                    .values(external_id=new_id)
-                    .returning(ChannelIdentity.id)
-                    .execution_options(synchronize_session=False)
-                )
-                if moved.first() is not None:
+                if await reachability.move_chat(session, chat.identity_id, old_id, new_id):
                     record(
                         session,
                         at=run.at(),

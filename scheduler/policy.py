@@ -28,7 +28,7 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
   due_day, then before_1, before_3 … , then overdue, then check-in (the latest nominal among
   check-ins). Moving is monotonic, so reminders never swap order; they can only meet.
 * Restart and done: ``done`` is the state at sweep time, so a done assignee gets nothing at
-  all (`done_at` is informational); after a returned submission, slots at or before
+  all; after a returned submission, slots at or before
   `restarted_at` are not produced for that assignee and the next one is again "first".
 * Escalation digests: if at least one assignee (active official) is not done, ONE
   ``digest_clerk`` to each clerk at D + `clerk_digest_after_days` (1) and ONE
@@ -48,7 +48,8 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
 * Unreachable officials get nothing (they are shown with ``reachable: false`` in digests);
   an assignee whose official is missing from the snapshot is ignored.
 
-`format_preview` is the only function that reads anything: the message catalog files.
+The kinds and subject types written here are the outbox's vocabulary, `db.kinds`. The
+preview's text is rendered above this layer (`handlers.reminder_preview`).
 
 Performance: everything that does not depend on the assignee is computed once per distinct
 (due date, rule) per call, and a window that contains no instant at a subject's reminder
@@ -59,7 +60,7 @@ time of day rejects that subject with a dictionary lookup, so a one-minute sweep
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -68,18 +69,18 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
-from handlers.catalog import t
+from db.kinds import (
+    CHECKIN,
+    DIGEST_CLERK,
+    DIGEST_LEADERS,
+    DUE_DAY,
+    OBLIGATION,
+    OVERDUE,
+    TASK,
+    before_kind,
+)
+from db.kinds import is_digest as is_digest_kind
 from scheduler.working_time import WorkingCalendar
-
-OBLIGATION: Final = "obligation"
-TASK: Final = "task"
-
-DUE_DAY: Final = "due_day"
-OVERDUE: Final = "overdue"
-CHECKIN: Final = "checkin"
-DIGEST_CLERK: Final = "digest_clerk"
-DIGEST_LEADERS: Final = "digest_leaders"
-DIGEST_PREFIX: Final = "digest_"
 
 VIETNAM: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -92,11 +93,6 @@ _RANK_OVERDUE = 1_000_000
 _RANK_CHECKIN = 1_000_001
 _RANK_DIGEST = 2_000_000
 _TICK = timedelta(microseconds=1)
-
-
-def before_kind(days: int) -> str:
-    """The kind of the reminder `days` days before the deadline: ``before_7``."""
-    return f"before_{days}"
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -208,7 +204,6 @@ class AssigneeState:
     official_id: int
     # Submitted and not returned (reports) / answered "done" (tasks).
     done: bool = False
-    done_at: datetime | None = None
     # When a returned submission restarted the reminders; earlier slots are not produced.
     restarted_at: datetime | None = None
 
@@ -278,7 +273,7 @@ class DueReminder:
     @property
     def is_digest(self) -> bool:
         """Whether this is an escalation digest to a clerk or the leaders."""
-        return self.kind.startswith(DIGEST_PREFIX)
+        return is_digest_kind(self.kind)
 
 
 # -- slot streams (assignee-independent) -------------------------------------------------------
@@ -805,105 +800,3 @@ def preview(
     after = cal.at(start, time.min) - _TICK
     until = cal.at(end + timedelta(days=1), time.min) - _TICK
     return reminders_between(snapshot, config, after, until)
-
-
-def next_slot_after(
-    snapshot: PlanSnapshot, config: PolicyConfig, after: datetime, *, horizon_days: int = 400
-) -> datetime | None:
-    """The earliest slot_at of any reminder after `after`, or None within `horizon_days`.
-
-    Meant for a "next reminder at …" line and for tests; the sweep itself simply runs every
-    minute. Looks one week at a time, so it costs a few sweeps' worth per week searched.
-    """
-    start = _aware_utc(after, "after")
-    step = timedelta(days=7)
-    end = start + timedelta(days=horizon_days)
-    lo = start
-    while lo < end:
-        hi = min(lo + step, end)
-        found = reminders_between(snapshot, config, lo, hi)
-        if found:
-            return found[0].slot_at
-        lo = hi
-    return None
-
-
-def format_preview(
-    reminders: Sequence[DueReminder],
-    names: Mapping[int, str],
-    tz: ZoneInfo,
-    lang: str | None = None,
-) -> str:
-    """The clerk's plain-text calendar of `reminders`, one line each, through the catalog."""
-    if not reminders:
-        return t("reminders.preview.empty", lang)
-
-    def name(official_id: int) -> str:
-        return names.get(official_id) or t("reminders.preview.unknown_person", lang, id=official_id)
-
-    lines = [t("reminders.preview.header", lang, count=len(reminders))]
-    for r in reminders:
-        parts = [_describe(r, name, lang)]
-        if r.slot_at != r.nominal_at:
-            parts.append(t("reminders.preview.moved", lang, nominal=_local_text(r.nominal_at, tz)))
-        templates = r.payload.get("templates") or ()
-        if r.first_for_subject and templates:
-            parts.append(t("reminders.preview.templates", lang, count=len(templates)))
-        lines.append(
-            t(
-                "reminders.preview.line",
-                lang,
-                when=_local_text(r.slot_at, tz),
-                name=name(r.recipient_id),
-                code=r.payload.get("code", ""),
-                what=" ".join(parts),
-            )
-        )
-    return "\n".join(lines)
-
-
-def _describe(r: DueReminder, name: Callable[[int], str], lang: str | None) -> str:
-    due = _date_text(r.due_date)
-    left = r.payload.get("days_left")
-    late = r.payload.get("days_late")
-    left_text = (
-        t("reminders.left.today", lang) if left == 0 else t("reminders.left.days", lang, days=left)
-    )
-    late_text = t("reminders.late.days", lang, days=late)
-    if r.kind == DUE_DAY:
-        return t("reminders.kind.due_day", lang, due=due, left=left_text)
-    if r.kind.startswith("before_"):
-        return t("reminders.kind.before", lang, due=due, left=left_text)
-    if r.kind == OVERDUE:
-        return t("reminders.kind.overdue", lang, due=due, late=late_text)
-    if r.kind == CHECKIN:
-        if left is not None:
-            return t("reminders.kind.checkin_left", lang, due=due, left=left_text)
-        if late is not None:
-            return t("reminders.kind.checkin_late", lang, due=due, late=late_text)
-        return t("reminders.kind.checkin", lang)
-    missing = r.payload.get("missing", [])
-    listed = ", ".join(
-        t("reminders.digest.on_leave", lang, name=name(m["official_id"]))
-        if m["on_leave"]
-        else name(m["official_id"])
-        for m in missing
-    )
-    key = (
-        "reminders.digest.missing_report"
-        if r.subject_type == OBLIGATION
-        else ("reminders.digest.missing_task")
-    )
-    summary = t(key, lang, count=len(missing), names=listed)
-    kind = (
-        "reminders.kind.digest_clerk" if r.kind == DIGEST_CLERK else "reminders.kind.digest_leaders"
-    )
-    return t(kind, lang, due=due, missing=summary)
-
-
-def _local_text(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
-
-
-def _date_text(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day is not None else ""

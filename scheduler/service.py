@@ -13,23 +13,22 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import Clock
-from db.files import FileStore
-from db.models import Reminder
-from handlers.reminder_messages import reminder_replies, reminder_reply
-from handlers.types import Reply
-from scheduler.delivery import OutgoingMessage, Transport
-from scheduler.dispatch import Dispatcher, Rendered
+from scheduler.delivery import Transport
+from scheduler.dispatch import Dispatcher, Renderer
 from scheduler.sweep import SweepReport, sweep_all
 
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY_SECONDS = 60
+
+Message = TypeVar("Message")
 
 
 class ReminderSweeper:
@@ -46,52 +45,19 @@ class ReminderSweeper:
             return await sweep_all(session, at)
 
 
-class OutboxRenderer:
-    """The dispatcher's renderer: rows rendered from the database as it is when claimed."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], store: FileStore) -> None:
-        self.sessionmaker = sessionmaker
-        self.store = store
-
-    async def __call__(self, row: Reminder) -> OutgoingMessage | None:
-        """One row's message, or None when it is no longer needed."""
-        async with self.sessionmaker() as session:
-            return _outgoing(await reminder_reply(session, row, self.store))
-
-    async def render_batch(self, rows: Sequence[Reminder]) -> list[Rendered]:
-        """A claimed batch's messages in one session and a few queries."""
-        async with self.sessionmaker() as session:
-            replies = await reminder_replies(session, rows, self.store)
-        return [r if isinstance(r, Exception) else _outgoing(r) for r in replies]
-
-
-def _outgoing(reply: Reply | None) -> OutgoingMessage | None:
-    if reply is None:
-        return None
-    return OutgoingMessage(reply.text, reply.choices, [(f.name, f.path) for f in reply.files])
-
-
-def outbox_renderer(
-    sessionmaker: async_sessionmaker[AsyncSession], store: FileStore
-) -> OutboxRenderer:
-    """The renderer a running bot gives its dispatcher."""
-    return OutboxRenderer(sessionmaker, store)
-
-
 @asynccontextmanager
 async def reminders_running(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
-    transports: Sequence[Transport],
-    store: FileStore,
+    transports: Sequence[Transport[Message]],
+    render: Renderer[Message],
     *,
     lease: timedelta = timedelta(minutes=2),
-) -> AsyncIterator[Dispatcher]:
-    """Sweep once a minute (APScheduler) and dispatch continuously until the block exits."""
+) -> AsyncIterator[Dispatcher[Message]]:
+    """Sweep once a minute (APScheduler) and dispatch continuously until the block exits;
+    `render` turns claimed rows into the messages the `transports` send."""
     sweeper = ReminderSweeper(sessionmaker, clock)
-    dispatcher = Dispatcher(
-        sessionmaker, transports, outbox_renderer(sessionmaker, store), clock=clock, lease=lease
-    )
+    dispatcher = Dispatcher(sessionmaker, transports, render, clock=clock, lease=lease)
     ticker = AsyncIOScheduler(timezone=UTC)
     # One job that only ticks; max_instances=1 skips a tick while a slow sweep still runs.
     ticker.add_job(

@@ -19,8 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.desk.people import desk_people
+from db.kinds import UNIT, WEEKLY_DIGEST
 from db.models import SweepMark, Unit
-from scheduler.outbox import NewReminder, enqueue
+from db.outbox import NewReminder, enqueue
 from scheduler.policy import (
     DueReminder,
     PolicyConfig,
@@ -33,7 +34,6 @@ from scheduler.snapshot import load_snapshot
 
 log = logging.getLogger(__name__)
 
-WEEKLY_DIGEST = "weekly_digest"
 # A window longer than this means the sweep did not run for a while: coalesce its reminders.
 CATCH_UP_AFTER = timedelta(minutes=15)
 
@@ -107,7 +107,7 @@ async def _weekly_digests(session: AsyncSession, unit_id: int, slot: datetime) -
             unit_id=unit_id,
             idempotency_key=f"{person.id}:unit:{unit_id}:{WEEKLY_DIGEST}:{stamp}",
             recipient_id=person.id,
-            subject_type="unit",
+            subject_type=UNIT,
             subject_id=unit_id,
             kind=WEEKLY_DIGEST,
             slot_at=slot,

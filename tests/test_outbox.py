@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Official, Reminder, ReminderStatus
-from scheduler.outbox import NewReminder, coalesce_stale, drop_pending, enqueue
+from db.outbox import NewReminder, coalesce_stale, drop_pending, enqueue
 from tests.factories import Commune, build_commune
 
 # 08:00 on Friday 08/03/2024 in Ba Bích.

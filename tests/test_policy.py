@@ -13,16 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db.kinds import CHECKIN, DIGEST_CLERK, DIGEST_LEADERS, DUE_DAY, OBLIGATION, OVERDUE, TASK
 from handlers.catalog import _messages as catalog_messages
 from handlers.catalog import message_keys, placeholders
+from handlers.reminder_preview import format_preview
 from scheduler.policy import (
-    CHECKIN,
-    DIGEST_CLERK,
-    DIGEST_LEADERS,
-    DUE_DAY,
-    OBLIGATION,
-    OVERDUE,
-    TASK,
     AssigneeState,
     DueReminder,
     ObligationView,
@@ -32,8 +27,6 @@ from scheduler.policy import (
     ReminderRule,
     TaskView,
     coalesce,
-    format_preview,
-    next_slot_after,
     preview,
     reminders_between,
 )
@@ -369,7 +362,7 @@ def test_inactive_or_unreachable_officials_get_nothing() -> None:
 
 
 def test_an_assignee_who_is_done_gets_nothing() -> None:
-    plan = snapshot([q1_report(AssigneeState(HOA, done=True, done_at=local("05/03/2024 09:12")))])
+    plan = snapshot([q1_report(AssigneeState(HOA, done=True))])
     assert preview(plan, CONFIG, d("01/01/2024"), d("31/12/2024")) == []
 
 
@@ -585,14 +578,6 @@ def test_coalesce_keeps_digests_per_kind() -> None:
     burst = reminders_between(plan, CONFIG, local("10/03/2024 00:00"), local("14/03/2024 00:00"))
     kept = [r for r in coalesce(burst) if r.recipient_id == NHUT]
     assert [r.kind for r in kept] == [DIGEST_CLERK, DIGEST_LEADERS]
-
-
-def test_next_slot_after() -> None:
-    plan = snapshot([q1_report(AssigneeState(HOA))])
-    assert next_slot_after(plan, CONFIG, local("01/01/2024 00:00")) == local("01/03/2024 08:00")
-    assert next_slot_after(plan, CONFIG, local("01/03/2024 08:00")) == local("07/03/2024 08:00")
-    done = snapshot([q1_report(AssigneeState(HOA, done=True))])
-    assert next_slot_after(done, CONFIG, local("01/01/2024 00:00"), horizon_days=30) is None
 
 
 # -- the clerk's preview text ---------------------------------------------------------------------

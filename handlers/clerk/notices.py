@@ -1,9 +1,9 @@
 """Messages the desk sends to people other than the speaker, through the outbox.
 
 The conversation can only answer whoever spoke; a returned report, a nudge or an extension
-decision must reach someone else. Each is written into the outbox (`scheduler.outbox`) with
+decision must reach someone else. Each is written into the outbox (`db.outbox`) with
 its text and buttons already rendered in the recipient's language, so the dispatcher's
-renderer only has to copy them (`notice_reply`).
+renderer only has to copy them (`notice_reply`). Their kinds are in `db.kinds`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Reminder
+from db.outbox import NewReminder, enqueue
 from handlers.types import Choice, Reply
-from scheduler.outbox import NewReminder, enqueue
-
-REVIEW_RETURNED = "review_returned"
-NUDGE = "nudge"
-EXTENSION_REQUEST = "extension_request"
-EXTENSION_DECIDED = "extension_decided"
-DESK_KINDS = frozenset({REVIEW_RETURNED, NUDGE, EXTENSION_REQUEST, EXTENSION_DECIDED})
 
 
 @dataclass(frozen=True)
@@ -33,7 +27,7 @@ class Notice:
     unit_id: int
     recipient_id: int
     kind: str
-    subject_type: str  # "obligation" | "task"
+    subject_type: str  # db.kinds.OBLIGATION or db.kinds.TASK
     subject_id: int
     # What makes this message unique besides recipient, subject and kind (a submission id
     # and review time, the clerk's request time): writing it twice then sends it once.

@@ -1,10 +1,15 @@
-"""The outbox: reminder rows written once by key, dropped when no longer needed.
+"""The outbox's SQL, all of it: rows written once by key, claimed, marked, released, dropped.
 
-`enqueue` is the sweep's write: an insert-if-absent on the unique `idempotency_key`, so
-writing the same reminders twice (a repeated sweep, two processes sweeping) adds nothing.
-`drop_pending` stops a person's reminders for a subject the moment they submit.
-`coalesce_stale` keeps one message per person and subject out of a backlog left by downtime.
-None of them commits: the caller's transaction decides.
+`enqueue` is every writer's insert (the sweep, the desk's notices, the dispatcher's own
+notices): an insert-if-absent on the unique `idempotency_key`, so writing the same reminders
+twice (a repeated sweep, two processes sweeping) adds nothing. `drop_pending` stops a person's
+reminders for a subject the moment they submit. `coalesce_stale` keeps one message per person
+and subject out of a backlog left by downtime.
+
+The dispatcher's side (`claim`, `mark_sent`, `finish`, `retry_at`, `release`) works on rows
+leased to one worker: every statement re-checks `claimed_by` (and PENDING), so a worker whose
+lease was taken over changes nothing. The dispatcher decides what happens to a row; these
+functions only say it to the database. None of them commits: the caller's transaction decides.
 """
 
 from __future__ import annotations
@@ -14,17 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.kinds import is_digest
 from db.models import Reminder, ReminderStatus
 
 # Rows per INSERT/UPDATE statement: well under SQLite's bound-parameter limit (32766).
 _CHUNK = 500
-# Escalation digests (scheduler.policy.DIGEST_PREFIX); not imported, because handlers import
-# this module and the policy imports handlers: the outbox stays free of that cycle.
-DIGEST_PREFIX = "digest_"
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ async def coalesce_stale(session: AsyncSession, now: datetime, max_age: timedelt
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in due:
         key: tuple[Any, ...] = (row.recipient_id, row.subject_type, row.subject_id)
-        if row.kind.startswith(DIGEST_PREFIX):
+        if is_digest(row.kind):
             key = (*key, row.kind)
         groups.setdefault(key, []).append(row)
     drop: list[int] = []
@@ -211,3 +214,122 @@ def _first_templates(payloads: Iterable[dict[str, Any] | None]) -> Sequence[Any]
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+# --- the dispatcher's side: rows leased to one worker ----------------------------------------
+
+
+async def claim(
+    session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+) -> list[Reminder]:
+    """Lease up to `limit` due rows to `worker_id` until `now` + `lease`; the rows, in due order.
+
+    The caller commits before sending anything, and may expunge the rows to keep them readable.
+    """
+    free = or_(Reminder.lease_until.is_(None), Reminder.lease_until < now)
+    # A MATERIALIZED CTE picks the candidates once per statement. As a plain IN (subquery)
+    # PostgreSQL may rescan it per row; LockRows then skips the rows this very UPDATE has
+    # changed and returns fresh ones, so the LIMIT would not bound the claim at all.
+    picked = (
+        select(Reminder.id)
+        .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now, free)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite serialises writers
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    claimed = await session.execute(
+        update(Reminder)
+        # The conditions again: a row another worker claimed since is not ours.
+        .where(
+            Reminder.id.in_(select(picked.c.id)),
+            Reminder.status == ReminderStatus.PENDING,
+            free,
+        )
+        .values(claimed_by=worker_id, lease_until=now + lease)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = [row.id for row in claimed]
+    if not ids:
+        return []
+    return list(
+        await session.scalars(
+            select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at, Reminder.id)
+        )
+    )
+
+
+def _owned(worker_id: str, ids: Iterable[int]) -> tuple[ColumnElement[bool], ...]:
+    return Reminder.id.in_(list(ids)), Reminder.claimed_by == worker_id
+
+
+async def mark_sent(
+    session: AsyncSession, worker_id: str, ids: Iterable[int], at: datetime
+) -> set[int]:
+    """Mark SENT the rows of `ids` that `worker_id` still owns; the ids so marked."""
+    result = await session.execute(
+        update(Reminder)
+        # A row dropped while it was on its way was delivered all the same.
+        .where(
+            *_owned(worker_id, ids),
+            Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.DROPPED)),
+        )
+        .values(status=ReminderStatus.SENT, sent_at=at, lease_until=None)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+async def finish(
+    session: AsyncSession,
+    worker_id: str,
+    ids: Iterable[int],
+    status: ReminderStatus,
+    error: str,
+    *,
+    attempts: int | None = None,
+) -> int:
+    """End the owned pending rows of `ids` as `status` (FAILED, DROPPED) with `error`; how many."""
+    values: dict[str, Any] = {"status": status, "last_error": error, "lease_until": None}
+    if attempts is not None:
+        values["attempts"] = attempts
+    result = await session.execute(
+        update(Reminder)
+        .where(*_owned(worker_id, ids), Reminder.status == ReminderStatus.PENDING)
+        .values(**values)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
+
+
+async def retry_at(
+    session: AsyncSession, worker_id: str, row_id: int, at: datetime, error: str, *, count: bool
+) -> None:
+    """Give an owned row back, claimable again at `at`; `count` adds one to its attempts."""
+    values: dict[str, Any] = {"claimed_by": None, "lease_until": at, "last_error": error}
+    if count:
+        values["attempts"] = Reminder.attempts + 1
+    await session.execute(
+        update(Reminder)
+        .where(*_owned(worker_id, [row_id]), Reminder.status == ReminderStatus.PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(
+    session: AsyncSession, worker_id: str, ids: Iterable[int], until: datetime | None
+) -> int:
+    """Give owned rows back unsent: claimable again at `until` (None: at once); how many."""
+    result = await session.execute(
+        update(Reminder)
+        .where(*_owned(worker_id, ids), Reminder.status == ReminderStatus.PENDING)
+        .values(claimed_by=None, lease_until=until)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())

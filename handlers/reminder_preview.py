@@ -1,0 +1,96 @@
+"""The clerk's calendar of reminders as text: what `reminders preview` prints, nothing sent.
+
+The reminders come from the pure policy (`scheduler.policy.preview`); this module only says
+them in the clerk's language through the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from db.kinds import CHECKIN, DIGEST_CLERK, DUE_DAY, OBLIGATION, OVERDUE, is_before
+from handlers.catalog import t
+from scheduler.policy import DueReminder
+
+
+def format_preview(
+    reminders: Sequence[DueReminder],
+    names: Mapping[int, str],
+    tz: ZoneInfo,
+    lang: str | None = None,
+) -> str:
+    """The clerk's plain-text calendar of `reminders`, one line each, through the catalog."""
+    if not reminders:
+        return t("reminders.preview.empty", lang)
+
+    def name(official_id: int) -> str:
+        return names.get(official_id) or t("reminders.preview.unknown_person", lang, id=official_id)
+
+    lines = [t("reminders.preview.header", lang, count=len(reminders))]
+    for r in reminders:
+        parts = [_describe(r, name, lang)]
+        if r.slot_at != r.nominal_at:
+            parts.append(t("reminders.preview.moved", lang, nominal=_local_text(r.nominal_at, tz)))
+        templates = r.payload.get("templates") or ()
+        if r.first_for_subject and templates:
+            parts.append(t("reminders.preview.templates", lang, count=len(templates)))
+        lines.append(
+            t(
+                "reminders.preview.line",
+                lang,
+                when=_local_text(r.slot_at, tz),
+                name=name(r.recipient_id),
+                code=r.payload.get("code", ""),
+                what=" ".join(parts),
+            )
+        )
+    return "\n".join(lines)
+
+
+def _describe(r: DueReminder, name: Callable[[int], str], lang: str | None) -> str:
+    due = _date_text(r.due_date)
+    left = r.payload.get("days_left")
+    late = r.payload.get("days_late")
+    left_text = (
+        t("reminders.left.today", lang) if left == 0 else t("reminders.left.days", lang, days=left)
+    )
+    late_text = t("reminders.late.days", lang, days=late)
+    if r.kind == DUE_DAY:
+        return t("reminders.kind.due_day", lang, due=due, left=left_text)
+    if is_before(r.kind):
+        return t("reminders.kind.before", lang, due=due, left=left_text)
+    if r.kind == OVERDUE:
+        return t("reminders.kind.overdue", lang, due=due, late=late_text)
+    if r.kind == CHECKIN:
+        if left is not None:
+            return t("reminders.kind.checkin_left", lang, due=due, left=left_text)
+        if late is not None:
+            return t("reminders.kind.checkin_late", lang, due=due, late=late_text)
+        return t("reminders.kind.checkin", lang)
+    missing = r.payload.get("missing", [])
+    listed = ", ".join(
+        t("reminders.digest.on_leave", lang, name=name(m["official_id"]))
+        if m["on_leave"]
+        else name(m["official_id"])
+        for m in missing
+    )
+    key = (
+        "reminders.digest.missing_report"
+        if r.subject_type == OBLIGATION
+        else ("reminders.digest.missing_task")
+    )
+    summary = t(key, lang, count=len(missing), names=listed)
+    kind = (
+        "reminders.kind.digest_clerk" if r.kind == DIGEST_CLERK else "reminders.kind.digest_leaders"
+    )
+    return t(kind, lang, due=due, missing=summary)
+
+
+def _local_text(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+
+
+def _date_text(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day is not None else ""
