@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
@@ -14,7 +15,9 @@ from bot.settings import Settings
 from db.clock import Clock
 from db.files import FileStore
 from db.session import make_engine, make_sessionmaker
-from handlers.conversation import Conversation
+
+if TYPE_CHECKING:
+    from handlers.conversation import Conversation
 
 
 @asynccontextmanager
@@ -61,6 +64,10 @@ def conversation(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
 ) -> Conversation:
     """The channel-agnostic conversation, storing files under DATA_DIR."""
+    # Imported here: the conversation brings every flow (and openpyxl), which commands that
+    # only open the database (plan, desk, invite) do not need.
+    from handlers.conversation import Conversation
+
     return Conversation(
         sessionmaker,
         clock,
