@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot handlers scheduler db
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # With TELEGRAM_TOKEN (environment or .env, read as the bot reads them) the real bot on the
