@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.telegram_links import telegram_invite_link
 from db import invites
 from db.invites import RedeemedInvite, create_invite, mark_used_by, redeem_invite
-from db.models import Base, Channel, ChannelIdentity, Invite, Official, Unit
+from db.models import AuditEntry, Base, Channel, ChannelIdentity, Invite, Official, Unit
 from db.names import fold_name
+from handlers.invitation import NoSingleOfficial, invite_official
 
 NOW = datetime(2024, 3, 8, 1, 0, tzinfo=UTC)
 
@@ -219,3 +221,47 @@ async def test_concurrent_redemptions_have_one_winner(
 def test_the_code_length_limit_fits_a_telegram_payload() -> None:
     # Telegram accepts up to 64 characters in a deep-link payload.
     assert invites.MAX_CODE_LENGTH <= 64
+
+
+async def test_invite_official_creates_audits_and_links(
+    session: AsyncSession, official: Official
+) -> None:
+    invitation = await invite_official(
+        session,
+        official.unit_id,
+        "pham van luong",
+        NOW,
+        actor="cli",
+        ttl=timedelta(days=3),
+        link=telegram_invite_link("nhacviec_xa_bot"),
+    )
+    await session.commit()
+
+    assert invitation.official.id == official.id
+    assert invitation.expires_at == NOW + timedelta(days=3)
+    assert invitation.link == f"https://t.me/nhacviec_xa_bot?start={invitation.code}"
+    stored = await session.scalar(select(Invite))
+    assert stored is not None and stored.code_hash == invites.hash_code(invitation.code)
+    entry = await session.scalar(select(AuditEntry))
+    assert entry is not None
+    assert (entry.actor, entry.action, entry.target) == ("cli", "invite.create", "official:tu-phap")
+    assert entry.details == {"days": 3}
+
+
+async def test_invite_official_refuses_an_unknown_name(
+    session: AsyncSession, official: Official
+) -> None:
+    with pytest.raises(NoSingleOfficial) as refused:
+        await invite_official(session, official.unit_id, "Không Có Ai", NOW, actor="cli")
+
+    assert refused.value.candidates == []
+    assert await session.scalar(select(func.count()).select_from(Invite)) == 0
+
+
+def test_telegram_links_need_a_usable_bot_name() -> None:
+    assert telegram_invite_link("ba_bich_bot")("abc-DEF_123") == (
+        "https://t.me/ba_bich_bot?start=abc-DEF_123"
+    )
+    assert telegram_invite_link(None)("abc") is None
+    assert telegram_invite_link("")("abc") is None
+    assert telegram_invite_link("abc")("abc") is None  # shorter than any Telegram bot name
