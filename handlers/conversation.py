@@ -15,8 +15,9 @@ from db import audit, conversations, identities
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Obligation, Task
-from handlers import callbacks, clerk, registration, reports, status
+from handlers import callbacks, registration, reports, status
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
+from handlers.clerk import commands as desk_commands
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import (
@@ -110,7 +111,8 @@ class Conversation:
         return [await self._text(turn, event)]
 
     async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
-        desk = await clerk.command(turn, name, args, clerk.Tools(self.store, self.bot_username))
+        tools = desk_commands.Tools(self.store, self.bot_username)
+        desk = await desk_commands.command(turn, name, args, tools)
         if desk is not None:
             return desk
         if name == "help":
@@ -138,7 +140,7 @@ class Conversation:
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
         if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap):
-            return await clerk.tap(turn, tap)
+            return await desk_commands.tap(turn, tap)
         if isinstance(tap, callbacks.CancelTap):
             reply = await self._cancel(turn)
             return [Reply(reply.text, edit=True, notice=reply.text)]

@@ -1,0 +1,124 @@
+"""The desk's commands: what the clerk (Văn phòng - Thống kê) and the leaders type.
+
+`command` answers a desk command (or /giahan, which officials send) and returns None for
+any other command, so the router falls through to the officials' flows. An official who
+tries a desk command gets a polite refusal before anything is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers import callbacks
+from handlers.catalog import t
+from handlers.clerk import extension, matrix, nudge, review
+from handlers.clerk.access import may_use_desk, refusal
+from handlers.clerk.context import Desk, DeskInputError, Tools, desk_of
+from handlers.clerk.export import export_reply
+from handlers.clerk.invite import invite_reply
+from handlers.clerk.overdue import overdue_text
+from handlers.turn import Turn
+from handlers.types import Reply
+
+__all__ = ["ALIASES", "DESK_COMMANDS", "Tools", "command", "tap"]
+
+# Vietnamese names of the desk commands.
+ALIASES = {
+    "quahan": "overdue",
+    "tonghop": "summary",
+    "nhac": "remind",
+    "tiepnhan": "accept",
+    "tralai": "return",
+    "xuat": "export",
+}
+
+Handler = Callable[[Desk, str, Tools, Turn], Awaitable[Reply]]
+
+
+async def _overdue(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return Reply(await overdue_text(desk, args))
+
+
+async def _summary(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return Reply(await matrix.summary_text(desk, args))
+
+
+async def _submissions(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return Reply(await review.submissions_text(desk, args))
+
+
+async def _get(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await review.get_reply(desk, args, tools, turn)
+
+
+async def _accept(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await review.accept_reply(desk, args, turn)
+
+
+async def _return(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await review.return_reply(desk, args, turn)
+
+
+async def _remind(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await nudge.remind_reply(desk, args, turn)
+
+
+async def _export(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await export_reply(desk, args, tools)
+
+
+async def _help(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    parts = [t("help.body", desk.lang), t("clerk.help.extension", desk.lang)]
+    return Reply("\n".join(parts) + "\n\n" + t("clerk.help.desk", desk.lang))
+
+
+DESK_COMMANDS: dict[str, Handler] = {
+    "overdue": _overdue,
+    "summary": _summary,
+    "submissions": _submissions,
+    "get": _get,
+    "accept": _accept,
+    "return": _return,
+    "remind": _remind,
+    "invite": invite_reply,
+    "export": _export,
+}
+
+
+async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply] | None:
+    """The replies to a desk command or /giahan; None when `name` is neither."""
+    name = ALIASES.get(name, name)
+    if name == "giahan":
+        return [await _answer(extension.request_reply(turn, args))]
+    if name == "help":
+        if not may_use_desk(turn.official):
+            # Officials get their own help and the line about /giahan.
+            body = f"{t('help.body', turn.lang)}\n{t('clerk.help.extension', turn.lang)}"
+            return [Reply(body)]
+        return [await _help(desk_of(turn), args, tools, turn)]
+    handler = DESK_COMMANDS.get(name)
+    if handler is None:
+        return None
+    if not may_use_desk(turn.official):
+        return [refusal(turn.lang)]
+    return [await _answer(handler(desk_of(turn), args, tools, turn))]
+
+
+async def tap(turn: Turn, data: callbacks.ExtensionTap | callbacks.NudgeTap) -> list[Reply]:
+    """A tap on a desk button: an extension decision or a confirmed nudge."""
+    if isinstance(data, callbacks.ExtensionTap):
+        return await extension.decision_tapped(turn, data)
+    if not may_use_desk(turn.official):
+        return [refusal(turn.lang)]
+    try:
+        return [await nudge.confirmed(desk_of(turn), data)]
+    except DeskInputError as exc:
+        return [Reply(exc.text, notice=exc.text)]
+
+
+async def _answer(pending: Awaitable[Reply]) -> Reply:
+    # Bad input changes nothing: the refusal is raised before any write is made.
+    try:
+        return await pending
+    except DeskInputError as exc:
+        return Reply(exc.text)
