@@ -11,11 +11,6 @@ def days_late(due: date, at: datetime, tz: ZoneInfo) -> int:
     return max(0, (at.astimezone(tz).date() - due).days)
 
 
-def is_overdue(due: date, at: datetime, tz: ZoneInfo) -> bool:
-    """Whether the due day is over in the unit's time zone at the instant `at`."""
-    return days_late(due, at, tz) > 0
-
-
 def days_left(due: date, at: datetime, tz: ZoneInfo) -> int:
     """Local days from `at` to the due day: 0 on the day itself, negative once late."""
     return (due - at.astimezone(tz).date()).days
