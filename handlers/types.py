@@ -1,7 +1,9 @@
 """What a channel hands to the conversation logic, and what it gets back.
 
-Reply text is a small HTML subset (<b>, <i>, <code>) with every user-supplied string escaped;
-channels without formatting strip the tags and unescape.
+`Reply` is the one message type a channel delivers: an answer to whoever spoke, and every
+outbox message (reminders, digests, notices) as the renderer makes it. Its text is a small
+HTML subset (<b>, <i>, <code>) with every user-supplied string escaped; channels without
+formatting strip the tags and unescape.
 """
 
 from __future__ import annotations
@@ -87,10 +89,11 @@ class OutgoingFile:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the person.
+    """One message to one person: a reply, or an outbox message.
 
     `edit` asks the channel to replace the message whose choice was tapped instead of sending
-    a new one; `notice` is the short acknowledgement of a tap (a toast on Telegram).
+    a new one; `notice` is the short acknowledgement of a tap (a toast on Telegram). Neither
+    applies to outbox messages, which answer no tap.
     """
 
     text: str
