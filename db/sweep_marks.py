@@ -1,10 +1,11 @@
-"""How far each unit's reminder sweep has looked (`SweepMark`): read, or set outright."""
+"""How far each unit's reminder sweep has looked (`SweepMark`): read, advanced, or set."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SweepMark, Unit
@@ -14,6 +15,26 @@ async def swept_until(session: AsyncSession, unit_id: int) -> datetime | None:
     """The end of what the unit's sweep has covered; None before its first sweep."""
     mark = await session.get(SweepMark, unit_id)
     return mark.swept_until if mark else None
+
+
+async def advance(session: AsyncSession, unit_id: int, now: datetime, *, exists: bool) -> None:
+    """Move the unit's mark forward to `now`; `exists` says whether the unit has one yet."""
+    # Only ever forward: a second process that swept further must not be pulled back.
+    if exists:
+        await session.execute(
+            update(SweepMark)
+            .where(SweepMark.unit_id == unit_id, SweepMark.swept_until < now)
+            .values(swept_until=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    # Two processes may both sweep a unit for the first time: the second insert is a no-op.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(SweepMark)
+        .values(unit_id=unit_id, swept_until=now)
+        .on_conflict_do_nothing(index_elements=[SweepMark.unit_id])
+    )
 
 
 async def set_sweep_marks(session: AsyncSession, at: datetime) -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import sweep_marks
 from db.desk.people import desk_people
 from db.kinds import UNIT, WEEKLY_DIGEST
 from db.models import SweepMark, Unit
@@ -124,21 +124,7 @@ async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
 
 
 async def _advance(session: AsyncSession, unit_id: int, now: datetime, *, exists: bool) -> None:
-    # Only ever forward: a second process that swept further must not be pulled back.
-    if exists:
-        await session.execute(
-            update(SweepMark)
-            .where(SweepMark.unit_id == unit_id, SweepMark.swept_until < now)
-            .values(swept_until=now)
-            .execution_options(synchronize_session=False)
-        )
-        return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(SweepMark)
-        .values(unit_id=unit_id, swept_until=now)
-        .on_conflict_do_nothing(index_elements=[SweepMark.unit_id])
-    )
+    await sweep_marks.advance(session, unit_id, now, exists=exists)
 
 
 def _horizon(config: PolicyConfig, now: datetime) -> date:
