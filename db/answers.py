@@ -1,13 +1,75 @@
-"""Status answers to tasks, each one kept and audited."""
+"""Status answers to tasks, each one kept and audited, and which of them is the latest.
+
+An official's latest answer to a task is the one recorded last: the greatest `id`. Not the
+greatest `at`: `at` is the time of the turn that recorded it, read from the injectable clock,
+so a backdated clock (`--at`, the demo, a replayed session) records a newer answer with an
+older `at`. What the person said last is their current word, whatever its stamp. Every view
+(status prompt, reminders, sweep, workload, the desk) reads "latest" through the builders
+below; the history (the export) is another question and orders by `at`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, ScalarSelect, SQLColumnExpression, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db import audit
 from db.models import Official, StatusUpdate, Task, TaskState
+
+
+def latest_answer_ids(*criteria: ColumnElement[bool]) -> Subquery:
+    """A subquery: for each (task_id, official_id) among the answers matching `criteria`
+    (over `StatusUpdate`), the `id` of the latest; join `StatusUpdate` on it for the row."""
+    return (
+        select(
+            StatusUpdate.task_id,
+            StatusUpdate.official_id,
+            func.max(StatusUpdate.id).label("id"),
+        )
+        .where(*criteria)
+        .group_by(StatusUpdate.task_id, StatusUpdate.official_id)
+        .subquery("latest_answers")
+    )
+
+
+def latest_answer_id(
+    task_id: SQLColumnExpression[int] | int, official_id: SQLColumnExpression[int] | int
+) -> ScalarSelect[int]:
+    """The id of one (task, official)'s latest answer (NULL if none): correlated when given
+    columns of an enclosing query, such as `TaskAssignee.task_id, TaskAssignee.official_id`."""
+    # An alias of its own, so an enclosing query that joins StatusUpdate does not capture it.
+    answer = aliased(StatusUpdate)
+    return (
+        select(func.max(answer.id))
+        .where(answer.task_id == task_id, answer.official_id == official_id)
+        .scalar_subquery()
+    )
+
+
+async def latest_answer(
+    session: AsyncSession, task_id: int, official_id: int
+) -> StatusUpdate | None:
+    """The official's latest answer to the task, or None."""
+    return await session.scalar(
+        select(StatusUpdate).where(StatusUpdate.id == latest_answer_id(task_id, official_id))
+    )
+
+
+async def latest_answers_for(
+    session: AsyncSession, task_id: int, official_ids: Collection[int]
+) -> dict[int, StatusUpdate]:
+    """The latest answer to the task of each of `official_ids` who answered, by official id."""
+    if not official_ids:
+        return {}
+    latest = latest_answer_ids(
+        StatusUpdate.task_id == task_id, StatusUpdate.official_id.in_(sorted(official_ids))
+    )
+    rows = await session.scalars(select(StatusUpdate).join(latest, latest.c.id == StatusUpdate.id))
+    return {update.official_id: update for update in rows}
 
 
 async def record_status(

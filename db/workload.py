@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.answers import latest_answer_ids
 from db.desk.dues import effective_due
 from db.models import (
     AssigneeRole,
@@ -20,6 +21,7 @@ from db.models import (
     TaskAssignee,
     TaskState,
 )
+from db.task_codes import code_order
 
 
 @dataclass(frozen=True)
@@ -76,26 +78,18 @@ def urgency(due: date | None) -> tuple[int, date]:
 
 async def task_items(session: AsyncSession, official_id: int) -> list[TaskItem]:
     """Active tasks the official leads or coordinates, most urgent first."""
-    latest = (
-        select(
-            StatusUpdate.task_id.label("task_id"),
-            func.max(StatusUpdate.id).label("update_id"),
-        )
-        .where(StatusUpdate.official_id == official_id)
-        .group_by(StatusUpdate.task_id)
-        .subquery()
-    )
+    latest = latest_answer_ids(StatusUpdate.official_id == official_id)
     rows = await session.execute(
         select(
             Task, TaskAssignee.role, StatusUpdate.state, StatusUpdate.at, TaskAssignee.extended_due
         )
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .outerjoin(latest, latest.c.task_id == Task.id)
-        .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.update_id)
+        .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.id)
         .where(TaskAssignee.official_id == official_id, Task.active.is_(True))
     )
     items = [TaskItem(*row) for row in rows]
-    items.sort(key=lambda i: (not i.task.priority, *urgency(i.due), _code_key(i.task.code)))
+    items.sort(key=lambda i: (not i.task.priority, *urgency(i.due), code_order(i.task.code)))
     return items
 
 
@@ -131,8 +125,3 @@ async def report_items(session: AsyncSession, official_id: int) -> list[ReportIt
     items = [ReportItem(*row) for row in rows]
     items.sort(key=lambda i: (i.due, i.obligation.code))
     return items
-
-
-def _code_key(code: str) -> tuple[tuple[int, int, str], ...]:
-    # "2.10" sorts after "2.9"; numeric parts before textual ones, never int-vs-str comparisons.
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in code.split("."))

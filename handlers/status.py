@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db import answers, conversations
+from db import answers, conversations, outbox
+from db.kinds import TASK
 from db.models import StatusUpdate, Task, TaskAssignee, TaskState
 from db.workload import task_items
 from handlers import callbacks
@@ -12,7 +13,6 @@ from handlers.catalog import t
 from handlers.presenting import due_part, h, last_answer, moment, state_label
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
-from scheduler import outbox
 
 AWAIT_REASON = "await_reason"
 
@@ -58,12 +58,7 @@ async def assigned_task(turn: Turn, task_id: int) -> Task | None:
 
 async def prompt_for(turn: Turn, task: Task) -> Reply:
     """A status prompt for one task, showing the official's latest answer."""
-    latest = await turn.session.scalar(
-        select(StatusUpdate)
-        .where(StatusUpdate.task_id == task.id, StatusUpdate.official_id == turn.official.id)
-        .order_by(StatusUpdate.id.desc())
-        .limit(1)
-    )
+    latest = await answers.latest_answer(turn.session, task.id, turn.official.id)
     status = last_answer(
         latest.state if latest else None, latest.at if latest else None, turn.tz, turn.lang
     )
@@ -108,7 +103,7 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
         await outbox.drop_pending(
             turn.session,
             recipient_id=turn.official.id,
-            subject_type="task",
+            subject_type=TASK,
             subject_id=task.id,
             reason="done",
         )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.answers import latest_answer_ids
 from db.desk.dues import effective_due
 from db.models import (
     ChannelIdentity,
@@ -172,14 +173,7 @@ def _templates(stored: list[Any]) -> tuple[tuple[str, str | None], ...]:
 
 
 async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
-    latest = (
-        select(
-            StatusUpdate.task_id, StatusUpdate.official_id, func.max(StatusUpdate.id).label("id")
-        )
-        .where(StatusUpdate.unit_id == unit_id)
-        .group_by(StatusUpdate.task_id, StatusUpdate.official_id)
-        .subquery()
-    )
+    latest = latest_answer_ids(StatusUpdate.unit_id == unit_id)
     rows = await session.execute(
         select(
             Task.id,
@@ -191,7 +185,6 @@ async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
             TaskAssignee.official_id,
             TaskAssignee.extended_due,
             StatusUpdate.state,
-            StatusUpdate.at,
         )
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .outerjoin(
@@ -208,9 +201,7 @@ async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
         subjects[row.id] = row
         due = effective_due(row.due_date, row.extended_due) if row.due_date else row.extended_due
         done = row.state is TaskState.DONE
-        groups[(row.id, due)].append(
-            AssigneeState(row.official_id, done=done, done_at=row.at if done else None)
-        )
+        groups[(row.id, due)].append(AssigneeState(row.official_id, done=done))
     return [
         TaskView(
             task_id,

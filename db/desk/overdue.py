@@ -17,10 +17,12 @@ from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from db import kinds
+from db.answers import latest_answer_id
 from db.desk.dues import effective_due, effective_due_sql
 from db.desk.standing import name_key
+from db.kinds import OBLIGATION, TASK
 from db.models import (
     AssigneeRole,
     LeavePeriod,
@@ -36,14 +38,7 @@ from db.models import (
     TaskAssignee,
     TaskState,
 )
-
-# The subject types the reminder policy writes into the outbox (scheduler.policy).
-OBLIGATION = "obligation"
-TASK = "task"
-# What counts as a reminder to the official: the policy's deadline reminders and check-ins,
-# and the clerk's nudges; notices about reviews and extensions, and digests, do not.
-_REMINDER_KINDS = ("due_day", "overdue", "checkin", "nudge")
-_BEFORE_KINDS = "before_%"
+from db.task_codes import code_order
 
 
 @dataclass(frozen=True)
@@ -259,15 +254,6 @@ async def _latest_versions(
 async def _overdue_tasks(
     session: AsyncSession, unit_id: int, today: date, only: OverdueFilter
 ) -> list[OverdueGroup]:
-    last = aliased(StatusUpdate)
-    latest_answer = (
-        select(last.state, last.at)
-        .where(last.task_id == TaskAssignee.task_id, last.official_id == TaskAssignee.official_id)
-        .order_by(last.at.desc(), last.id.desc())
-        .limit(1)
-    )
-    state = latest_answer.with_only_columns(last.state).scalar_subquery()
-    answered_at = latest_answer.with_only_columns(last.at).scalar_subquery()
     due = effective_due_sql(Task.due_date, TaskAssignee.extended_due)
     subjects = [Task.unit_id == unit_id, Task.active.is_(True), Task.due_date.is_not(None)]
     if only.task_id is not None:
@@ -281,19 +267,23 @@ async def _overdue_tasks(
             Official.name_folded,
             TaskAssignee.role,
             due.label("due"),
-            state.label("state"),
-            answered_at.label("answered_at"),
+            StatusUpdate.state,
+            StatusUpdate.at,
         )
         .select_from(Task)
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .join(Official, Official.id == TaskAssignee.official_id)
+        .outerjoin(
+            StatusUpdate,
+            StatusUpdate.id == latest_answer_id(TaskAssignee.task_id, TaskAssignee.official_id),
+        )
         .where(
             *subjects,
             Task.due_date < today,
             due < today,
             Official.active.is_(True),
             *_department(only),
-            or_(state.is_(None), state != TaskState.DONE),
+            or_(StatusUpdate.id.is_(None), StatusUpdate.state != TaskState.DONE),
         )
     )
     rows = (await session.execute(query)).all()
@@ -320,7 +310,7 @@ async def _overdue_tasks(
             department=department,
             due=own_due,
             role=role,
-            last_state=TaskState(st) if st is not None else None,
+            last_state=st,
             last_at=at,
             leave_until=away.get(official_id),
             reminders_sent=sent.get((official_id, task_id), 0),
@@ -341,17 +331,13 @@ async def _overdue_tasks(
                 _ordered(members),
             )
         )
-    return sorted(groups, key=lambda g: (g.due, _code_key(g.code)))
+    return sorted(groups, key=lambda g: (g.due, code_order(g.code)))
 
 
 def _ordered(members: list[tuple[OverdueRow, str]]) -> tuple[OverdueRow, ...]:
     # The longest late first; then by given name, the way the clerk reads a list.
     members.sort(key=lambda m: (m[0].due, *name_key(m[1], m[0].official_id)))
     return tuple(row for row, _ in members)
-
-
-def _code_key(code: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in code.split("."))
 
 
 async def _totals(
@@ -392,7 +378,10 @@ async def sent_counts(
             Reminder.subject_type == subject_type,
             Reminder.subject_id.in_(list(subject_ids)),
             Reminder.status == ReminderStatus.SENT,
-            or_(Reminder.kind.in_(_REMINDER_KINDS), Reminder.kind.like(_BEFORE_KINDS)),
+            or_(
+                Reminder.kind.in_(kinds.REMINDER_KINDS),
+                Reminder.kind.like(f"{kinds.BEFORE_PREFIX}%"),
+            ),
         )
         .group_by(Reminder.recipient_id, Reminder.subject_id)
     )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from db.answers import latest_answers_for
 from db.deadlines import days_late
 from db.desk.dues import effective_due
 from db.models import (
@@ -179,13 +180,7 @@ async def task_standings(session: AsyncSession, task: Task, today: date) -> list
         .options(selectinload(Official.leaves))
     )
     people = list(rows.all())
-    latest: dict[int, StatusUpdate] = {}
-    for update in await session.scalars(
-        select(StatusUpdate)
-        .where(StatusUpdate.task_id == task.id)
-        .order_by(StatusUpdate.at, StatusUpdate.id)
-    ):
-        latest[update.official_id] = update
+    latest = await latest_answers_for(session, task.id, [official.id for official, _, _ in people])
     standings = [
         TaskStanding(
             official=official,
