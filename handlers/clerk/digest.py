@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.clock import format_date
-from db.desk.overdue import OBLIGATION, overdue
+from db.desk.overdue import overdue
 from db.desk.standing import (
     ReportOutcome,
     TaskOutcome,
@@ -25,6 +25,7 @@ from db.desk.standing import (
     task_standings,
 )
 from db.desk.subjects import obligations_due_in
+from db.kinds import OBLIGATION
 from db.models import Obligation, Task, Unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk

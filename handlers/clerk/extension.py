@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from db.clock import format_date, parse_local_date
 from db.desk import extensions
-from db.desk.overdue import OBLIGATION, TASK
 from db.desk.people import desk_people
 from db.desk.subjects import Subject, find_subject, subject_of
+from db.kinds import EXTENSION_DECIDED, EXTENSION_REQUEST, OBLIGATION, TASK
 from db.models import ExtensionRequest, ExtensionState, Obligation, Official, TaskState
 from db.workload import report_items, task_items
 from handlers import callbacks
@@ -113,7 +113,7 @@ def _ask(
     return notices.Notice(
         unit_id=request.unit_id,
         recipient_id=decider.id,
-        kind=notices.EXTENSION_REQUEST,
+        kind=EXTENSION_REQUEST,
         subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
         subject_id=subject.id,
         ref=str(request.id),
@@ -181,7 +181,7 @@ def _told(turn: Turn, request: ExtensionRequest, subject: Subject) -> notices.No
     return notices.Notice(
         unit_id=request.unit_id,
         recipient_id=official.id,
-        kind=notices.EXTENSION_DECIDED,
+        kind=EXTENSION_DECIDED,
         subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
         subject_id=subject.id,
         ref=str(request.id),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from db.clock import format_date
-from db.desk.overdue import OBLIGATION, TASK
 from db.desk.people import reachable
 from db.desk.standing import (
     ReportStanding,
@@ -22,6 +21,7 @@ from db.desk.standing import (
     task_standings,
 )
 from db.desk.subjects import Subject, find_subject
+from db.kinds import NUDGE, OBLIGATION, TASK
 from db.models import Obligation, Official, Task
 from db.names import rank_by_name
 from handlers import callbacks
@@ -181,7 +181,7 @@ def _nudge(desk: Desk, subject: Subject, owing: Owing, requested: datetime) -> n
     return notices.Notice(
         unit_id=subject.unit_id,
         recipient_id=official.id,
-        kind=notices.NUDGE,
+        kind=NUDGE,
         subject_type=subject_type,
         subject_id=subject.id,
         ref=notices.stamp(requested),

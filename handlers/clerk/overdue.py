@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from db.clock import format_date
 from db.deadlines import days_late
-from db.desk.overdue import OBLIGATION, OverdueFilter, OverdueGroup, OverdueRow, overdue
+from db.desk.overdue import OverdueFilter, OverdueGroup, OverdueRow, overdue
 from db.desk.subjects import find_departments, find_obligation, find_task
+from db.kinds import OBLIGATION
 from db.models import ReviewState, TaskState
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from db.deadlines import days_late
 from db.desk import review as reviews
 from db.desk.dues import effective_due
-from db.desk.overdue import OBLIGATION, TASK
 from db.desk.subjects import Subject, find_subject, subject_of
+from db.kinds import OBLIGATION, REVIEW_RETURNED, TASK
 from db.models import (
     Obligation,
     ObligationAssignee,
@@ -249,7 +249,7 @@ def _return_notice(
     return notices.Notice(
         unit_id=submission.unit_id,
         recipient_id=official.id,
-        kind=notices.REVIEW_RETURNED,
+        kind=REVIEW_RETURNED,
         subject_type=OBLIGATION if is_report else TASK,
         subject_id=subject.id,
         ref=f"{submission.id}:{notices.stamp(desk.now)}",
