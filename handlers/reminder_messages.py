@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import answers
 from db.clock import format_date
 from db.files import FileStore
 from db.models import (
@@ -27,7 +28,6 @@ from db.models import (
     ObligationAssignee,
     Official,
     Reminder,
-    StatusUpdate,
     Task,
     TaskAssignee,
     TaskState,
@@ -173,12 +173,7 @@ async def _task_reminder(
             TaskAssignee.task_id == task.id, TaskAssignee.official_id == row.recipient_id
         )
     )
-    latest = await session.scalar(
-        select(StatusUpdate)
-        .where(StatusUpdate.task_id == task.id, StatusUpdate.official_id == row.recipient_id)
-        .order_by(StatusUpdate.id.desc())
-        .limit(1)
-    )
+    latest = await answers.latest_answer(session, task.id, row.recipient_id)
     if assigned is None or (latest is not None and latest.state is TaskState.DONE):
         return None
     choices = status_choices(task.id, lang)
@@ -303,13 +298,5 @@ async def _submitted(session: AsyncSession, obligation_id: int, people: set[int]
 
 
 async def _done(session: AsyncSession, task_id: int, people: set[int]) -> set[int]:
-    rows = await session.execute(
-        select(StatusUpdate.official_id, StatusUpdate.id, StatusUpdate.state).where(
-            StatusUpdate.task_id == task_id, StatusUpdate.official_id.in_(people)
-        )
-    )
-    latest: dict[int, tuple[int, TaskState]] = {}
-    for official_id, update_id, state in rows:
-        if official_id not in latest or update_id > latest[official_id][0]:
-            latest[official_id] = (update_id, state)
-    return {o for o, (_, state) in latest.items() if state is TaskState.DONE}
+    latest = await answers.latest_answers_for(session, task_id, people)
+    return {o for o, update in latest.items() if update.state is TaskState.DONE}
