@@ -1,0 +1,38 @@
+"""What the bot should have said, built from the message catalog.
+
+Tests compare replies with `vi(key, **values)` rather than with literal sentences: they still
+check that the right message went out with the right values (names, dates, counts), but a
+rewording in handlers/locales/*.yaml does not break them. Values stay literal in the tests.
+"""
+
+from __future__ import annotations
+
+from handlers.catalog import t
+
+
+def vi(key: str, /, **params: object) -> str:
+    """The Vietnamese message `key` filled with `params`."""
+    return t(key, "vi", **params)
+
+
+def en(key: str, /, **params: object) -> str:
+    """The English message `key` filled with `params`."""
+    return t(key, "en", **params)
+
+
+def due_part(due: str, when: str) -> str:
+    """ "Hạn 10/03/2024, trễ 2 ngày": a deadline and how far it is, as task lines show it."""
+    return vi("tasks.due_part", due=due, when=when)
+
+
+def days_left(days: int) -> str:
+    return vi("when.left", days=days)
+
+
+def days_late(days: int) -> str:
+    return vi("when.late", days=days)
+
+
+def state(value: str) -> str:
+    """A task state's label: state("in_progress") is "Đang thực hiện"."""
+    return vi(f"state.{value}")
