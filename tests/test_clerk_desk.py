@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,98 +23,187 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
+from tests.wording import en, pattern, state, vi
 
 __all__ = ["desk", "story"]  # fixtures
 
-GET_USAGE = "Dùng: /get &lt;số bài nộp&gt;, ví dụ /get 12 (xem số bài nộp bằng /submissions)."
+GET_USAGE = vi("clerk.get.usage")
 STRANGER = Sender(Channel.TELEGRAM, "99999", "Ai đó")
+LATE_1 = vi("clerk.late_days", days=1)
+NOT_REMINDED = vi("clerk.overdue.not_reminded")
+MISSING = vi("clerk.not_submitted")
+HONG_ON_LEAVE = vi("clerk.on_leave_until", date="15/03/2024")
+Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
-OVERDUE_MARCH_11 = """\
-<b>⏰ Quá hạn</b> — 11/03/2024 09:00
 
-📄 <b>CCHC-Q1-2024</b> Báo cáo CCHC Quý I năm 2024
-Hạn 10/03/2024 · 5/10 chưa nộp, chiếm 50,0%
-• <b>Phạm Văn Dũng</b> (Quân sự)
-  trễ 1 ngày · chưa được nhắc · chưa nộp
-• <b>Lê Thị Hồng</b> (Tư pháp - Hộ tịch)
-  trễ 1 ngày · nghỉ phép đến 15/03/2024 · chưa được nhắc · chưa nộp
-• <b>Phạm Thị Lan</b> (Văn hóa - Xã hội)
-  trễ 1 ngày · đã nhắc 1 lần · chưa nộp
-• <b>Nguyễn Thị Mai</b> (Tài chính - Kế toán)
-  trễ 1 ngày · chưa được nhắc · bị trả lại 10/03/2024
-• <b>Đinh Văn Sơn</b> (Công an xã)
-  trễ 1 ngày · chưa được nhắc · chưa nộp"""
+def overdue_person(name: str, department: str, *facts: str, role: str = "") -> str:
+    """One person of an overdue block: name (department) [· role], then their facts."""
+    person = vi(
+        "clerk.overdue.person",
+        name=name,
+        department=f" ({department})",
+        role=f" · {vi(f'role.{role}')}" if role else "",
+    )
+    return f"{person}\n  {' · '.join(facts)}"
 
-SUMMARY_Q1 = """\
-<b>📊 Tổng hợp CCHC-Q1-2024</b>
-Báo cáo CCHC Quý I năm 2024
-Hạn 10/03/2024 · lúc 11/03/2024 09:00
 
-Nộp đúng hạn: 4/10, chiếm 40,0%
-Nộp trễ: 1/10, chiếm 10,0%
-Chưa nộp: 4/10, chiếm 40,0%
-Nghỉ phép: 1/10, chiếm 10,0%
+def summary_line(key: str, count: int, total: int, percent: str) -> str:
+    return vi("clerk.summary.line", label=vi(key), share=f"{count}/{total}", percent=percent)
 
-<b>Nộp trễ (1)</b>
-• Võ Văn Hùng — trễ 1 ngày
 
-<b>Chưa nộp (4)</b>
-• Phạm Văn Dũng
-• Phạm Thị Lan
-• Nguyễn Thị Mai — bị trả lại 10/03/2024
-• Đinh Văn Sơn
+def summary_names(key: str, *people: str) -> str:
+    header = vi("clerk.summary.names", label=vi(key), count=len(people))
+    return "\n".join([header, *people])
 
-<b>Nghỉ phép (1)</b>
-• Lê Thị Hồng — nghỉ phép đến 15/03/2024"""
 
-SUMMARY_TASK_24 = """\
-<b>📊 Tổng hợp nhiệm vụ 2.4</b>
-Số hóa hồ sơ TTHC, hạn chế trễ hẹn; kết nối CSDL quốc gia về dân cư
-Không có hạn · lúc 11/03/2024 09:00
+def summary_person(name: str, *facts: str) -> str:
+    return vi("clerk.summary.person", name=name, facts=f" — {', '.join(facts)}" if facts else "")
 
-Hoàn thành đúng hạn: 1/4, chiếm 25,0%
-Hoàn thành trễ hạn: 0/4, chiếm 0,0%
-Đang thực hiện: 1/4, chiếm 25,0%
-Quá hạn chưa hoàn thành: 0/4, chiếm 0,0%
-Vướng mắc: 1/4, chiếm 25,0%
-Chưa bắt đầu: 1/4, chiếm 25,0%
 
-<b>Đang thực hiện (1)</b>
-• Đinh Văn Sơn — phối hợp, Đang thực hiện (06/03/2024)
+def overdue_march_11(scope: str = "") -> str:
+    return "\n\n".join(
+        [
+            vi("clerk.overdue.header", when="11/03/2024 09:00", scope=scope),
+            "\n".join(
+                [
+                    vi(
+                        "clerk.overdue.report",
+                        code="CCHC-Q1-2024",
+                        title=Q1_TITLE,
+                        due="10/03/2024",
+                        share="5/10",
+                        percent="50,0%",
+                    ),
+                    overdue_person("Phạm Văn Dũng", "Quân sự", LATE_1, NOT_REMINDED, MISSING),
+                    overdue_person(
+                        "Lê Thị Hồng",
+                        "Tư pháp - Hộ tịch",
+                        LATE_1,
+                        HONG_ON_LEAVE,
+                        NOT_REMINDED,
+                        MISSING,
+                    ),
+                    overdue_person(
+                        "Phạm Thị Lan",
+                        "Văn hóa - Xã hội",
+                        LATE_1,
+                        vi("clerk.overdue.reminded", count=1),
+                        MISSING,
+                    ),
+                    overdue_person(
+                        "Nguyễn Thị Mai",
+                        "Tài chính - Kế toán",
+                        LATE_1,
+                        NOT_REMINDED,
+                        vi("clerk.returned_on", date="10/03/2024"),
+                    ),
+                    overdue_person("Đinh Văn Sơn", "Công an xã", LATE_1, NOT_REMINDED, MISSING),
+                ]
+            ),
+        ]
+    )
 
-<b>Vướng mắc (1)</b>
-• Lê Thị Hồng — phối hợp, Vướng mắc (06/03/2024), Thiếu máy scan &amp; chữ ký số, \
-nghỉ phép đến 15/03/2024
 
-<b>Chưa bắt đầu (1)</b>
-• Võ Văn Hùng — phối hợp"""
+OVERDUE_MARCH_11 = overdue_march_11()
+
+SUMMARY_Q1 = "\n\n".join(
+    [
+        vi(
+            "clerk.summary.header",
+            code="CCHC-Q1-2024",
+            title=Q1_TITLE,
+            due_part=vi("clerk.due", due="10/03/2024"),
+            when="11/03/2024 09:00",
+        ),
+        "\n".join(
+            [
+                summary_line("clerk.report.on_time", 4, 10, "40,0%"),
+                summary_line("clerk.report.late", 1, 10, "10,0%"),
+                summary_line("clerk.report.missing", 4, 10, "40,0%"),
+                summary_line("clerk.report.on_leave", 1, 10, "10,0%"),
+            ]
+        ),
+        summary_names("clerk.report.late", summary_person("Võ Văn Hùng", LATE_1)),
+        summary_names(
+            "clerk.report.missing",
+            summary_person("Phạm Văn Dũng"),
+            summary_person("Phạm Thị Lan"),
+            summary_person("Nguyễn Thị Mai", vi("clerk.returned_on", date="10/03/2024")),
+            summary_person("Đinh Văn Sơn"),
+        ),
+        summary_names("clerk.report.on_leave", summary_person("Lê Thị Hồng", HONG_ON_LEAVE)),
+    ]
+)
+
+SUMMARY_TASK_24 = "\n\n".join(
+    [
+        vi(
+            "clerk.summary.task_header",
+            code="2.4",
+            title="Số hóa hồ sơ TTHC, hạn chế trễ hẹn; kết nối CSDL quốc gia về dân cư",
+            due_part=vi("when.no_due").capitalize(),
+            when="11/03/2024 09:00",
+        ),
+        "\n".join(
+            [
+                summary_line("clerk.task.done_on_time", 1, 4, "25,0%"),
+                summary_line("clerk.task.done_late", 0, 4, "0,0%"),
+                summary_line("clerk.task.in_progress", 1, 4, "25,0%"),
+                summary_line("clerk.task.overdue", 0, 4, "0,0%"),
+                summary_line("clerk.task.blocked", 1, 4, "25,0%"),
+                summary_line("clerk.task.not_started", 1, 4, "25,0%"),
+            ]
+        ),
+        summary_names(
+            "clerk.task.in_progress",
+            summary_person(
+                "Đinh Văn Sơn",
+                vi("role.coordinate"),
+                vi("tasks.last_answer", state=state("in_progress"), date="06/03/2024"),
+            ),
+        ),
+        summary_names(
+            "clerk.task.blocked",
+            summary_person(
+                "Lê Thị Hồng",
+                vi("role.coordinate"),
+                vi("tasks.last_answer", state=state("blocked"), date="06/03/2024"),
+                "Thiếu máy scan &amp; chữ ký số",
+                HONG_ON_LEAVE,
+            ),
+        ),
+        summary_names(
+            "clerk.task.not_started", summary_person("Võ Văn Hùng", vi("role.coordinate"))
+        ),
+    ]
+)
 
 
 def submissions_q1(ids: dict[str, int]) -> str:
-    return f"""\
-<b>📥 Bài nộp CCHC-Q1-2024</b> (6 lần nộp)
-Báo cáo CCHC Quý I năm 2024
+    def entry(key: str, name: str, time: str, review: str, timeliness: str = "") -> str:
+        return vi(
+            "clerk.submissions.entry",
+            id=ids[key],
+            name=name,
+            version=1,
+            time=time,
+            timeliness=timeliness or vi("clerk.on_time"),
+            review=vi(f"clerk.review.{review}"),
+            files=1,
+        )
 
-<b>#{ids["tam"]}</b> Đinh Văn Tám · lần 1
-05/03/2024 14:00 · đúng hạn · chờ xem xét · 1 tệp
-
-<b>#{ids["nhut"]}</b> Trần Văn Nhứt · lần 1
-07/03/2024 10:00 · đúng hạn · chờ xem xét · 1 tệp
-
-<b>#{ids["hoa"]}</b> Nguyễn Thị Hoa · lần 1
-08/03/2024 09:00 · đúng hạn · đã tiếp nhận · 1 tệp
-
-<b>#{ids["mai"]}</b> Nguyễn Thị Mai · lần 1
-09/03/2024 10:00 · đúng hạn · đã trả lại · 1 tệp
-
-<b>#{ids["thu"]}</b> Huỳnh Thị Thu · lần 1
-10/03/2024 20:00 · đúng hạn · chờ xem xét · 1 tệp
-
-<b>#{ids["hung"]}</b> Võ Văn Hùng · lần 1
-11/03/2024 08:30 · trễ 1 ngày · chờ xem xét · 1 tệp
-
-Gõ /get {ids["hung"]} để nhận tệp, /accept {ids["hung"]} để tiếp nhận, \
-/return {ids["hung"]} kèm nhận xét để trả lại."""
+    return "\n\n".join(
+        [
+            vi("clerk.submissions.header", code="CCHC-Q1-2024", count=6, title=Q1_TITLE),
+            entry("tam", "Đinh Văn Tám", "05/03/2024 14:00", "pending"),
+            entry("nhut", "Trần Văn Nhứt", "07/03/2024 10:00", "pending"),
+            entry("hoa", "Nguyễn Thị Hoa", "08/03/2024 09:00", "accepted"),
+            entry("mai", "Nguyễn Thị Mai", "09/03/2024 10:00", "returned"),
+            entry("thu", "Huỳnh Thị Thu", "10/03/2024 20:00", "pending"),
+            entry("hung", "Võ Văn Hùng", "11/03/2024 08:30", "pending", LATE_1),
+            vi("clerk.submissions.footer", id=ids["hung"]),
+        ]
+    )
 
 
 async def ask(desk: Conversation, who: Sender, command: str, args: str = "") -> str:
@@ -131,36 +222,42 @@ async def test_overdue_on_the_morning_after_the_deadline(desk: Conversation, sto
     # The English name, a report code and the report's family name all give the same list.
     assert await ask(desk, story.chats["nhut"], "overdue") == OVERDUE_MARCH_11
     by_code = await ask(desk, story.chats["nhut"], "quahan", "cchc-q1")
-    assert by_code == OVERDUE_MARCH_11.replace("09:00\n", "09:00 · CCHC-Q1-2024\n", 1)
+    assert by_code == overdue_march_11(scope=" · CCHC-Q1-2024")
 
 
 async def test_overdue_by_department_and_unknown_filters(desk: Conversation, story: BaBich) -> None:
     text = await ask(desk, story.chats["nhut"], "quahan", "tu phap")
-    assert text == (
-        "<b>⏰ Quá hạn</b> — 11/03/2024 09:00 · bộ phận Tư pháp - Hộ tịch\n\n"
-        "📄 <b>CCHC-Q1-2024</b> Báo cáo CCHC Quý I năm 2024\n"
-        "Hạn 10/03/2024 · 1/1 chưa nộp, chiếm 100,0%\n"
-        "• <b>Lê Thị Hồng</b> (Tư pháp - Hộ tịch)\n"
-        "  trễ 1 ngày · nghỉ phép đến 15/03/2024 · chưa được nhắc · chưa nộp"
+    department = vi("clerk.scope.department", name="Tư pháp - Hộ tịch")
+    assert text == "\n\n".join(
+        [
+            vi("clerk.overdue.header", when="11/03/2024 09:00", scope=f" · {department}"),
+            vi(
+                "clerk.overdue.report",
+                code="CCHC-Q1-2024",
+                title=Q1_TITLE,
+                due="10/03/2024",
+                share="1/1",
+                percent="100,0%",
+            )
+            + "\n"
+            + overdue_person(
+                "Lê Thị Hồng", "Tư pháp - Hộ tịch", LATE_1, HONG_ON_LEAVE, NOT_REMINDED, MISSING
+            ),
+        ]
     )
     none = await ask(desk, story.chats["nhut"], "quahan", "Văn phòng - Thống kê")
-    assert none == (
-        "✅ Không có báo cáo hay nhiệm vụ nào quá hạn "
-        "(11/03/2024 09:00 · bộ phận Văn phòng - Thống kê)."
-    )
+    office = vi("clerk.scope.department", name="Văn phòng - Thống kê")
+    assert none == vi("clerk.overdue.none", when="11/03/2024 09:00", scope=f" · {office}")
     unknown = await ask(desk, story.chats["nhut"], "quahan", "<không có>")
-    assert unknown == (
-        "Không tìm thấy báo cáo, nhiệm vụ hay bộ phận nào là «&lt;không có&gt;». "
-        "Gõ /quahan để xem tất cả."
-    )
+    assert unknown == vi("clerk.overdue.unknown", query="&lt;không có&gt;")
 
 
 async def test_nothing_overdue_before_the_deadline(
     desk: Conversation, story: BaBich, clock: FixedClock
 ) -> None:
     clock.set(local(10, 3, 23, 59))
-    assert await ask(desk, story.chats["nhut"], "quahan") == (
-        "✅ Không có báo cáo hay nhiệm vụ nào quá hạn (10/03/2024 23:59)."
+    assert await ask(desk, story.chats["nhut"], "quahan") == vi(
+        "clerk.overdue.none", when="10/03/2024 23:59", scope=""
     )
 
 
@@ -175,37 +272,55 @@ async def test_overdue_tasks_and_totals_add_numerators_and_denominators(
     clock.set(local(2, 7, 9))  # task 2.8 was due 30/06/2024; 6.T report due 10/06/2024
     text = await ask(desk, story.chats["luong"], "quahan")
     blocks = text.split("\n\n")
-    assert blocks[0] == "<b>⏰ Quá hạn</b> — 02/07/2024 09:00"
-    assert blocks[1].splitlines()[:2] == [
-        "📄 <b>CCHC-Q1-2024</b> Báo cáo CCHC Quý I năm 2024",
-        "Hạn 10/03/2024 · 5/10 chưa nộp, chiếm 50,0%",
-    ]
-    assert blocks[2].splitlines()[:2] == [
-        "📄 <b>CCHC-6T-2024</b> Báo cáo CCHC 6 tháng đầu năm 2024",
-        "Hạn 10/06/2024 · 10/10 chưa nộp, chiếm 100,0%",
-    ]
-    assert blocks[3].splitlines()[:4] == [
-        "📌 <b>2.8</b> Khắc phục hạn chế, tồn tại đã chỉ ra tại Hội nghị CCHC năm 2023",
-        "Hạn 30/06/2024 · 5/6 chưa hoàn thành, chiếm 83,3%",
-        "• <b>Võ Văn Hùng</b> (Địa chính - Xây dựng) · phối hợp",
-        "  trễ 2 ngày · chưa được nhắc · Đang thực hiện (21/06/2024)",
-    ]
+    assert blocks[0] == vi("clerk.overdue.header", when="02/07/2024 09:00", scope="")
+    q1_head = vi(
+        "clerk.overdue.report",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        due="10/03/2024",
+        share="5/10",
+        percent="50,0%",
+    )
+    assert blocks[1].startswith(q1_head + "\n")
+    six_head = vi(
+        "clerk.overdue.report",
+        code="CCHC-6T-2024",
+        title="Báo cáo CCHC 6 tháng đầu năm 2024",
+        due="10/06/2024",
+        share="10/10",
+        percent="100,0%",
+    )
+    assert blocks[2].startswith(six_head + "\n")
+    task_head = vi(
+        "clerk.overdue.task",
+        code="2.8",
+        title="Khắc phục hạn chế, tồn tại đã chỉ ra tại Hội nghị CCHC năm 2023",
+        due="30/06/2024",
+        share="5/6",
+        percent="83,3%",
+    )
+    hung = overdue_person(
+        "Võ Văn Hùng",
+        "Địa chính - Xây dựng",
+        vi("clerk.late_days", days=2),
+        NOT_REMINDED,
+        vi("tasks.last_answer", state=state("in_progress"), date="21/06/2024"),
+        role="coordinate",
+    )
+    assert blocks[3].startswith(f"{task_head}\n{hung}\n")
     assert "Lê Thị Hồng" not in blocks[3]  # answered "done"
     # 5 + 10 + 5 late out of 10 + 10 + 6: 20/26 = 76,9% (an average of the percentages
     # would say 77,8%).
-    assert blocks[4] == "<b>Tổng cộng:</b> 20/26 lượt quá hạn, chiếm 76,9%"
+    assert blocks[4] == vi("clerk.overdue.total", share="20/26", percent="76,9%")
 
 
 async def test_summary_matrix_of_a_report_and_of_a_task(desk: Conversation, story: BaBich) -> None:
     assert await ask(desk, story.chats["nhut"], "tonghop", "CCHC-Q1") == SUMMARY_Q1
     assert await ask(desk, story.chats["manh"], "summary", "CCHC-Q1-2024") == SUMMARY_Q1
     assert await ask(desk, story.chats["nhut"], "tonghop", "2.4") == SUMMARY_TASK_24
-    assert await ask(desk, story.chats["nhut"], "tonghop") == (
-        "Dùng: /tonghop &lt;mã báo cáo hoặc nhiệm vụ&gt;, ví dụ /tonghop CCHC-Q1 hoặc /tonghop 2.4"
-    )
-    assert await ask(desk, story.chats["nhut"], "tonghop", "Q9") == (
-        "Không tìm thấy báo cáo hay nhiệm vụ nào có mã «Q9». Mã báo cáo như CCHC-Q1 hoặc "
-        "CCHC-Q1-2024; mã nhiệm vụ như 2.4."
+    assert await ask(desk, story.chats["nhut"], "tonghop") == vi("clerk.summary.usage")
+    assert await ask(desk, story.chats["nhut"], "tonghop", "Q9") == vi(
+        "clerk.unknown_subject", code="Q9"
     )
 
 
@@ -216,10 +331,13 @@ async def test_submissions_list_every_version_with_its_review(
     text = await ask(desk, story.chats["nhut"], "submissions", "CCHC-Q1")
     assert text == submissions_q1(ids)
     empty = await ask(desk, story.chats["nhut"], "submissions", "CCHC-6T")
-    assert empty == (
-        "<b>📥 Bài nộp CCHC-6T-2024</b> (0 lần nộp)\n"
-        "Báo cáo CCHC 6 tháng đầu năm 2024\nChưa có ai nộp."
+    header = vi(
+        "clerk.submissions.header",
+        code="CCHC-6T-2024",
+        count=0,
+        title="Báo cáo CCHC 6 tháng đầu năm 2024",
     )
+    assert empty == f"{header}\n{vi('clerk.submissions.none')}"
 
 
 async def test_get_sends_the_files_back(
@@ -227,12 +345,17 @@ async def test_get_sends_the_files_back(
 ) -> None:
     ids = await submission_ids(session, story)
     (reply,) = await desk.handle(story.chats["nhut"], CommandSent("get", str(ids["hoa"])))
-    assert reply.text == (
-        f"📎 Bài nộp <b>#{ids['hoa']}</b> — Nguyễn Thị Hoa\n"
-        "Báo cáo CCHC Quý I năm 2024, lần 1 (08/03/2024 09:00)\n"
-        "1 tệp gửi kèm:\n"
-        "• BC Quý I - Nội vụ.docx — 42 B"
+    header = vi(
+        "clerk.get.header",
+        id=ids["hoa"],
+        name="Nguyễn Thị Hoa",
+        title=Q1_TITLE,
+        version=1,
+        time="08/03/2024 09:00",
+        count=1,
     )
+    file_line = vi("clerk.get.file", name="BC Quý I - Nội vụ.docx", size="42 B")
+    assert reply.text == f"{header}\n{file_line}"
     (sent,) = reply.files
     row = (await fetch(session, select(Submission).where(Submission.id == ids["hoa"])))[0]
     await session.refresh(row, ["files"])
@@ -251,17 +374,11 @@ async def test_get_sends_the_files_back(
 @pytest.mark.parametrize(
     ("args", "answer_text"),
     [
-        ("", "Dùng: /get &lt;số bài nộp&gt;, ví dụ /get 12 (xem số bài nộp bằng /submissions)."),
-        ("abc", "Dùng: /get &lt;số bài nộp&gt;, ví dụ /get 12 (xem số bài nộp bằng /submissions)."),
-        ("-1", "Dùng: /get &lt;số bài nộp&gt;, ví dụ /get 12 (xem số bài nộp bằng /submissions)."),
-        (
-            "9" * 40,
-            "Dùng: /get &lt;số bài nộp&gt;, ví dụ /get 12 (xem số bài nộp bằng /submissions).",
-        ),
-        (
-            "99999",
-            "Không có bài nộp số 99999. Xem số bài nộp bằng /submissions &lt;mã báo cáo&gt;.",
-        ),
+        ("", GET_USAGE),
+        ("abc", GET_USAGE),
+        ("-1", GET_USAGE),
+        ("9" * 40, GET_USAGE),
+        ("99999", vi("clerk.submission.unknown", id=99999)),
     ],
 )
 async def test_get_with_bad_input_says_how(
@@ -289,10 +406,7 @@ async def test_officials_are_refused_and_learn_nothing(
         ("export", "2024"),
     ]:
         (reply,) = await desk.handle(story.chats["hoa"], CommandSent(command, args))
-        assert reply.text == (
-            "Lệnh này chỉ dành cho công chức Văn phòng - Thống kê và lãnh đạo UBND xã. "
-            "Gõ /huongdan để xem các lệnh của anh/chị."
-        )
+        assert reply.text == vi("clerk.refuse")
         assert not reply.files and not reply.choices
     assert await fetch(session, select(func.count()).select_from(AuditEntry)) == before
     assert await fetch(session, select(func.count()).select_from(Reminder)) == [1]
@@ -305,33 +419,45 @@ async def test_unregistered_chats_only_learn_how_to_register(
 ) -> None:
     for command, args in [("quahan", ""), ("tonghop", "CCHC-Q1"), ("get", "1"), ("giahan", "")]:
         text = await ask(desk, STRANGER, command, args)
-        assert "liên hệ công chức Văn phòng - Thống kê" in text
+        assert text == vi("register.how")
         assert "CCHC" not in text and "Ba Bích" not in text
     (tap,) = await desk.handle(STRANGER, ChoiceTapped("xa:1"))
-    assert "liên hệ công chức Văn phòng - Thống kê" in tap.text
+    assert tap.text == vi("register.how")
 
 
 async def test_help_shows_the_desk_to_clerks_and_leaders_only(
     desk: Conversation, story: BaBich
 ) -> None:
     clerk = await ask(desk, story.chats["nhut"], "huongdan")
-    assert "<b>Lệnh của Văn phòng và lãnh đạo</b>" in clerk and "/quahan" in clerk
-    assert "/giahan CCHC-Q1 20/03/2024" in clerk
+    desk_help, extension_help = vi("clerk.help.desk"), vi("clerk.help.extension")
+    assert clerk.startswith(vi("help.body"))
+    assert desk_help in clerk and extension_help in clerk
     leader = await ask(desk, story.chats["luong"], "help")
-    assert "/quahan" in leader
+    assert desk_help in leader
     official = await ask(desk, story.chats["hoa"], "help")
-    assert "/quahan" not in official and "/giahan CCHC-Q1 20/03/2024" in official
-    assert official.startswith("<b>Hướng dẫn</b>\n/nhiemvu")
+    assert desk_help not in official and "/quahan" not in official
+    assert official.startswith(vi("help.body")) and extension_help in official
 
 
 async def test_the_desk_speaks_english_too(desk: Conversation, story: BaBich) -> None:
     await ask(desk, story.chats["manh"], "lang", "en")
     text = await ask(desk, story.chats["manh"], "overdue")
-    assert text.startswith("<b>⏰ Overdue</b> — 11/03/2024 09:00\n\n")
-    assert "5/10 not submitted, 50.0%" in text
-    assert "on leave until 15/03/2024" in text and "reminded 1 times" in text
+    header = en("clerk.overdue.header", when="11/03/2024 09:00", scope="")
+    assert text.startswith(header + "\n\n")
+    q1_head = en(
+        "clerk.overdue.report",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        due="10/03/2024",
+        share="5/10",
+        percent="50.0%",
+    )
+    assert q1_head in text
+    assert en("clerk.on_leave_until", date="15/03/2024") in text
+    assert en("clerk.overdue.reminded", count=1) in text
     summary = await ask(desk, story.chats["manh"], "summary", "CCHC-Q1")
-    assert "Submitted on time: 4/10, 40.0%" in summary
+    on_time = en("clerk.report.on_time")
+    assert en("clerk.summary.line", label=on_time, share="4/10", percent="40.0%") in summary
 
 
 @pytest.mark.parametrize(
@@ -358,17 +484,18 @@ async def test_invite_in_chat_gives_a_code_that_registers(
     desk: Conversation, story: BaBich, session: AsyncSession
 ) -> None:
     (reply,) = await desk.handle(story.chats["nhut"], CommandSent("invite", "pham thi  lan"))
-    first, expires, _, link = reply.text.splitlines()
-    assert first.startswith("🔑 Mã đăng ký cho <b>Phạm Thị Lan</b>: <code>")
-    code = first.removesuffix("</code>").rsplit("<code>", 1)[1]
-    assert expires == "Dùng một lần, hết hạn 18/03/2024 09:00."
-    assert link == f"https://t.me/{BOT}?start={code}"
+    created = pattern("clerk.invite.created", name="Phạm Thị Lan", expires="18/03/2024 09:00")
+    invited = re.fullmatch(f"{created}\n(?P<rest>.*)", reply.text, re.DOTALL)
+    assert invited is not None
+    code = invited["code"]
+    assert code and "<" not in code and " " not in code
+    assert invited["rest"] == vi("clerk.invite.link", link=f"https://t.me/{BOT}?start={code}")
     (entry,) = await fetch(session, select(AuditEntry).where(AuditEntry.action == "invite.create"))
     assert entry.target == "official:lan" and entry.actor_official_id == story.people["nhut"].id
 
     new_phone = Sender(Channel.TELEGRAM, "8888", "Lan")
     (welcome,) = await desk.handle(new_phone, CommandSent("start", code))
-    assert welcome.text.startswith("Xin chào <b>Phạm Thị Lan</b>!")
+    assert re.match(pattern("register.welcome", name="Phạm Thị Lan"), welcome.text)
 
 
 async def test_invite_without_a_bot_name_and_with_unclear_names(
@@ -376,16 +503,32 @@ async def test_invite_without_a_bot_name_and_with_unclear_names(
 ) -> None:
     nameless = Conversation(sessionmaker, clock, story.store, TZ)
     (reply,) = await nameless.handle(story.chats["nhut"], CommandSent("invite", "Võ Văn Hùng"))
-    *_, how, command = reply.text.splitlines()
-    assert how == "Người được mời mở bot trên Telegram và gửi:"
-    assert command.startswith("<code>/start ") and command.endswith("</code>")
+    created = pattern("clerk.invite.created", name="Võ Văn Hùng", expires="18/03/2024 09:00")
+    invited = re.fullmatch(f"{created}\n(?P<rest>.*)", reply.text, re.DOTALL)
+    assert invited is not None and invited["code"]
+    assert invited["rest"] == vi("clerk.invite.no_username", code=invited["code"])
     (many,) = await nameless.handle(story.chats["nhut"], CommandSent("invite", "Nguyễn"))
-    assert many.text == (
-        "Có nhiều cán bộ khớp với «Nguyễn»; gõ tên đầy đủ hơn hoặc mã (key):\n"
-        "• Nguyễn Thị Hoa (hoa, Văn phòng - Thống kê)\n"
-        "• Nguyễn Thị Mai (mai, Tài chính - Kế toán)"
+    assert many.text == vi(
+        "clerk.invite.ambiguous",
+        name="Nguyễn",
+        candidates="\n".join(
+            [
+                vi(
+                    "clerk.invite.candidate",
+                    name="Nguyễn Thị Hoa",
+                    key="hoa",
+                    department="Văn phòng - Thống kê",
+                ),
+                vi(
+                    "clerk.invite.candidate",
+                    name="Nguyễn Thị Mai",
+                    key="mai",
+                    department="Tài chính - Kế toán",
+                ),
+            ]
+        ),
     )
     (none,) = await nameless.handle(story.chats["nhut"], CommandSent("invite", "Bình"))
-    assert none.text == "Không tìm thấy cán bộ nào tên «Bình»."
+    assert none.text == vi("clerk.invite.not_found", name="Bình")
     (usage,) = await nameless.handle(story.chats["nhut"], CommandSent("invite"))
-    assert usage.text == "Dùng: /invite &lt;họ tên cán bộ&gt;, ví dụ /invite Nguyễn Thị Hoa"
+    assert usage.text == vi("clerk.invite.usage")

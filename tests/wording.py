@@ -7,6 +7,8 @@ rewording in handlers/locales/*.yaml does not break them. Values stay literal in
 
 from __future__ import annotations
 
+import re
+
 from handlers.catalog import t
 
 
@@ -36,3 +38,28 @@ def days_late(days: int) -> str:
 def state(value: str) -> str:
     """A task state's label: state("in_progress") is "Đang thực hiện"."""
     return vi(f"state.{value}")
+
+
+def pattern(key: str, /, **params: object) -> str:
+    """A regular expression for the Vietnamese message `key`: the given `params` must appear
+    as they are, every other placeholder is captured as a named group (e.g. a random code)."""
+    filled: dict[str, object] = dict(params)
+    while True:
+        try:
+            text = t(key, "vi", **filled)
+            break
+        except KeyError as missing:
+            name = str(missing.args[0])
+            filled[name] = f"\x00{name}\x00"
+    captured: set[str] = set()
+    parts = text.split("\x00")
+    regex = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            regex.append(re.escape(part))
+        elif part in captured:
+            regex.append(f"(?P={part})")
+        else:
+            captured.add(part)
+            regex.append(f"(?P<{part}>.*?)")
+    return "".join(regex)
