@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
-from db.models import Base
 from db.session import make_engine, make_sessionmaker
-from tests.databases import BACKENDS, postgres_admin_url, scratch_database
+from tests.databases import BACKENDS, DatabaseTemplates, postgres_admin_url, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PLAN = ROOT / "examples" / "ba-bich-2024.yaml"
@@ -30,19 +30,36 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTemplates]:
+    """The schema'd databases the tests copy, built at most once per session and backend."""
+    templates = DatabaseTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    asyncio.run(templates.drop())
+
+
 @pytest.fixture
-async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the current backend."""
-    async with scratch_database(backend, tmp_path) as url:
+async def database_url(
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database_templates: DatabaseTemplates,
+) -> AsyncIterator[str]:
+    """A database of the current backend for this test alone.
+
+    It has the current schema when the test uses `engine`, and is empty otherwise (for the
+    tests that run Alembic or expect no schema). Tests that use both get one database, as when
+    `engine` created the schema on this URL itself.
+    """
+    schema = "engine" in request.fixturenames
+    async with scratch_database(backend, tmp_path, database_templates if schema else None) as url:
         yield url
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database with the current schema."""
+    """An engine on a database with the current schema (a copy of the session's template)."""
     eng = make_engine(database_url)
-    async with eng.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
     yield eng
     await eng.dispose()
 
