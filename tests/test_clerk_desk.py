@@ -23,7 +23,7 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
-from tests.wording import en, pattern, state, vi
+from tests.wording import en, overdue_person, pattern, state, summary_line, summary_person, vi
 
 __all__ = ["desk", "story"]  # fixtures
 
@@ -36,28 +36,9 @@ HONG_ON_LEAVE = vi("clerk.on_leave_until", date="15/03/2024")
 Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
 
-def overdue_person(name: str, department: str, *facts: str, role: str = "") -> str:
-    """One person of an overdue block: name (department) [· role], then their facts."""
-    person = vi(
-        "clerk.overdue.person",
-        name=name,
-        department=f" ({department})",
-        role=f" · {vi(f'role.{role}')}" if role else "",
-    )
-    return f"{person}\n  {' · '.join(facts)}"
-
-
-def summary_line(key: str, count: int, total: int, percent: str) -> str:
-    return vi("clerk.summary.line", label=vi(key), share=f"{count}/{total}", percent=percent)
-
-
 def summary_names(key: str, *people: str) -> str:
     header = vi("clerk.summary.names", label=vi(key), count=len(people))
     return "\n".join([header, *people])
-
-
-def summary_person(name: str, *facts: str) -> str:
-    return vi("clerk.summary.person", name=name, facts=f" — {', '.join(facts)}" if facts else "")
 
 
 def overdue_march_11(scope: str = "") -> str:

@@ -21,8 +21,11 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
+from tests.wording import overdue_person, summary_line, summary_person, vi
 
 __all__ = ["desk", "story"]  # fixtures
+
+Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
 
 async def latest_of(session: AsyncSession, story: BaBich, key: str) -> Submission:
@@ -45,8 +48,8 @@ async def test_accept_records_reviewer_time_and_audit(
 ) -> None:
     hung = await latest_of(session, story, "hung")
     text = await say(desk, story, "nhut", "accept", str(hung.id))
-    assert text == (
-        f"✅ Đã tiếp nhận bài nộp #{hung.id} của Võ Văn Hùng\nBáo cáo CCHC Quý I năm 2024, lần 1."
+    assert text == vi(
+        "clerk.accept.done", id=hung.id, name="Võ Văn Hùng", title=Q1_TITLE, version=1
     )
     row = await latest_of(session, story, "hung")
     assert row.review_state is ReviewState.ACCEPTED
@@ -63,7 +66,12 @@ async def test_accept_records_reviewer_time_and_audit(
     assert entry.details["from"] == "pending" and entry.details["to"] == "accepted"
 
     again = await say(desk, story, "manh", "tiepnhan", f"#{hung.id}")
-    assert again == f"Bài nộp #{hung.id} đã ở trạng thái «đã tiếp nhận» từ 11/03/2024 09:00."
+    assert again == vi(
+        "clerk.review.already",
+        id=hung.id,
+        state=vi("clerk.review.accepted"),
+        time="11/03/2024 09:00",
+    )
 
 
 async def test_return_tells_the_official_and_the_report_is_owed_again(
@@ -72,11 +80,13 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     thu = await latest_of(session, story, "thu")
     clock.set(local(11, 3, 10, 15))
     text = await say(desk, story, "nhut", "return", f"{thu.id}   Thiếu <phụ lục> & số liệu")
-    assert text == (
-        f"↩️ Đã trả lại bài nộp #{thu.id} của Huỳnh Thị Thu\n"
-        "Báo cáo CCHC Quý I năm 2024, lần 1.\n"
-        "Nhận xét: Thiếu &lt;phụ lục&gt; &amp; số liệu\n"
-        "Bot sẽ báo cho người nộp và nhắc lại đến khi nộp lại."
+    assert text == vi(
+        "clerk.return.done",
+        id=thu.id,
+        name="Huỳnh Thị Thu",
+        title=Q1_TITLE,
+        version=1,
+        comment="Thiếu &lt;phụ lục&gt; &amp; số liệu",
     )
     row = await latest_of(session, story, "thu")
     assert row.review_state is ReviewState.RETURNED
@@ -96,12 +106,15 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     assert (notice.subject_type, notice.subject_id) == ("obligation", story.q1.id)
     assert notice.due_at == local(11, 3, 10, 15)
     message = notice_reply(notice)
-    assert message.text == (
-        "↩️ Báo cáo <b>Báo cáo CCHC Quý I năm 2024</b> (lần nộp 1) của anh/chị đã bị trả lại.\n"
-        "Nhận xét của Trần Văn Nhứt: Thiếu &lt;phụ lục&gt; &amp; số liệu\n"
-        "Anh/chị sửa rồi nộp lại bằng /nop hoặc bấm nút dưới đây."
+    assert message.text == vi(
+        "clerk.notice.returned",
+        title=Q1_TITLE,
+        version=1,
+        reviewer="Trần Văn Nhứt",
+        comment="Thiếu &lt;phụ lục&gt; &amp; số liệu",
     )
-    assert message.choices == [[Choice("Nộp lại", obligation_data(story.q1.id))]]
+    resubmit = Choice(vi("clerk.button.resubmit"), obligation_data(story.q1.id))
+    assert message.choices == [[resubmit]]
 
     # "Returned" means "not submitted" again: for her own list, the matrix and /overdue.
     items = await report_items(session, story.people["thu"].id)
@@ -115,11 +128,27 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     )
     assert flag is False
     overdue = await say(desk, story, "nhut", "quahan")
-    assert "6/10 chưa nộp, chiếm 60,0%" in overdue
-    assert "• <b>Huỳnh Thị Thu</b> (Bộ phận một cửa)\n  trễ 1 ngày · chưa được nhắc · " in overdue
+    q1_head = vi(
+        "clerk.overdue.report",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        due="10/03/2024",
+        share="6/10",
+        percent="60,0%",
+    )
+    assert q1_head in overdue
+    returned = vi("clerk.returned_on", date="11/03/2024")
+    thu_row = overdue_person(
+        "Huỳnh Thị Thu",
+        "Bộ phận một cửa",
+        vi("clerk.late_days", days=1),
+        vi("clerk.overdue.not_reminded"),
+        returned,
+    )
+    assert f"\n{thu_row}\n" in f"{overdue}\n"  # the whole row, up to its last fact
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
-    assert "Nộp đúng hạn: 3/10, chiếm 30,0%" in summary
-    assert "• Huỳnh Thị Thu — bị trả lại 11/03/2024" in summary
+    assert summary_line("clerk.report.on_time", 3, 10, "30,0%") in summary.splitlines()
+    assert summary_person("Huỳnh Thị Thu", returned) in summary.splitlines()
 
 
 async def test_a_resubmission_counts_from_its_own_time(
@@ -130,8 +159,8 @@ async def test_a_resubmission_counts_from_its_own_time(
     mai = await latest_of(session, story, "mai")
     assert mai.version == 2
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
-    assert "Nộp trễ: 2/10, chiếm 20,0%" in summary
-    assert "• Nguyễn Thị Mai — trễ 2 ngày" in summary
+    assert summary_line("clerk.report.late", 2, 10, "20,0%") in summary.splitlines()
+    assert summary_person("Nguyễn Thị Mai", vi("clerk.late_days", days=2)) in summary.splitlines()
     assert "Nguyễn Thị Mai" not in await say(desk, story, "nhut", "quahan")
 
     # Only the latest version can be reviewed.
@@ -144,26 +173,20 @@ async def test_a_resubmission_counts_from_its_own_time(
         )
     )[0]
     text = await say(desk, story, "nhut", "accept", str(first))
-    assert text == (
-        f"Bài nộp #{first} không phải lần nộp mới nhất (đã có lần 2). Chỉ xem xét lần nộp mới nhất."
-    )
+    assert text == vi("clerk.review.not_latest", id=first, version=2)
 
 
 async def test_review_with_bad_input_changes_nothing(
     desk: Conversation, story: BaBich, session: AsyncSession
 ) -> None:
     hung = await latest_of(session, story, "hung")
-    usage = (
-        "Dùng: /return &lt;số bài nộp&gt; &lt;nhận xét&gt;, ví dụ /return 12 Thiếu phụ lục số liệu"
-    )
+    usage = vi("clerk.return.usage")
     assert await say(desk, story, "nhut", "return", str(hung.id)) == usage
     assert await say(desk, story, "nhut", "tralai", "") == usage
-    assert await say(desk, story, "nhut", "return", f"{hung.id} " + "x" * 1001) == (
-        "Nhận xét dài quá 1000 ký tự. Anh/chị viết ngắn gọn hơn."
+    assert await say(desk, story, "nhut", "return", f"{hung.id} " + "x" * 1001) == vi(
+        "clerk.return.too_long", limit=1000
     )
-    assert await say(desk, story, "nhut", "accept", "mười hai") == (
-        "Dùng: /accept &lt;số bài nộp&gt;, ví dụ /accept 12"
-    )
+    assert await say(desk, story, "nhut", "accept", "mười hai") == vi("clerk.accept.usage")
     row = await latest_of(session, story, "hung")
     assert row.review_state is ReviewState.PENDING and row.reviewed_at is None
     assert await fetch(session, select(Reminder.id).where(Reminder.kind == "review_returned")) == []

@@ -63,3 +63,25 @@ def pattern(key: str, /, **params: object) -> str:
             captured.add(part)
             regex.append(f"(?P<{part}>.*?)")
     return "".join(regex)
+
+
+# How the clerk's desk lays out its lines (the separators are code, the words catalog).
+
+
+def overdue_person(name: str, department: str, *facts: str, role: str = "") -> str:
+    """One person of an overdue block: name (department) [· role], then their facts."""
+    person = vi(
+        "clerk.overdue.person",
+        name=name,
+        department=f" ({department})",
+        role=f" · {vi(f'role.{role}')}" if role else "",
+    )
+    return f"{person}\n  {' · '.join(facts)}"
+
+
+def summary_line(key: str, count: int, total: int, percent: str) -> str:
+    return vi("clerk.summary.line", label=vi(key), share=f"{count}/{total}", percent=percent)
+
+
+def summary_person(name: str, *facts: str) -> str:
+    return vi("clerk.summary.person", name=name, facts=f" — {', '.join(facts)}" if facts else "")
