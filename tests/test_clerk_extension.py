@@ -36,8 +36,11 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
+from tests.wording import overdue_person, summary_line, vi
 
 __all__ = ["desk", "story"]  # fixtures
+
+Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
 
 async def ask_extension(desk: Conversation, story: BaBich, key: str, args: str) -> Reply:
@@ -77,11 +80,13 @@ async def test_an_approved_extension_moves_that_officials_due_date(
     clock: FixedClock,
 ) -> None:
     sent = await ask_extension(desk, story, "lan", "CCHC-Q1 20/3/2024  Chờ số liệu   từ thôn")
-    assert sent.text == (
-        "📨 Đã gửi đề nghị gia hạn <b>CCHC-Q1-2024</b> Báo cáo CCHC Quý I năm 2024\n"
-        "Từ 10/03/2024 đến 20/03/2024.\n"
-        "Lý do: Chờ số liệu từ thôn\n"
-        "Bot sẽ báo khi văn phòng hoặc lãnh đạo quyết định."
+    assert sent.text == vi(
+        "clerk.extension.sent",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        start="10/03/2024",
+        end="20/03/2024",
+        reason="Chờ số liệu từ thôn",
     )
     (request,) = await requests(session)
     assert request.state is ExtensionState.PENDING
@@ -95,24 +100,31 @@ async def test_an_approved_extension_moves_that_officials_due_date(
     keys = {o.id: k for k, o in story.people.items()}
     assert [keys[r.recipient_id] for r in asks] == ["nhut", "luong", "manh"]
     message = notice_reply(asks[0])
-    assert message.text == (
-        "📨 <b>Phạm Thị Lan</b> (Văn hóa - Xã hội) xin gia hạn <b>CCHC-Q1-2024</b> "
-        "Báo cáo CCHC Quý I năm 2024\nTừ 10/03/2024 đến 20/03/2024\nLý do: Chờ số liệu từ thôn"
+    assert message.text == vi(
+        "clerk.extension.ask",
+        name="Phạm Thị Lan",
+        department="Văn hóa - Xã hội",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        start="10/03/2024",
+        end="20/03/2024",
+        reason="Chờ số liệu từ thôn",
     )
     assert message.choices == [
         [
-            Choice("Đồng ý", extension_data(request.id, True)),
-            Choice("Từ chối", extension_data(request.id, False)),
+            Choice(vi("clerk.button.approve"), extension_data(request.id, True)),
+            Choice(vi("clerk.button.refuse"), extension_data(request.id, False)),
         ]
     ]
 
     await pending_deadline_reminder(sessionmaker, story, "lan")
     clock.set(local(11, 3, 9, 40))
     (decided,) = await desk.handle(story.chats["nhut"], ChoiceTapped(f"xa:{request.id}"))
-    assert decided.edit and decided.notice == "Đồng ý"
-    assert decided.text == (
-        f"{message.text}\n\n✅ Đã đồng ý gia hạn đến 20/03/2024 — Trần Văn Nhứt, 11/03/2024 09:40."
+    assert decided.edit and decided.notice == vi("clerk.button.approve")
+    approved = vi(
+        "clerk.extension.approved", end="20/03/2024", name="Trần Văn Nhứt", time="11/03/2024 09:40"
     )
+    assert decided.text == f"{message.text}\n\n{approved}"
     (request,) = await requests(session)
     assert request.state is ExtensionState.APPROVED
     assert request.decided_by_id == story.people["nhut"].id
@@ -138,24 +150,40 @@ async def test_an_approved_extension_moves_that_officials_due_date(
     assert old.status is ReminderStatus.DROPPED
     (told,) = await fetch(session, select(Reminder).where(Reminder.kind == "extension_decided"))
     assert told.recipient_id == story.people["lan"].id
-    assert notice_reply(told).text == (
-        "✅ Đề nghị gia hạn <b>CCHC-Q1-2024</b> Báo cáo CCHC Quý I năm 2024 "
-        "đã được Trần Văn Nhứt đồng ý.\nHạn mới của anh/chị: 20/03/2024."
+    assert notice_reply(told).text == vi(
+        "clerk.notice.extension_approved",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        name="Trần Văn Nhứt",
+        end="20/03/2024",
     )
 
     # /overdue no longer lists her until 21/03; then she is one day late against her date.
     text = await _say(desk, story, "nhut", "quahan")
-    assert "Phạm Thị Lan" not in text and "4/10 chưa nộp, chiếm 40,0%" in text
+    q1_head = vi(
+        "clerk.overdue.report",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        due="10/03/2024",
+        share="4/10",
+        percent="40,0%",
+    )
+    assert "Phạm Thị Lan" not in text and q1_head in text
     clock.set(local(21, 3, 9))
     text = await _say(desk, story, "nhut", "quahan")
-    assert (
-        "• <b>Phạm Thị Lan</b> (Văn hóa - Xã hội)\n"
-        "  trễ 1 ngày · gia hạn đến 20/03/2024 · đã nhắc 1 lần · chưa nộp"
-    ) in text
+    lan = overdue_person(
+        "Phạm Thị Lan",
+        "Văn hóa - Xã hội",
+        vi("clerk.late_days", days=1),
+        vi("clerk.overdue.extended", due="20/03/2024"),
+        vi("clerk.overdue.reminded", count=1),
+        vi("clerk.not_submitted"),
+    )
+    assert f"\n{lan}\n" in f"{text}\n"
     # Handed in on her extended date: on time in the matrix.
     await hand_in(sessionmaker, story, "lan", story.q1, local(20, 3, 16))
     summary = await _say(desk, story, "nhut", "tonghop", "CCHC-Q1")
-    assert "Nộp đúng hạn: 5/10, chiếm 50,0%" in summary
+    assert summary_line("clerk.report.on_time", 5, 10, "50,0%") in summary.splitlines()
 
 
 async def _say(desk: Conversation, story: BaBich, key: str, command: str, args: str = "") -> str:
@@ -170,9 +198,10 @@ async def test_the_first_decision_wins_and_refusal_tells_the_official(
     (request,) = await requests(session)
     clock.set(local(11, 3, 10))
     (refused,) = await desk.handle(story.chats["manh"], ChoiceTapped(f"xr:{request.id}"))
-    assert refused.text.endswith("\n\n❌ Không đồng ý gia hạn — Phạm Văn Mạnh, 11/03/2024 10:00.")
+    outcome = vi("clerk.extension.refused", name="Phạm Văn Mạnh", time="11/03/2024 10:00")
+    assert refused.text.endswith(f"\n\n{outcome}")
     (late,) = await desk.handle(story.chats["nhut"], ChoiceTapped(f"xa:{request.id}"))
-    assert late.edit and late.notice == "Đề nghị này đã được quyết định trước đó."
+    assert late.edit and late.notice == vi("clerk.extension.already_notice")
     assert late.text == refused.text
     (request,) = await requests(session)
     assert request.state is ExtensionState.REFUSED
@@ -180,8 +209,12 @@ async def test_the_first_decision_wins_and_refusal_tells_the_official(
     groups = await overdue(session, story.q1.unit_id, date(2024, 3, 12))
     assert any(row.full_name == "Đinh Văn Sơn" for row in groups[0].rows)
     (told,) = await fetch(session, select(Reminder).where(Reminder.kind == "extension_decided"))
-    assert notice_reply(told).text.endswith(
-        "không được Phạm Văn Mạnh đồng ý.\nHạn vẫn là 10/03/2024."
+    assert notice_reply(told).text == vi(
+        "clerk.notice.extension_refused",
+        code="CCHC-Q1-2024",
+        title=Q1_TITLE,
+        name="Phạm Văn Mạnh",
+        start="10/03/2024",
     )
 
 
@@ -196,11 +229,11 @@ async def test_no_one_decides_their_own_request_and_officials_cannot_decide(
     )
     assert sorted(asks) == sorted([story.people["luong"].id, story.people["manh"].id])
     (own,) = await desk.handle(story.chats["nhut"], ChoiceTapped(f"xa:{request.id}"))
-    assert own.text == "Anh/chị không thể tự quyết định đề nghị gia hạn của mình."
+    assert own.text == vi("clerk.extension.own")
     (official,) = await desk.handle(story.chats["hoa"], ChoiceTapped(f"xa:{request.id}"))
-    assert official.text.startswith("Lệnh này chỉ dành cho công chức Văn phòng - Thống kê")
+    assert official.text == vi("clerk.refuse")
     (forged,) = await desk.handle(story.chats["luong"], ChoiceTapped("xa:999999"))
-    assert "không hợp lệ" in forged.text
+    assert forged.text == vi("refuse.bad_choice")
     (request,) = await requests(session)
     assert request.state is ExtensionState.PENDING
 
@@ -208,57 +241,28 @@ async def test_no_one_decides_their_own_request_and_officials_cannot_decide(
 @pytest.mark.parametrize(
     ("key", "args", "expected"),
     [
-        (
-            "lan",
-            "",
-            "Dùng: /giahan &lt;mã báo cáo hoặc nhiệm vụ&gt; &lt;ngày dd/mm/yyyy&gt; &lt;lý do&gt;, "
-            "ví dụ /giahan CCHC-Q1 20/03/2024 Đang nghỉ phép",
-        ),
-        (
-            "lan",
-            "CCHC-Q1 31/02/2024 ốm",
-            "«31/02/2024» không phải ngày hợp lệ. Anh/chị viết ngày theo dạng dd/mm/yyyy, "
-            "ví dụ 20/03/2024.",
-        ),
-        (
-            "lan",
-            "CCHC-Q1 2024-03-20 ốm",
-            "«2024-03-20» không phải ngày hợp lệ. Anh/chị viết ngày theo dạng dd/mm/yyyy, "
-            "ví dụ 20/03/2024.",
-        ),
-        (
-            "lan",
-            "CCHC-Q1 10/03/2024 ốm",
-            "Ngày xin gia hạn phải sau hạn hiện tại của anh/chị (10/03/2024) "
-            "và không trước hôm nay.",
-        ),
-        (
-            "lan",
-            "CCHC-Q1 20/03/2024",
-            "Anh/chị ghi thêm lý do sau ngày, ví dụ: /giahan CCHC-Q1 20/03/2024 Đang nghỉ phép",
-        ),
-        (
-            "lan",
-            "CCHC-Q1 20/03/2024 " + "x" * 501,
-            "Lý do dài quá 500 ký tự. Anh/chị viết ngắn gọn hơn.",
-        ),
-        (
-            "lan",
-            "2.1 20/03/2024 bận",
-            "«2.1» không phải báo cáo hay nhiệm vụ được giao cho anh/chị. Gõ /nhiemvu để xem mã.",
-        ),
-        ("hong", "2.4 20/03/2024 bận", "2.4 không có hạn nên không cần gia hạn."),
-        (
-            "hoa",
-            "CCHC-Q1 20/03/2024 bận",
-            "Anh/chị đã nộp hoặc hoàn thành CCHC-Q1-2024, không cần gia hạn.",
-        ),
-        (
-            "luong",
-            "CCHC-Q1 20/03/2024 bận",
-            "«CCHC-Q1» không phải báo cáo hay nhiệm vụ được giao cho anh/chị. "
-            "Gõ /nhiemvu để xem mã.",
-        ),
+        ("lan", "", vi("clerk.extension.usage")),
+        ("lan", "CCHC-Q1 31/02/2024 ốm", vi("clerk.extension.bad_date", text="31/02/2024")),
+        ("lan", "CCHC-Q1 2024-03-20 ốm", vi("clerk.extension.bad_date", text="2024-03-20")),
+        ("lan", "CCHC-Q1 10/03/2024 ốm", vi("clerk.extension.too_early", due="10/03/2024")),
+        ("lan", "CCHC-Q1 20/03/2024", vi("clerk.extension.no_reason")),
+        ("lan", "CCHC-Q1 20/03/2024 " + "x" * 501, vi("clerk.extension.too_long", limit=500)),
+        ("lan", "2.1 20/03/2024 bận", vi("clerk.extension.not_yours", code="2.1")),
+        ("hong", "2.4 20/03/2024 bận", vi("clerk.extension.no_due", code="2.4")),
+        ("hoa", "CCHC-Q1 20/03/2024 bận", vi("clerk.extension.finished", code="CCHC-Q1-2024")),
+        ("luong", "CCHC-Q1 20/03/2024 bận", vi("clerk.extension.not_yours", code="CCHC-Q1")),
+    ],
+    ids=[
+        "usage",
+        "no-such-day",
+        "iso-date",
+        "not-later",
+        "no-reason",
+        "long-reason",
+        "not-assigned",
+        "no-due",
+        "finished",
+        "leader-not-assigned",
     ],
 )
 async def test_bad_requests_are_refused_politely_and_change_nothing(
@@ -277,10 +281,7 @@ async def test_one_pending_request_at_a_time(
 ) -> None:
     await ask_extension(desk, story, "dung", "CCHC-Q1 18/03/2024 Huấn luyện")
     again = await ask_extension(desk, story, "dung", "CCHC-Q1 25/03/2024 Huấn luyện")
-    assert again.text == (
-        "Anh/chị đã có đề nghị gia hạn CCHC-Q1-2024 đến 18/03/2024 đang chờ quyết định. "
-        "Vui lòng chờ trả lời."
-    )
+    assert again.text == vi("clerk.extension.pending", code="CCHC-Q1-2024", due="18/03/2024")
     assert len(await requests(session)) == 1
 
 
