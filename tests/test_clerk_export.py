@@ -14,8 +14,18 @@ from db.models import Submission
 from handlers.conversation import Conversation
 from handlers.types import CommandSent, Reply
 from tests.test_clerk_scenario import BaBich, desk, fetch, story
+from tests.wording import state, vi
 
 __all__ = ["desk", "story"]  # fixtures
+
+
+def x(key: str, **params: object) -> str:
+    """A word of the workbook (sheet names, headers, cells), from the catalog."""
+    return vi(f"clerk.xlsx.{key}", **params)
+
+
+MATRIX_SHEET, STATUS_SHEET = x("matrix_sheet"), x("status_sheet")
+MISSING, ON_TIME, ON_LEAVE = x("missing"), x("on_time"), x("on_leave")
 
 
 async def export(desk: Conversation, story: BaBich, args: str) -> Reply:
@@ -31,49 +41,48 @@ async def test_export_of_one_report(
     desk: Conversation, story: BaBich, session: AsyncSession, tmp_path: Path
 ) -> None:
     reply = await export(desk, story, "CCHC-Q1")
-    assert reply.text == (
-        "📊 Tệp Excel tổng hợp CCHC-Q1-2024 (1 báo cáo): tong-hop-CCHC-Q1-2024.xlsx"
-    )
+    name = vi("clerk.export.filename", scope="CCHC-Q1-2024")
+    assert reply.text == vi("clerk.export.done", scope="CCHC-Q1-2024", count=1, name=name)
     (file,) = reply.files
-    assert file.name == "tong-hop-CCHC-Q1-2024.xlsx" and file.channel_file_id is None
+    assert file.name == name and file.channel_file_id is None
     path = Path(file.path)
     assert path.parent == (tmp_path / "data" / "exports").resolve()
     book = load_workbook(path)
-    assert book.sheetnames == ["Tổng hợp", "CCHC-Q1-2024", "Tiến độ nhiệm vụ"]
+    assert book.sheetnames == [MATRIX_SHEET, "CCHC-Q1-2024", STATUS_SHEET]
 
-    matrix = book["Tổng hợp"]
-    assert matrix["A1"].value == "Tình hình nộp báo cáo — UBND xã Ba Bích — CCHC-Q1-2024"
-    assert matrix["A2"].value == "Thời điểm lập"
+    matrix = book[MATRIX_SHEET]
+    assert matrix["A1"].value == x("matrix_title", unit="UBND xã Ba Bích", scope="CCHC-Q1-2024")
+    assert matrix["A2"].value == x("as_of")
     assert matrix["B2"].value == datetime(2024, 3, 11, 9, 0)
     assert matrix["B2"].number_format == "DD/MM/YYYY HH:MM"
     assert rows(matrix, 4) == [
-        ("STT", "Họ và tên", "Bộ phận", "CCHC-Q1-2024"),
-        (1, "Phạm Văn Dũng", "Quân sự", "Chưa nộp"),
-        (2, "Nguyễn Thị Hoa", "Văn phòng - Thống kê", "Đúng hạn"),
-        (3, "Lê Thị Hồng", "Tư pháp - Hộ tịch", "Nghỉ phép"),
-        (4, "Võ Văn Hùng", "Địa chính - Xây dựng", "Trễ 1 ngày"),
-        (5, "Phạm Thị Lan", "Văn hóa - Xã hội", "Chưa nộp"),
-        (6, "Nguyễn Thị Mai", "Tài chính - Kế toán", "Chưa nộp"),
-        (7, "Trần Văn Nhứt", "Văn phòng - Thống kê", "Đúng hạn"),
-        (8, "Đinh Văn Sơn", "Công an xã", "Chưa nộp"),
-        (9, "Đinh Văn Tám", "Văn hóa - Xã hội", "Đúng hạn"),
-        (10, "Huỳnh Thị Thu", "Bộ phận một cửa", "Đúng hạn"),
+        (x("no"), x("name"), x("department"), "CCHC-Q1-2024"),
+        (1, "Phạm Văn Dũng", "Quân sự", MISSING),
+        (2, "Nguyễn Thị Hoa", "Văn phòng - Thống kê", ON_TIME),
+        (3, "Lê Thị Hồng", "Tư pháp - Hộ tịch", ON_LEAVE),
+        (4, "Võ Văn Hùng", "Địa chính - Xây dựng", x("late", days=1)),
+        (5, "Phạm Thị Lan", "Văn hóa - Xã hội", MISSING),
+        (6, "Nguyễn Thị Mai", "Tài chính - Kế toán", MISSING),
+        (7, "Trần Văn Nhứt", "Văn phòng - Thống kê", ON_TIME),
+        (8, "Đinh Văn Sơn", "Công an xã", MISSING),
+        (9, "Đinh Văn Tám", "Văn hóa - Xã hội", ON_TIME),
+        (10, "Huỳnh Thị Thu", "Bộ phận một cửa", ON_TIME),
         (None, None, None, None),
-        (None, "Nộp đúng hạn", None, 4),
-        (None, "Nộp trễ", None, 1),
-        (None, "Chưa nộp", None, 4),
-        (None, "Nghỉ phép", None, 1),
-        (None, "Tổng số phải nộp", None, 10),
-        (None, "Tỷ lệ nộp đúng hạn", None, 0.4),
+        (None, vi("clerk.report.on_time"), None, 4),
+        (None, vi("clerk.report.late"), None, 1),
+        (None, vi("clerk.report.missing"), None, 4),
+        (None, vi("clerk.report.on_leave"), None, 1),
+        (None, x("total"), None, 10),
+        (None, x("on_time_rate"), None, 0.4),
     ]
     assert matrix["D21"].number_format == "0.0%"
 
     report = book["CCHC-Q1-2024"]
     assert rows(report, 1)[:4] == [
         ("Báo cáo CCHC Quý I năm 2024", *[None] * 12),
-        ("Hạn nộp", datetime(2024, 3, 10), *[None] * 11),
-        ("Số liệu từ ngày", datetime(2023, 12, 15), *[None] * 11),
-        ("Số liệu đến ngày", datetime(2024, 3, 14), *[None] * 11),
+        (x("due"), datetime(2024, 3, 10), *[None] * 11),
+        (x("window_start"), datetime(2023, 12, 15), *[None] * 11),
+        (x("window_end"), datetime(2024, 3, 14), *[None] * 11),
     ]
     assert report["B2"].number_format == "DD/MM/YYYY"
     ids = {
@@ -82,19 +91,19 @@ async def test_export_of_one_report(
     }
     assert ids and rows(report, 6) == [
         (
-            "STT",
-            "Họ và tên",
-            "Bộ phận",
-            "Lần nộp",
-            "Thời gian nộp",
-            "Hạn nộp",
-            "Đúng hạn / trễ hạn",
-            "Số ngày trễ",
-            "Trạng thái xem xét",
-            "Người xem xét",
-            "Thời gian xem xét",
-            "Nhận xét",
-            "Tệp đính kèm",
+            x("no"),
+            x("name"),
+            x("department"),
+            x("version"),
+            x("submitted_at"),
+            x("own_due"),
+            x("timeliness"),
+            x("late_days"),
+            x("review"),
+            x("reviewer"),
+            x("reviewed_at"),
+            x("comment"),
+            x("files"),
         ),
         (
             1,
@@ -103,9 +112,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 5, 14, 0),
             datetime(2024, 3, 10),
-            "Đúng hạn",
+            ON_TIME,
             0,
-            "chờ xem xét",
+            vi("clerk.review.pending"),
             None,
             None,
             None,
@@ -118,9 +127,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 7, 10, 0),
             datetime(2024, 3, 10),
-            "Đúng hạn",
+            ON_TIME,
             0,
-            "chờ xem xét",
+            vi("clerk.review.pending"),
             None,
             None,
             None,
@@ -133,9 +142,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 8, 9, 0),
             datetime(2024, 3, 10),
-            "Đúng hạn",
+            ON_TIME,
             0,
-            "đã tiếp nhận",
+            vi("clerk.review.accepted"),
             "Trần Văn Nhứt",
             datetime(2024, 3, 8, 15, 0),
             None,
@@ -148,9 +157,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 9, 10, 0),
             datetime(2024, 3, 10),
-            "Đúng hạn",
+            ON_TIME,
             0,
-            "đã trả lại",
+            vi("clerk.review.returned"),
             "Trần Văn Nhứt",
             datetime(2024, 3, 10, 16, 0),
             "Thiếu phụ lục số liệu",
@@ -163,9 +172,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 10, 20, 0),
             datetime(2024, 3, 10),
-            "Đúng hạn",
+            ON_TIME,
             0,
-            "chờ xem xét",
+            vi("clerk.review.pending"),
             None,
             None,
             None,
@@ -178,9 +187,9 @@ async def test_export_of_one_report(
             1,
             datetime(2024, 3, 11, 8, 30),
             datetime(2024, 3, 10),
-            "Trễ hạn",
+            x("late_short"),
             1,
-            "chờ xem xét",
+            vi("clerk.review.pending"),
             None,
             None,
             None,
@@ -192,18 +201,18 @@ async def test_export_of_one_report(
     assert report["E7"].number_format == "DD/MM/YYYY HH:MM"
     assert report["F7"].number_format == "DD/MM/YYYY"
 
-    answers = book["Tiến độ nhiệm vụ"]
+    answers = book[STATUS_SHEET]
     task = "Số hóa hồ sơ TTHC, hạn chế trễ hẹn; kết nối CSDL quốc gia về dân cư"
     assert rows(answers, 1) == [
         (
-            "STT",
-            "Mã nhiệm vụ",
-            "Nhiệm vụ",
-            "Họ và tên",
-            "Bộ phận",
-            "Tiến độ",
-            "Ghi chú",
-            "Thời gian",
+            x("no"),
+            x("task_code"),
+            x("task"),
+            x("name"),
+            x("department"),
+            x("state"),
+            x("note"),
+            x("time"),
         ),
         (
             1,
@@ -211,7 +220,7 @@ async def test_export_of_one_report(
             task,
             "Huỳnh Thị Thu",
             "Bộ phận một cửa",
-            "Hoàn thành",
+            state("done"),
             None,
             datetime(2024, 3, 5, 10, 0),
         ),
@@ -221,7 +230,7 @@ async def test_export_of_one_report(
             task,
             "Đinh Văn Sơn",
             "Công an xã",
-            "Đang thực hiện",
+            state("in_progress"),
             None,
             datetime(2024, 3, 6, 10, 0),
         ),
@@ -231,7 +240,7 @@ async def test_export_of_one_report(
             task,
             "Lê Thị Hồng",
             "Tư pháp - Hộ tịch",
-            "Vướng mắc",
+            state("blocked"),
             "Thiếu máy scan & chữ ký số",
             datetime(2024, 3, 6, 11, 0),
         ),
@@ -240,21 +249,23 @@ async def test_export_of_one_report(
 
 async def test_export_of_a_year_has_a_sheet_per_report(desk: Conversation, story: BaBich) -> None:
     reply = await export(desk, story, "2024")
-    assert reply.text == "📊 Tệp Excel tổng hợp 2024 (4 báo cáo): tong-hop-2024.xlsx"
+    name = vi("clerk.export.filename", scope="2024")
+    assert reply.text == vi("clerk.export.done", scope="2024", count=4, name=name)
+    assert reply.files[0].name == name
     book = load_workbook(reply.files[0].path)
     assert book.sheetnames == [
-        "Tổng hợp",
+        MATRIX_SHEET,
         "CCHC-Q1-2024",
         "CCHC-6T-2024",
         "CCHC-Q3-2024",
         "CCHC-NAM-2024",
-        "Tiến độ nhiệm vụ",
+        STATUS_SHEET,
     ]
-    matrix = book["Tổng hợp"]
+    matrix = book[MATRIX_SHEET]
     assert rows(matrix, 4)[0] == (
-        "STT",
-        "Họ và tên",
-        "Bộ phận",
+        x("no"),
+        x("name"),
+        x("department"),
         "CCHC-Q1-2024",
         "CCHC-6T-2024",
         "CCHC-Q3-2024",
@@ -264,24 +275,24 @@ async def test_export_of_a_year_has_a_sheet_per_report(desk: Conversation, story
         1,
         "Phạm Văn Dũng",
         "Quân sự",
-        "Chưa nộp",
-        "Chưa nộp",
-        "Chưa nộp",
-        "Chưa nộp",
+        MISSING,
+        MISSING,
+        MISSING,
+        MISSING,
     )
     assert rows(matrix, 20) == [
-        (None, "Tổng số phải nộp", None, 10, 10, 10, 10),
-        (None, "Tỷ lệ nộp đúng hạn", None, 0.4, 0.0, 0.0, 0.0),
+        (None, x("total"), None, 10, 10, 10, 10),
+        (None, x("on_time_rate"), None, 0.4, 0.0, 0.0, 0.0),
     ]
     assert book["CCHC-6T-2024"].max_row == 6  # the title block and the header: nothing yet
-    assert len(rows(book["Tiến độ nhiệm vụ"], 2)) == 3
+    assert len(rows(book[STATUS_SHEET], 2)) == 3
     assert date(2024, 1, 1) < matrix["B2"].value.date()
 
 
 async def test_export_with_bad_input(desk: Conversation, story: BaBich) -> None:
     usage = await export(desk, story, "")
-    assert usage.text.startswith("Dùng: /export &lt;mã báo cáo hoặc năm&gt;") and not usage.files
+    assert usage.text == vi("clerk.export.usage") and not usage.files
     none = await export(desk, story, "2031")
-    assert none.text == "Không có báo cáo nào đến hạn trong năm 2031." and not none.files
+    assert none.text == vi("clerk.export.no_reports", year="2031") and not none.files
     unknown = await export(desk, story, "Q9")
-    assert unknown.text.startswith("Không tìm thấy báo cáo nào có mã «Q9».")
+    assert unknown.text == vi("clerk.export.unknown", query="Q9") and not unknown.files
