@@ -17,22 +17,24 @@ from handlers.clerk.digest import (
     weekly_digest,
 )
 from tests.test_clerk_scenario import BaBich, local, story
+from tests.wording import en, vi
 
 __all__ = ["story"]  # fixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-DIGEST_JUNE_10 = """\
-<b>🗓 Tổng hợp tuần 10/06/2024 – 16/06/2024</b>
-UBND xã Ba Bích
-
-<b>Đến hạn trong tuần</b>
-📄 CCHC-6T-2024 — hạn 10/06/2024: 0/10 đã nộp
-
-<b>Quá hạn hiện nay</b>
-📄 CCHC-Q1-2024: 5/10 chưa nộp, chiếm 50,0%
-
-<b>Nộp báo cáo đúng hạn năm 2024</b> (đến nay): 4/10, đạt 40,0%"""
+DIGEST_JUNE_10 = "\n\n".join(
+    [
+        vi("clerk.digest.header", start="10/06/2024", end="16/06/2024", unit="UBND xã Ba Bích"),
+        vi("clerk.digest.due_header")
+        + "\n"
+        + vi("clerk.digest.due_report", code="CCHC-6T-2024", due="10/06/2024", share="0/10"),
+        vi("clerk.digest.overdue_header")
+        + "\n"
+        + vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="5/10", percent="50,0%"),
+        vi("clerk.digest.rate", year=2024, share="4/10", percent="40,0%"),
+    ]
+)
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -101,9 +103,13 @@ def test_the_chart_draws_what_it_is_given() -> None:
 
 async def test_a_quiet_week_and_english(story: BaBich, session: AsyncSession) -> None:
     text, _ = await digest(session, story.q1.unit_id, local(4, 3, 8), "en")
-    assert text == (
-        "<b>🗓 Week of 04/03/2024 – 10/03/2024</b>\nUBND xã Ba Bích\n\n"
-        "<b>Due this week</b>\n📄 CCHC-Q1-2024 — due 10/03/2024: 5/10 submitted\n\n"
-        "<b>Overdue now</b>\nNothing is overdue.\n\n"
-        "<b>Reports on time in 2024</b>: no report deadline has passed yet."
+    assert text == "\n\n".join(
+        [
+            en("clerk.digest.header", start="04/03/2024", end="10/03/2024", unit="UBND xã Ba Bích"),
+            en("clerk.digest.due_header")
+            + "\n"
+            + en("clerk.digest.due_report", code="CCHC-Q1-2024", due="10/03/2024", share="5/10"),
+            en("clerk.digest.overdue_header") + "\n" + en("clerk.digest.overdue_none"),
+            en("clerk.digest.rate_none", year=2024),
+        ]
     )
