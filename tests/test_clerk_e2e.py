@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ from tests.fakebotapi.state import StoredMessage
 from tests.test_clerk_cli import plain
 from tests.test_clerk_desk import OVERDUE_MARCH_11
 from tests.test_clerk_scenario import BaBich, local, march_story
+from tests.wording import pattern, vi
+
+Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
 
 @dataclass
@@ -91,7 +95,16 @@ async def test_the_clerk_asks_quahan_and_gets_a_file_back(office: Office) -> Non
     messages = await office.server.wait_for_messages(
         office.chat("nhut"), 2, after=update["message"]["message_id"], timeout=10
     )
-    assert (messages[0].plain_text or "").startswith(f"📎 Bài nộp #{hoa} — Nguyễn Thị Hoa")
+    header = vi(
+        "clerk.get.header",
+        id=hoa,
+        name="Nguyễn Thị Hoa",
+        title=Q1_TITLE,
+        version=1,
+        time="08/03/2024 09:00",
+        count=1,
+    )
+    assert (messages[0].plain_text or "").startswith(plain(header))
     assert messages[1].document is not None
     assert messages[1].document["file_name"] == "BC Quý I - Nội vụ.docx"
     (uploaded,) = office.server.uploaded_files
@@ -107,14 +120,23 @@ async def test_a_file_sent_on_telegram_comes_back_by_its_file_id(office: Office)
         chat, after=sent["message"]["message_id"], timeout=10
     )
     first = question.buttons[0][0]["text"]
-    assert first.startswith("Báo cáo CCHC Quý I năm 2024")
+    assert first.startswith(Q1_TITLE)
+    asked = question.text  # the message is edited in place into the receipt
     answer = office.server.user_presses(chat, question.message_id, first)
     await office.server.wait_for_answer(answer, timeout=10)
     await office.server.wait_for(
-        lambda: (
-            "Đã nhận báo cáo" in (office.server.message(chat, question.message_id).plain_text or "")
-        ),
+        lambda: office.server.message(chat, question.message_id).text != asked,
         timeout=10,
+    )
+    assert office.server.message(chat, question.message_id).text == vi(
+        "report.receipt",
+        title=Q1_TITLE,
+        version=2,
+        files=vi("report.file_line", name="BC Quý I - TCKT v2.xlsx", size="7 B"),
+        time="11/03/2024 09:00",
+        timeliness=vi("report.late", days=1, due="10/03/2024"),
+        start="15/12/2023",
+        end="14/03/2024",
     )
     second = await office.submission_id("mai", version=2)
     update = office.server.user_sends_command(office.chat("nhut"), "get", str(second))
@@ -128,15 +150,15 @@ async def test_a_file_sent_on_telegram_comes_back_by_its_file_id(office: Office)
 
 async def test_invite_in_chat_prints_the_deep_link(office: Office) -> None:
     reply = await office.say("nhut", "invite", "Phạm Thị Lan")
-    lines = (reply.plain_text or "").splitlines()
-    assert lines[0].startswith("🔑 Mã đăng ký cho Phạm Thị Lan: ")
-    code = lines[0].rsplit(": ", 1)[1]
-    assert lines[-1] == f"https://t.me/nhacviec_test_bot?start={code}"
+    created = pattern("clerk.invite.created", name="Phạm Thị Lan", expires="18/03/2024 09:00")
+    invited = re.fullmatch(f"{created}\n(?P<rest>.*)", reply.text or "", re.DOTALL)
+    assert invited is not None and invited["code"]
+    link = f"https://t.me/nhacviec_test_bot?start={invited['code']}"
+    assert invited["rest"] == vi("clerk.invite.link", link=link)
+    assert link in (reply.plain_text or "")  # still a link once Telegram parsed the markup
 
 
 async def test_an_official_is_refused_over_telegram_too(office: Office) -> None:
     reply = await office.say("hoa", "quahan")
-    assert (reply.plain_text or "").startswith(
-        "Lệnh này chỉ dành cho công chức Văn phòng - Thống kê"
-    )
+    assert reply.plain_text == plain(vi("clerk.refuse"))
     assert all(r.ok for r in office.server.requests_for("sendMessage"))
