@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from tests.cli import run_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
+from tests.wording import vi
+
+
+def line(when: str, name: str, what: str, *extra: str) -> str:
+    """One line of the preview for the Quý I report."""
+    text = vi("reminders.preview.line", when=when, name=name, code="CCHC-Q1-2024", what=what)
+    return " ".join([text, *extra])
 
 
 async def test_preview_prints_the_ba_bich_calendar(database_url: str) -> None:
@@ -15,22 +22,43 @@ async def test_preview_prints_the_ba_bich_calendar(database_url: str) -> None:
     )
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("Lịch nhắc việc: ")
+    count = sum(1 for text in lines[1:] if " | " in text)
+    assert lines[0] == vi("reminders.preview.header", count=count)
     assert (
-        "01/03/2024 08:00 | Nguyễn Thị Hoa | CCHC-Q1-2024 | Nhắc trước hạn 10/03/2024 "
-        "(còn 9 ngày) (dời từ 03/03/2024 08:00) kèm 2 tệp mẫu"
-    ) in lines
+        line(
+            "01/03/2024 08:00",
+            "Nguyễn Thị Hoa",
+            vi("reminders.kind.before", due="10/03/2024", left=vi("reminders.left.days", days=9)),
+            vi("reminders.preview.moved", nominal="03/03/2024 08:00"),
+            vi("reminders.preview.templates", count=2),
+        )
+        in lines
+    )
     # 10/03/2024 is a Sunday: the last reminder before the deadline comes on Friday.
     assert (
-        "08/03/2024 08:00 | Nguyễn Thị Hoa | CCHC-Q1-2024 | Nhắc hạn chót 10/03/2024 "
-        "(còn 2 ngày) (dời từ 10/03/2024 08:00)"
-    ) in lines
+        line(
+            "08/03/2024 08:00",
+            "Nguyễn Thị Hoa",
+            vi("reminders.kind.due_day", due="10/03/2024", left=vi("reminders.left.days", days=2)),
+            vi("reminders.preview.moved", nominal="10/03/2024 08:00"),
+        )
+        in lines
+    )
     assert (
-        "11/03/2024 08:00 | Nguyễn Thị Hoa | CCHC-Q1-2024 | Nhắc quá hạn 10/03/2024 (trễ 1 ngày)"
-    ) in lines
-    digest = next(line for line in lines if "Tổng hợp gửi văn phòng" in line)
-    assert digest.startswith("11/03/2024 08:00 | Trần Văn Nhứt | CCHC-Q1-2024")
-    assert "Lê Thị Hồng (nghỉ phép)" in digest
+        line(
+            "11/03/2024 08:00",
+            "Nguyễn Thị Hoa",
+            vi("reminders.kind.overdue", due="10/03/2024", late=vi("reminders.late.days", days=1)),
+        )
+        in lines
+    )
+    digest_start = line(
+        "11/03/2024 08:00",
+        "Trần Văn Nhứt",
+        vi("reminders.kind.digest_clerk", due="10/03/2024", missing=""),
+    )
+    (digest,) = [text for text in lines if text.startswith(digest_start)]
+    assert vi("reminders.digest.on_leave", name="Lê Thị Hồng") in digest
     # Nobody hears anything on the weekend, and nothing was sent or written.
     assert not any(line.startswith(("02/03/2024", "03/03/2024", "09/03/2024")) for line in lines)
 
