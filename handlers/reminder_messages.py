@@ -7,7 +7,8 @@ missing.
 
 `reminder_replies` renders a claimed batch in a handful of queries: it loads the batch's
 recipients, reports and tasks into the session first, so the per-row `session.get` calls find
-them there, and reads the batch's handed-in flags in one query.
+them there, and reads the batch's handed-in flags in one query. `OutboxRenderer` is that
+function as the dispatcher's renderer; the composition root (`bot/`) injects it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import answers
 from db.clock import format_date
 from db.files import FileStore
+from db.kinds import CHECKIN, OBLIGATION, TASK, UNREACHABLE_NOTICE, WEEKLY_DIGEST, is_digest
 from db.models import (
     Obligation,
     ObligationAssignee,
@@ -41,12 +43,22 @@ from handlers.clerk.numbers import percent, share
 from handlers.presenting import h, last_answer
 from handlers.status import status_choices
 from handlers.types import Choice, OutgoingFile, Reply
-from scheduler.dispatch import UNREACHABLE_NOTICE
-from scheduler.policy import CHECKIN, DIGEST_PREFIX
-from scheduler.sweep import WEEKLY_DIGEST
 
 # (obligation id, official id) → handed in, for the rows of one batch.
 HandedIn = Mapping[tuple[int, int], bool]
+
+
+class OutboxRenderer:
+    """The dispatcher's renderer: a claimed batch rendered from the database as it is now."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], store: FileStore) -> None:
+        self.sessionmaker = sessionmaker
+        self.store = store
+
+    async def __call__(self, rows: Sequence[Reminder]) -> list[Reply | Exception | None]:
+        """Each row's message, None (no longer needed) or why it failed, in the rows' order."""
+        async with self.sessionmaker() as session:
+            return await reminder_replies(session, rows, self.store)
 
 
 async def reminder_replies(
@@ -72,8 +84,8 @@ async def _prefetch(
     """Load the batch's people, reports and tasks into `session`: its handed-in flags, and the
     loaded objects (keep them referenced while rendering)."""
     people = {row.recipient_id for row in rows}
-    obligations = {r.subject_id for r in rows if r.subject_type == "obligation" and r.subject_id}
-    tasks = {r.subject_id for r in rows if r.subject_type == "task" and r.subject_id}
+    obligations = {r.subject_id for r in rows if r.subject_type == OBLIGATION and r.subject_id}
+    tasks = {r.subject_id for r in rows if r.subject_type == TASK and r.subject_id}
     # Fetched (`all`), they sit in the session's identity map, where session.get finds them.
     loaded: list[object] = []
     loaded += (await session.scalars(select(Official).where(Official.id.in_(people)))).all()
@@ -121,11 +133,11 @@ async def reminder_reply(
         _, path = store.put(chart)
         name = f"tien-do-{row.slot_at.astimezone(UTC):%Y%m%d}.png"
         return Reply(text, files=[OutgoingFile(name, str(store.path_of(path)))])
-    if row.kind.startswith(DIGEST_PREFIX):
+    if is_digest(row.kind):
         return await _digest(session, row, payload, lang)
-    if row.subject_type == "obligation":
+    if row.subject_type == OBLIGATION:
         return await _obligation_reminder(session, row, payload, lang, store, handed_in)
-    if row.subject_type == "task":
+    if row.subject_type == TASK:
         return await _task_reminder(session, row, payload, lang)
     return None
 
@@ -236,7 +248,7 @@ async def _digest(
     session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
 ) -> Reply | None:
     listed = {int(m["official_id"]): m for m in payload.get("missing", [])}
-    if row.subject_type == "obligation":
+    if row.subject_type == OBLIGATION:
         total = await session.scalar(
             select(func.count()).where(ObligationAssignee.obligation_id == row.subject_id)
         )
@@ -255,7 +267,7 @@ async def _digest(
     )
     due = format_date(date.fromisoformat(payload["due_date"]))
     count, of = share(len(people), total or 0), percent(len(people), total or 0, lang)
-    if row.subject_type == "obligation":
+    if row.subject_type == OBLIGATION:
         head = t(
             "remind.digest_obligation",
             lang,
