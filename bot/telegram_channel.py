@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram import Bot, BotCommand, Message, Update
 from telegram.error import TelegramError
@@ -28,7 +29,6 @@ from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from db.models import Channel
 from handlers.catalog import t
-from handlers.conversation import Conversation
 from handlers.types import (
     ChoiceTapped,
     CommandSent,
@@ -41,6 +41,10 @@ from handlers.types import (
 )
 from scheduler.delivery import DeliveryError
 from scheduler.pacing import Pacer
+
+if TYPE_CHECKING:
+    # Only for annotations: the reminder worker imports this module and needs no conversation.
+    from handlers.conversation import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -232,11 +236,12 @@ class TelegramChannel:
         self, chat_id: int, replies: Sequence[Reply], tapped_message_id: int | None = None
     ) -> None:
         """Send the replies through the transport; one marked `edit` replaces the tapped
-        message. A person is waiting: a short flood-control wait is waited out in place."""
+        message. A person is waiting: the replies go before queued reminders, and a short
+        flood-control wait is waited out in place."""
         assert self.transport is not None, "attach the channel to an application first"
         for reply in replies:
             await self.transport.send(
-                str(chat_id), reply, tapped_message_id=tapped_message_id, patient=True
+                str(chat_id), reply, tapped_message_id=tapped_message_id, urgent=True
             )
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -82,6 +83,8 @@ class TelegramTransport:
     def __init__(self, bot: Bot, pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.pacer = pacer
+        # chat id -> (its lock, how many sends hold or wait for it); see `_whole_message`.
+        self._chats: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def send(
         self,
@@ -89,14 +92,37 @@ class TelegramTransport:
         message: Reply,
         *,
         tapped_message_id: int | None = None,
-        patient: bool = False,
+        urgent: bool = False,
     ) -> None:
         """Send the text (cut at 4096 characters), its buttons, then its files.
 
         With `tapped_message_id`, a reply marked `edit` that fits one message replaces that
-        message instead. `patient` (a person is waiting for this reply) waits out a short 429
-        on the first call too, instead of handing the message back to be retried later.
+        message instead. `urgent` (a person is waiting for this reply) goes before reminders
+        waiting for the pacer, and waits out a short 429 on the first call too, instead of
+        handing the message back to be retried later.
         """
+        async with self._whole_message(chat_id):
+            await self._send(chat_id, message, tapped_message_id, urgent)
+
+    @asynccontextmanager
+    async def _whole_message(self, chat_id: str) -> AsyncIterator[None]:
+        """One message to a chat at a time: a reply's text and its file are not split by a
+        reminder that the pacer let in between them (they share the chat's slots)."""
+        lock, users = self._chats.get(chat_id, (asyncio.Lock(), 0))
+        self._chats[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._chats[chat_id]
+            if users == 1:
+                del self._chats[chat_id]
+            else:
+                self._chats[chat_id] = (lock, users - 1)
+
+    async def _send(
+        self, chat_id: str, message: Reply, tapped_message_id: int | None, urgent: bool
+    ) -> None:
         chat: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
         try:
             markup = keyboard(message.choices)
@@ -111,7 +137,7 @@ class TelegramTransport:
 
         async def call(api_call: Callable[[], Awaitable[None]]) -> None:
             nonlocal calls
-            await self._call(chat_id, calls, api_call, patient=patient)
+            await self._call(chat_id, calls, api_call, urgent=urgent)
             calls += 1
 
         if message.edit and tapped_message_id is not None and len(pieces) == 1:
@@ -158,7 +184,7 @@ class TelegramTransport:
         await self.bot.send_document(chat, file_id)
 
     async def _call(
-        self, chat_id: str, index: int, call: Callable[[], Awaitable[None]], *, patient: bool
+        self, chat_id: str, index: int, call: Callable[[], Awaitable[None]], *, urgent: bool
     ) -> None:
         """One API call under the pacer, its PTB error turned into a `DeliveryError`."""
         retries = 0
@@ -167,7 +193,7 @@ class TelegramTransport:
                 if self.pacer is None:
                     await call()
                 else:
-                    async with self.pacer.slot(chat_id):
+                    async with self.pacer.slot(chat_id, urgent=urgent):
                         await call()
                 return
             except TelegramError as exc:
@@ -177,7 +203,7 @@ class TelegramTransport:
                 short = error.retry_after <= _MAX_IN_PLACE_WAIT
                 # Waiting in place: after the first call, starting the message again would
                 # repeat the parts delivered; for a person waiting, later would be too late.
-                in_place = (index > 0 or patient) and short and retries < _MAX_IN_PLACE_RETRIES
+                in_place = (index > 0 or urgent) and short and retries < _MAX_IN_PLACE_RETRIES
                 if self.pacer is not None:
                     self.pacer.pause(chat_id, error.retry_after)
                 elif in_place:

@@ -13,7 +13,9 @@ to one group. `Pacer` spaces API calls to stay under all three:
 * per chat and per group: the next call may start one interval after the previous call to
   that chat *completed*, not after it started. The previous request certainly arrived before
   its answer came back, so arrivals are at least one interval apart whatever the latency;
-* a 429 pauses only the chat it came from (`pause`).
+* a 429 pauses only the chat it came from (`pause`);
+* an urgent call (a reply a person is waiting for) takes the next overall slot before the
+  calls already waiting for one (reminders), so a tap is answered during the 08:00 wave.
 
 Waiting for one chat never delays another chat: a chat's own wait happens before it queues
 for an overall slot. Time is injected (a monotonic clock and an async sleep) so tests run on
@@ -91,6 +93,7 @@ class Pacer:
         self._slack = self._global_interval / 2
         self._global_next = 0.0
         self._gate = asyncio.Lock()  # FIFO: the overall slots go in the order asked for
+        self._urgent_waiting = 0  # urgent calls waiting for an overall slot
         self._chat_next: dict[str, float] = {}
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -104,14 +107,16 @@ class Pacer:
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
 
     @asynccontextmanager
-    async def slot(self, chat_id: str) -> AsyncIterator[None]:
-        """Wait for a free slot for one API call to `chat_id`; make the call inside the block."""
+    async def slot(self, chat_id: str, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Wait for a free slot for one API call to `chat_id`; make the call inside the block.
+
+        An `urgent` call goes before the non-urgent ones waiting for an overall slot."""
         lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
         self._locks[chat_id] = (lock, users + 1)
         try:
             # Calls to one chat go one at a time: the spacing counts from the previous answer.
             async with lock:
-                await self._acquire(chat_id)
+                await self._acquire(chat_id, urgent)
                 try:
                     yield
                 finally:
@@ -123,26 +128,36 @@ class Pacer:
             else:
                 self._locks[chat_id] = (lock, users - 1)
 
-    async def _acquire(self, chat_id: str) -> None:
+    async def _acquire(self, chat_id: str, urgent: bool) -> None:
         while True:
             wait = self._chat_next.get(chat_id, 0.0) - self._monotonic()
             if wait > 0:
                 # The chat's own wait comes first and holds no overall slot meanwhile.
                 await self._sleep(wait)
                 continue
-            async with self._gate:
-                now = self._monotonic()
-                scheduled = self._global_next
-                if scheduled > now:
-                    await self._sleep(scheduled - now)
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                async with self._gate:
+                    if not urgent and self._urgent_waiting:
+                        # Step back behind the urgent call (the lock is FIFO): it takes this
+                        # slot, and this call queues again.
+                        continue
                     now = self._monotonic()
-                if self._chat_next.get(chat_id, 0.0) > now:
-                    continue  # paused (a 429) meanwhile: wait for the chat again
-                late = now - scheduled > self._slack
-                self._global_next = (now if late else scheduled) + self._global_interval
-                # Provisional: until the answer comes, nobody else may use this chat either.
-                self._chat_next[chat_id] = now + self._interval(chat_id)
-                return
+                    scheduled = self._global_next
+                    if scheduled > now:
+                        await self._sleep(scheduled - now)
+                        now = self._monotonic()
+                    if self._chat_next.get(chat_id, 0.0) > now:
+                        continue  # paused (a 429) meanwhile: wait for the chat again
+                    late = now - scheduled > self._slack
+                    self._global_next = (now if late else scheduled) + self._global_interval
+                    # Provisional: until the answer comes, nobody else may use this chat either.
+                    self._chat_next[chat_id] = now + self._interval(chat_id)
+                    return
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
 
     def _completed(self, chat_id: str) -> None:
         now = self._monotonic()

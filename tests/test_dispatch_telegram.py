@@ -39,6 +39,7 @@ from db.models import Official, Reminder, ReminderStatus
 from db.outbox import NewReminder
 from db.session import make_engine, make_sessionmaker
 from handlers.types import Choice, OutgoingFile, Reply
+from scheduler.delivery import DeliveryError
 from scheduler.dispatch import Dispatcher
 from scheduler.pacing import Pacer, RateLimits
 from tests.conftest import ROOT
@@ -486,3 +487,42 @@ async def test_a_missing_template_fails_the_row_for_good(wire: Wire) -> None:
     assert row.status == ReminderStatus.FAILED
     assert "cannot read file 'x.docx'" in (row.last_error or "")
     assert wire.server.sent_messages(AN) == []  # not the text without its template either
+
+
+# --- interactive replies on the same send path ---------------------------------------------------
+
+
+async def test_a_reply_waits_out_a_429_and_arrives(wire: Wire) -> None:
+    transport = TelegramTransport(await wire.bot(), wire.fake_pacer())
+    wire.server.fail_next("sendMessage", 429, retry_after=2)
+
+    await transport.send(AN_CHAT, Reply("Đã ghi nhận: Hoàn thành"), urgent=True)
+
+    assert [m.plain_text for m in wire.server.sent_messages(AN)] == ["Đã ghi nhận: Hoàn thành"]
+    assert wire.office.time.now >= 1002  # it waited the retry_after on the pacer's clock
+
+
+async def test_a_reminder_hands_a_first_429_back_to_the_dispatcher(wire: Wire) -> None:
+    transport = TelegramTransport(await wire.bot(), wire.fake_pacer())
+    wire.server.fail_next("sendMessage", 429, retry_after=2)
+
+    with pytest.raises(DeliveryError) as raised:
+        await transport.send(AN_CHAT, Reply("Nhắc việc"))
+
+    assert raised.value.retry_after == 2
+    assert wire.server.sent_messages(AN) == []
+
+
+async def test_an_edit_replaces_the_tapped_message(wire: Wire) -> None:
+    transport = TelegramTransport(await wire.bot(), wire.fake_pacer())
+    await transport.send(AN_CHAT, Reply("Chọn tình trạng", [[Choice("Hoàn thành", "st:1:done")]]))
+    [asked] = wire.server.sent_messages(AN)
+
+    edited = Reply("Đã ghi nhận: Hoàn thành", edit=True)
+    await transport.send(AN_CHAT, edited, tapped_message_id=asked.message_id, urgent=True)
+    # The same answer tapped twice: Telegram says "not modified", which changes nothing.
+    await transport.send(AN_CHAT, edited, tapped_message_id=asked.message_id, urgent=True)
+
+    [message] = wire.server.sent_messages(AN)
+    assert message.plain_text == "Đã ghi nhận: Hoàn thành"
+    assert message.buttons == []

@@ -1,0 +1,51 @@
+"""The pacer's priority lane: a reply a person waits for goes before queued reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from scheduler.pacing import Pacer, RateLimits
+from tests.test_dispatch import FakeTime
+
+
+async def test_an_urgent_call_takes_the_next_slot_before_the_queued_ones() -> None:
+    time = FakeTime()
+    pacer = Pacer(
+        RateLimits(global_per_second=10, headroom=1.0), monotonic=time.monotonic, sleep=time.sleep
+    )
+    order: list[str] = []
+    under_way = asyncio.Event()
+
+    async def one(chat: str, *, urgent: bool = False) -> None:
+        async with pacer.slot(chat, urgent=urgent):
+            order.append(chat)
+            if len(order) == 3:
+                under_way.set()
+
+    wave = [asyncio.create_task(one(f"reminder-{i}")) for i in range(20)]
+    # Let the wave queue up for overall slots, then a person taps.
+    await under_way.wait()
+    reply = asyncio.create_task(one("reply", urgent=True))
+    await asyncio.gather(*wave, reply)
+
+    # It overtakes the whole queue: only the call already holding a slot may go first.
+    assert order.index("reply") <= 4
+    assert sorted(order) == sorted([*(f"reminder-{i}" for i in range(20)), "reply"])
+
+
+async def test_urgent_calls_keep_the_overall_rate() -> None:
+    time = FakeTime()
+    pacer = Pacer(
+        RateLimits(global_per_second=10, headroom=1.0), monotonic=time.monotonic, sleep=time.sleep
+    )
+    starts: list[float] = []
+
+    async def one(chat: str, urgent: bool) -> None:
+        async with pacer.slot(chat, urgent=urgent):
+            starts.append(time.now)
+
+    await asyncio.gather(*(one(str(i), urgent=i % 3 == 0) for i in range(30)))
+
+    starts.sort()
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(starts))
