@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import wiring
 from bot.settings import Settings
 from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu, telegram_bot
+from bot.telegram_links import telegram_invite_link
 from bot.telegram_transport import TelegramTransport
 from db.clock import Clock
 from db.files import FileStore
@@ -46,8 +47,9 @@ async def run_telegram(
         conversation = wiring.conversation(settings, sessionmaker, clock)
         application, channel = build_application(settings, conversation, album_wait)
         async with application:
-            # getMe ran at initialisation: /invite in chat can now print the t.me link.
-            conversation.bot_username = conversation.bot_username or application.bot.username
+            # getMe ran at initialisation: /invite in chat can now print the deep link.
+            username = settings.telegram_bot_username or application.bot.username
+            conversation.invite_link = telegram_invite_link(username)
             await set_menu(application)
             await application.start()
             assert application.updater is not None

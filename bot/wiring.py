@@ -65,7 +65,8 @@ def conversation(
 ) -> Conversation:
     """The channel-agnostic conversation, storing files under DATA_DIR."""
     # Imported here: the conversation brings every flow (and openpyxl), which commands that
-    # only open the database (plan, desk, invite) do not need.
+    # only open the database (plan, desk, invite) do not need; likewise python-telegram-bot.
+    from bot.telegram_links import telegram_invite_link
     from handlers.conversation import Conversation
 
     return Conversation(
@@ -73,5 +74,5 @@ def conversation(
         clock,
         FileStore(settings.data_dir),
         settings.tz,
-        bot_username=settings.telegram_bot_username,
+        invite_link=telegram_invite_link(settings.telegram_bot_username),
     )

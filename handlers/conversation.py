@@ -18,6 +18,7 @@ from db.models import Obligation, Task
 from handlers import callbacks, registration, reports, status
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
+from handlers.invitation import InviteLink, no_link
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import (
@@ -46,14 +47,15 @@ class Conversation:
         clock: Clock,
         store: FileStore,
         default_tz: ZoneInfo,
-        bot_username: str | None = None,
+        invite_link: InviteLink = no_link,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.store = store
         self.default_tz = default_tz
-        # For /invite links; the Telegram adapter sets it once the bot knows its name.
-        self.bot_username = bot_username
+        # How /invite shows a code on the channel; the Telegram adapter sets it once the bot
+        # knows its name.
+        self.invite_link = invite_link
 
     async def handle(self, sender: Sender, event: Event) -> list[Reply]:
         """The replies to one event; a failure rolls everything back and says so politely."""
@@ -111,7 +113,7 @@ class Conversation:
         return [await self._text(turn, event)]
 
     async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
-        tools = desk_commands.Tools(self.store, self.bot_username)
+        tools = desk_commands.Tools(self.store, self.invite_link)
         desk = await desk_commands.command(turn, name, args, tools)
         if desk is not None:
             return desk

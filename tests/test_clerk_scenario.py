@@ -31,6 +31,7 @@ import pytest
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.telegram_links import telegram_invite_link
 from db import answers, submissions
 from db.clock import FixedClock
 from db.desk.review import review
@@ -225,7 +226,7 @@ async def story(sessionmaker: Sessions, clock: FixedClock, tmp_path: Path) -> Ba
 @pytest.fixture
 def desk(sessionmaker: Sessions, clock: FixedClock, story: BaBich) -> Conversation:
     """The conversation the story's people talk to."""
-    return Conversation(sessionmaker, clock, story.store, TZ, bot_username=BOT)
+    return Conversation(sessionmaker, clock, story.store, TZ, invite_link=telegram_invite_link(BOT))
 
 
 async def fetch(session: AsyncSession, statement: Select[T]) -> list[T]:

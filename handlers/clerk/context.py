@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.clock import local_date
 from db.files import FileStore
+from handlers.invitation import InviteLink, no_link
 from handlers.turn import Turn
 
 
@@ -40,10 +41,10 @@ class Desk:
 
 @dataclass(frozen=True)
 class Tools:
-    """What the conversation lends the desk: the file store and the bot's public name."""
+    """What the conversation lends the desk: the file store, and the channel's invite links."""
 
     store: FileStore
-    bot_username: str | None = None
+    invite_link: InviteLink = no_link
 
     @property
     def data_dir(self) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from db.clock import format_datetime
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
-from handlers.invitation import InviteLink, NoSingleOfficial, invite_official, no_link
+from handlers.invitation import NoSingleOfficial, invite_official
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Reply
@@ -24,7 +24,7 @@ async def invite_reply(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply
             desk.now,
             actor=turn.actor,
             by=turn.official,
-            link=_channel_link(tools),
+            link=tools.invite_link,
         )
     except NoSingleOfficial as refused:
         raise DeskInputError(_refusal(desk, refused)) from None
@@ -60,12 +60,3 @@ def _refusal(desk: Desk, refused: NoSingleOfficial) -> str:
         for o in refused.candidates
     )
     return t("clerk.invite.ambiguous", desk.lang, name=name, candidates=listing)
-
-
-def _channel_link(tools: Tools) -> InviteLink:
-    # Interim bridge: `Tools` still lends only the bot's username, not the adapter's link
-    # maker (bot/telegram_links.py). Once it lends `invite_link`, this function goes.
-    username = tools.bot_username
-    if not username:
-        return no_link
-    return lambda code: f"https://t.me/{username}?start={code}"
