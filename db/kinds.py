@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from db.models import Obligation, Task
-
 # --- subject types: what a row is about (`Reminder.subject_type`, with `subject_id`) ------
 
 OBLIGATION: Final = "obligation"  # a periodic report (`Obligation`)
@@ -45,6 +43,9 @@ NUDGE: Final = "nudge"
 EXTENSION_REQUEST: Final = "extension_request"
 EXTENSION_DECIDED: Final = "extension_decided"
 
+# The reminders that state a due date; an extension makes the pending ones wrong.
+DEADLINE_KINDS: Final = (DUE_DAY, OVERDUE)  # and every before_N
+
 # What counts as "reminded" on the desk: the policy's deadline reminders and check-ins and
 # the clerk's nudges; digests and notices about reviews and extensions do not.
 REMINDER_KINDS: Final = (DUE_DAY, OVERDUE, CHECKIN, NUDGE)
@@ -68,8 +69,3 @@ def is_digest(kind: str) -> bool:
 def is_reminder(kind: str) -> bool:
     """Whether a row of `kind` counts as reminding its recipient (the desk's "reminded n")."""
     return kind in REMINDER_KINDS or is_before(kind)
-
-
-def subject_type_of(subject: Obligation | Task) -> str:
-    """The subject type of a report or a task."""
-    return OBLIGATION if isinstance(subject, Obligation) else TASK

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.kinds import is_digest
+from db.kinds import BEFORE_PREFIX, DEADLINE_KINDS, REMINDER_KINDS, is_digest
 from db.models import Reminder, ReminderStatus
 
 # Rows per INSERT/UPDATE statement: well under SQLite's bound-parameter limit (32766).
@@ -109,6 +109,51 @@ async def drop_pending(
         .execution_options(synchronize_session=False)
     )
     return len(result.all())
+
+
+async def drop_deadline_reminders(
+    session: AsyncSession, *, recipient_id: int, subject_type: str, subject_id: int, reason: str
+) -> int:
+    """Drop the person's pending reminders for the subject that state its due date (before_N,
+    due_day, overdue): after an extension they would be wrong; the sweep writes new ones."""
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.recipient_id == recipient_id,
+            Reminder.subject_type == subject_type,
+            Reminder.subject_id == subject_id,
+            or_(Reminder.kind.in_(DEADLINE_KINDS), Reminder.kind.like(f"{BEFORE_PREFIX}%")),
+        )
+        .values(status=ReminderStatus.DROPPED, last_error=reason[:500])
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
+
+
+async def reminders_sent(
+    session: AsyncSession,
+    subject_type: str,
+    official_ids: Sequence[int],
+    subject_ids: Sequence[int],
+) -> dict[tuple[int, int], int]:
+    """How many times each (official, subject) was reminded: the rows SENT of the kinds that
+    count as reminding (`db.kinds.REMINDER_KINDS`, the before_N ones), digests left out."""
+    if not official_ids or not subject_ids:
+        return {}
+    rows = await session.execute(
+        select(Reminder.recipient_id, Reminder.subject_id, func.count())
+        .where(
+            Reminder.recipient_id.in_(list(official_ids)),
+            Reminder.subject_type == subject_type,
+            Reminder.subject_id.in_(list(subject_ids)),
+            Reminder.status == ReminderStatus.SENT,
+            or_(Reminder.kind.in_(REMINDER_KINDS), Reminder.kind.like(f"{BEFORE_PREFIX}%")),
+        )
+        .group_by(Reminder.recipient_id, Reminder.subject_id)
+    )
+    return {(official, subject): n for official, subject, n in rows if subject is not None}
 
 
 async def coalesce_stale(session: AsyncSession, now: datetime, max_age: timedelta) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import audit
 from db.deadlines import days_late
 from db.desk.dues import official_due
+from db.desk.subjects import subject_type_of
 from db.models import Channel, Obligation, Official, StoredFile, Submission, Task
 
 
@@ -99,7 +100,7 @@ async def submit(
         action="submission.create",
         unit_id=subject.unit_id,
         official=official,
-        target=f"{'obligation' if obligation_id else 'task'}:{subject.code}",
+        target=f"{subject_type_of(subject)}:{subject.code}",
         details={
             "submission_id": submission.id,
             "version": submission.version,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db import audit, conversations, outbox, submissions
 from db.clock import format_date
 from db.desk.dues import official_due
+from db.desk.subjects import subject_type_of
 from db.files import FileStore
-from db.kinds import subject_type_of
 from db.models import (
     Obligation,
     ObligationAssignee,

@@ -10,28 +10,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db import audit
+from db import audit, outbox
 from db.desk.dues import effective_due
-from db.desk.subjects import Subject, subject_of
+from db.desk.subjects import Subject, subject_of, subject_type_of
 from db.models import (
     ExtensionRequest,
     ExtensionState,
     Obligation,
     ObligationAssignee,
     Official,
-    Reminder,
-    ReminderStatus,
     Task,
     TaskAssignee,
 )
-
-# The reminder policy's kinds that depend on the due date; an approval drops those pending.
-_DEADLINE_KINDS = ("due_day", "overdue")
-_BEFORE_KINDS = "before_%"
 
 
 async def assignment(
@@ -112,7 +106,7 @@ async def request_extension(
         official=official,
         target=f"extension:{request.id}",
         details={
-            "subject": f"{_kind(subject)}:{subject.code}",
+            "subject": f"{subject_type_of(subject)}:{subject.code}",
             "from": current_due.isoformat(),
             "to": requested_due.isoformat(),
             "reason": reason,
@@ -175,7 +169,14 @@ async def decide(
         row = await assignment(session, subject, request.official_id)
         if row is not None:
             row.extended_due = request.requested_due
-        await _drop_deadline_reminders(session, request.official_id, subject)
+        # Reminders queued for the old date would now be wrong; the sweep writes new ones.
+        await outbox.drop_deadline_reminders(
+            session,
+            recipient_id=request.official_id,
+            subject_type=subject_type_of(subject),
+            subject_id=subject.id,
+            reason="due date extended",
+        )
     audit.record(
         session,
         at=at,
@@ -186,32 +187,10 @@ async def decide(
         target=f"extension:{request.id}",
         details={
             "official_id": request.official_id,
-            "subject": f"{_kind(subject)}:{subject.code}",
+            "subject": f"{subject_type_of(subject)}:{subject.code}",
             "from": request.current_due.isoformat(),
             "to": request.requested_due.isoformat(),
         },
     )
     await session.flush()
     return Decision(request, decided=True)
-
-
-async def _drop_deadline_reminders(
-    session: AsyncSession, official_id: int, subject: Subject
-) -> None:
-    # Reminders already queued for the old date would now be wrong; the sweep writes new ones.
-    await session.execute(
-        update(Reminder)
-        .where(
-            Reminder.status == ReminderStatus.PENDING,
-            Reminder.recipient_id == official_id,
-            Reminder.subject_type == _kind(subject),
-            Reminder.subject_id == subject.id,
-            or_(Reminder.kind.in_(_DEADLINE_KINDS), Reminder.kind.like(_BEFORE_KINDS)),
-        )
-        .values(status=ReminderStatus.DROPPED, last_error="due date extended")
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _kind(subject: Subject) -> str:
-    return "obligation" if isinstance(subject, Obligation) else "task"

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import kinds
+from db import outbox
 from db.answers import latest_answer_id
 from db.desk.dues import effective_due, effective_due_sql
 from db.desk.standing import name_key
@@ -29,8 +29,6 @@ from db.models import (
     Obligation,
     ObligationAssignee,
     Official,
-    Reminder,
-    ReminderStatus,
     ReviewState,
     StatusUpdate,
     Submission,
@@ -157,7 +155,7 @@ async def _overdue_reports(
     totals = await _report_totals(session, unit_id, obligation_ids, only)
     latest = await _latest_versions(session, official_ids, obligation_ids)
     away = await _on_leave(session, official_ids, today)
-    sent = await sent_counts(session, OBLIGATION, official_ids, obligation_ids)
+    sent = await outbox.reminders_sent(session, OBLIGATION, official_ids, obligation_ids)
     by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
     for obligation_id, official_id, own_due in late:
         name, department, folded = people[official_id]
@@ -301,7 +299,7 @@ async def _overdue_tasks(
         only,
     )
     away = await _on_leave(session, official_ids, today)
-    sent = await sent_counts(session, TASK, official_ids, task_ids)
+    sent = await outbox.reminders_sent(session, TASK, official_ids, task_ids)
     by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
     for task_id, official_id, name, department, folded, role, own_due, st, at in rows:
         row = OverdueRow(
@@ -360,29 +358,3 @@ async def _on_leave(
         .group_by(LeavePeriod.official_id)
     )
     return {official_id: ends_on for official_id, ends_on in rows}
-
-
-async def sent_counts(
-    session: AsyncSession,
-    subject_type: str,
-    official_ids: Sequence[int],
-    subject_ids: Sequence[int],
-) -> dict[tuple[int, int], int]:
-    """Reminders delivered to each (official, subject), escalation digests left out."""
-    if not official_ids or not subject_ids:
-        return {}
-    rows = await session.execute(
-        select(Reminder.recipient_id, Reminder.subject_id, func.count())
-        .where(
-            Reminder.recipient_id.in_(list(official_ids)),
-            Reminder.subject_type == subject_type,
-            Reminder.subject_id.in_(list(subject_ids)),
-            Reminder.status == ReminderStatus.SENT,
-            or_(
-                Reminder.kind.in_(kinds.REMINDER_KINDS),
-                Reminder.kind.like(f"{kinds.BEFORE_PREFIX}%"),
-            ),
-        )
-        .group_by(Reminder.recipient_id, Reminder.subject_id)
-    )
-    return {(official, subject): n for official, subject, n in rows if subject is not None}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from db import audit
 from db.desk.subjects import Subject
+from db.kinds import OBLIGATION, TASK
 from db.models import Obligation, Official, ReviewState, Submission
 
 
@@ -77,7 +78,7 @@ async def review(
     submission.review_comment = comment
     submission.reviewed_by_id = reviewer.id
     submission.reviewed_at = at
-    subject = "obligation" if submission.obligation_id is not None else "task"
+    subject = OBLIGATION if submission.obligation_id is not None else TASK
     audit.record(
         session,
         at=at,

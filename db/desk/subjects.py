@@ -7,10 +7,16 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.kinds import OBLIGATION, TASK
 from db.models import ExtensionRequest, Obligation, Official, Submission, Task
 from db.names import fold_name
 
 Subject = Obligation | Task
+
+
+def subject_type_of(subject: Subject) -> str:
+    """The outbox's subject type of a report or a task (`db.kinds`)."""
+    return OBLIGATION if isinstance(subject, Obligation) else TASK
 
 
 async def subject_of(session: AsyncSession, row: Submission | ExtensionRequest) -> Subject:

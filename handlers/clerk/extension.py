@@ -9,8 +9,8 @@ from __future__ import annotations
 from db.clock import format_date, parse_local_date
 from db.desk import extensions
 from db.desk.people import desk_people
-from db.desk.subjects import Subject, find_subject, subject_of
-from db.kinds import EXTENSION_DECIDED, EXTENSION_REQUEST, OBLIGATION, TASK
+from db.desk.subjects import Subject, find_subject, subject_of, subject_type_of
+from db.kinds import EXTENSION_DECIDED, EXTENSION_REQUEST
 from db.models import ExtensionRequest, ExtensionState, Obligation, Official, TaskState
 from db.workload import report_items, task_items
 from handlers import callbacks
@@ -114,7 +114,7 @@ def _ask(
         unit_id=request.unit_id,
         recipient_id=decider.id,
         kind=EXTENSION_REQUEST,
-        subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
+        subject_type=subject_type_of(subject),
         subject_id=subject.id,
         ref=str(request.id),
         text=request_text(request, subject, lang),
@@ -182,7 +182,7 @@ def _told(turn: Turn, request: ExtensionRequest, subject: Subject) -> notices.No
         unit_id=request.unit_id,
         recipient_id=official.id,
         kind=EXTENSION_DECIDED,
-        subject_type=OBLIGATION if isinstance(subject, Obligation) else TASK,
+        subject_type=subject_type_of(subject),
         subject_id=subject.id,
         ref=str(request.id),
         text=text,
