@@ -27,6 +27,8 @@ from scheduler.snapshot import load_snapshot
 from scheduler.sweep import policy_config
 from tests.fakebotapi import FakeBotApi
 from tests.plans import bind_chats, load_example
+from tests.test_clerk_cli import plain
+from tests.wording import days_left, vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Sessions = async_sessionmaker[AsyncSession]
@@ -89,10 +91,11 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
         assert sum(expected.values()) > 50
         assert [r for r in server.requests if r.status == 429] == []
         hoa = texts[chats["hoa"]]
-        assert hoa[0].startswith(
-            "⏰ Nhắc hạn: Báo cáo CCHC Quý I năm 2024\nHạn: 10/03/2024 (còn 9 ngày)."
-        )
-        assert any("đã quá hạn 1 ngày (hạn 10/03/2024)" in text for text in hoa)
+        q1 = "Báo cáo CCHC Quý I năm 2024"
+        before = vi("remind.before", title=q1, due="10/03/2024", when=days_left(9))
+        assert hoa[0].startswith(plain(before))
+        overdue = vi("remind.overdue", title=q1, days=1, due="10/03/2024")
+        assert any(text.startswith(plain(overdue)) for text in hoa)
         uploads = [r for r in server.requests_for("sendDocument") if r.ok]
         documents = [
             r.params["document"]["file_name"]
@@ -101,6 +104,9 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
         ]
         assert documents == ["de-cuong.docx", "phu-luc.xlsx"]  # with the first reminder only
         clerk = texts[chats["nhut"]]
-        digest = next(text for text in clerk if text.startswith("📋 Báo cáo CCHC"))
-        assert "10/10 người chưa nộp, chiếm 100,0%" in digest
-        assert "Lê Thị Hồng — " in digest and "(đang nghỉ phép)" in digest
+        head = vi(
+            "remind.digest_obligation", title=q1, due="10/03/2024", share="10/10", percent="100,0%"
+        )
+        digest = next(text for text in clerk if text.startswith(plain(head)))
+        hong = vi("remind.digest_line_leave", name="Lê Thị Hồng", department="Tư pháp - Hộ tịch")
+        assert hong in digest.splitlines()
