@@ -12,6 +12,7 @@ from bot.plan_commands import describe_rule
 from db.plan import CalendarError, ReportSpec, expand_report, expand_reports, parse_plan
 from db.plan.calendar import day_in, due_dates_in, first_occurrence
 from db.plan.schema import DayOfYear
+from handlers.catalog import t
 from tests.conftest import EXAMPLE_PLAN
 
 D = date
@@ -158,19 +159,31 @@ def test_first_occurrence_of_a_check_in_rule() -> None:
     ) == D(2044, 2, 29)
 
 
+def _weekly(lang: str, *days: str) -> str:
+    names = ", ".join(t(f"plan.weekday.{d}", lang) for d in days)
+    return t("plan.rule.weekly", lang, days=names)
+
+
 @pytest.mark.parametrize(
-    ("rule", "vi", "en"),
+    ("rule", "in_words"),
     [
-        ("FREQ=MONTHLY;BYMONTHDAY=25", "ngày 25 hằng tháng", "monthly on day 25"),
-        ("FREQ=MONTHLY;BYMONTHDAY=10,25", "ngày 10, 25 hằng tháng", "monthly on day 10, 25"),
-        ("FREQ=WEEKLY;BYDAY=MO,FR", "thứ Hai, thứ Sáu hằng tuần", "weekly on Monday, Friday"),
-        ("FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=10", "ngày 10/03 hằng năm", "yearly on 10/03"),
-        ("FREQ=DAILY", "hằng ngày", "daily"),
-        ("FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=1", "FREQ=MONTHLY; INTERVAL=2; BYMONTHDAY=1", None),
-        ("FREQ=MONTHLY;BYDAY=1MO", "FREQ=MONTHLY; BYDAY=1MO", None),
-        ("FREQ=MONTHLY;BYMONTHDAY=-1", "FREQ=MONTHLY; BYMONTHDAY=-1", None),
+        ("FREQ=MONTHLY;BYMONTHDAY=25", lambda lang: t("plan.rule.monthly", lang, days="25")),
+        ("FREQ=MONTHLY;BYMONTHDAY=10,25", lambda lang: t("plan.rule.monthly", lang, days="10, 25")),
+        ("FREQ=WEEKLY;BYDAY=MO,FR", lambda lang: _weekly(lang, "mo", "fr")),
+        (
+            "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=10",
+            lambda lang: t("plan.rule.yearly", lang, dates="10/03"),
+        ),
+        ("FREQ=DAILY", lambda lang: t("plan.rule.daily", lang)),
+        # Rules without words are shown as written.
+        (
+            "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=1",
+            lambda _: "FREQ=MONTHLY; INTERVAL=2; BYMONTHDAY=1",
+        ),
+        ("FREQ=MONTHLY;BYDAY=1MO", lambda _: "FREQ=MONTHLY; BYDAY=1MO"),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", lambda _: "FREQ=MONTHLY; BYMONTHDAY=-1"),
     ],
 )
-def test_check_in_rules_in_words(rule: str, vi: str, en: str | None) -> None:
-    assert describe_rule(rule, "vi") == vi
-    assert describe_rule(rule, "en") == (en or vi)
+def test_check_in_rules_in_words(rule: str, in_words: Any) -> None:
+    assert describe_rule(rule, "vi") == in_words("vi")
+    assert describe_rule(rule, "en") == in_words("en")
