@@ -10,14 +10,11 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import wiring
 from bot.command_error import CommandError
 from bot.settings import Settings
+from bot.unit_choice import chosen_unit
 from db.clock import Clock
-from db.models import Unit
-from db.unit_lookup import UnitAmbiguous, UnitNotFound, find_unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.export import export_to
@@ -66,15 +63,5 @@ async def _answer(pending: Awaitable[T]) -> T:
 @asynccontextmanager
 async def _desk(settings: Settings, unit_code: str | None, clock: Clock) -> AsyncIterator[Desk]:
     async with wiring.database(settings) as sessionmaker, sessionmaker() as session:
-        unit = await _unit(session, unit_code)
+        unit = await chosen_unit(session, unit_code)
         yield Desk(session, unit.id, ZoneInfo(unit.timezone), clock.now(), LANGUAGE)
-
-
-async def _unit(session: AsyncSession, unit_code: str | None) -> Unit:
-    try:
-        return await find_unit(session, unit_code)
-    except UnitAmbiguous as exc:
-        codes = ", ".join(exc.known)
-        raise CommandError(t("clerk.cli.which_unit", LANGUAGE, units=codes)) from None
-    except UnitNotFound:
-        raise CommandError(t("clerk.cli.no_unit", LANGUAGE)) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import TelegramError
 
 from bot import wiring
@@ -13,9 +12,8 @@ from bot.command_error import CommandError
 from bot.settings import Settings
 from bot.telegram_channel import telegram_bot
 from bot.telegram_links import telegram_invite_link
+from bot.unit_choice import chosen_unit
 from db.clock import Clock, format_datetime
-from db.models import Unit
-from db.unit_lookup import UnitAmbiguous, UnitNotFound, find_unit
 from handlers.catalog import t
 from handlers.invitation import NoSingleOfficial, invite_official
 
@@ -35,7 +33,7 @@ async def invite(
         sessionmaker() as session,
         session.begin(),
     ):
-        unit = await _unit(session, unit_code)
+        unit = await chosen_unit(session, unit_code)
         try:
             invitation = await invite_official(
                 session,
@@ -64,16 +62,6 @@ def _refusal(refused: NoSingleOfficial) -> str:
         return t("cli.invite.not_found", LANGUAGE, name=refused.name)
     listing = "\n".join(f"  - {o.full_name} ({o.key}, {o.department})" for o in refused.candidates)
     return t("cli.invite.ambiguous", LANGUAGE, name=refused.name, candidates=listing)
-
-
-async def _unit(session: AsyncSession, unit_code: str | None) -> Unit:
-    try:
-        return await find_unit(session, unit_code)
-    except UnitAmbiguous as exc:
-        codes = ", ".join(exc.known)
-        raise CommandError(t("cli.invite.which_unit", LANGUAGE, units=codes)) from None
-    except UnitNotFound:
-        raise CommandError(t("cli.invite.no_unit", LANGUAGE)) from None
 
 
 async def _bot_username(settings: Settings) -> str | None:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot import wiring
 from bot.command_error import CommandError
@@ -30,6 +27,8 @@ from db.models import (
 )
 from db.plan import LoadReport, Plan, PlanError, read_plan
 from db.plan import load_plan as write_plan
+from db.plan.current import active_reports, active_tasks
+from db.units import all_units
 from handlers.catalog import t
 
 # The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
@@ -65,7 +64,7 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
 async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:
     """The tasks and periodic reports of every unit, reports only of `year` when given."""
     async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
-        units = list(await session.scalars(select(Unit).order_by(Unit.code)))
+        units = await all_units(session)
         if not units:
             return t("plan.show.empty", LANGUAGE)
         blocks = [await _unit_block(session, unit, year) for unit in units]
@@ -132,13 +131,13 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
     if unit.reports_to:
         lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
-    tasks = await _active_tasks(session, unit.id)
+    tasks = await active_tasks(session, unit.id)
     lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
     if tasks:
         lines += render_table(_columns(TASK_COLUMNS), [_task_row(task) for task in tasks])
     else:
         lines.append(t("plan.show.no_tasks", LANGUAGE))
-    obligations = await _active_obligations(session, unit.id, year)
+    obligations = await active_reports(session, unit.id, year)
     if year is None:
         lines += ["", t("plan.show.reports", LANGUAGE, count=len(obligations))]
     else:
@@ -155,37 +154,6 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
 
 def _columns(spec: Sequence[tuple[str, int, int | None]]) -> list[Column]:
     return [Column(t(key, LANGUAGE), width, max_lines=most) for key, width, most in spec]
-
-
-async def _active_tasks(session: AsyncSession, unit_id: int) -> list[Task]:
-    rows = await session.scalars(
-        select(Task)
-        .where(Task.unit_id == unit_id, Task.active.is_(True))
-        .options(selectinload(Task.assignees).selectinload(TaskAssignee.official))
-    )
-    return sorted(rows, key=lambda task: _natural(task.code))
-
-
-async def _active_obligations(
-    session: AsyncSession, unit_id: int, year: int | None
-) -> list[Obligation]:
-    query = (
-        select(Obligation)
-        .where(Obligation.unit_id == unit_id, Obligation.active.is_(True))
-        .options(selectinload(Obligation.assignees), selectinload(Obligation.collector))
-        .order_by(Obligation.due_date, Obligation.code)
-    )
-    if year is not None:
-        query = query.where(
-            Obligation.due_date >= date(year, 1, 1), Obligation.due_date < date(year + 1, 1, 1)
-        )
-    return list(await session.scalars(query))
-
-
-def _natural(code: str) -> list[tuple[int, str]]:
-    """Sort key putting 2.9 before 2.10."""
-    parts = code.replace("-", ".").split(".")
-    return [(int(p), "") if p.isdigit() else (0, p) for p in parts]
 
 
 def _task_row(task: Task) -> list[str | list[str]]:

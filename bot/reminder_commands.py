@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from sqlalchemy import select
-
 from bot import wiring
 from bot.settings import Settings
-from db.models import Official, Unit
+from bot.unit_choice import chosen_unit
+from db.units import officials_of
 from handlers.reminder_preview import format_preview
 from scheduler.policy import PlanSnapshot, preview
 from scheduler.snapshot import load_snapshot
@@ -31,22 +30,9 @@ async def preview_reminders(
     if end < start:
         raise PreviewError("--to is before --from")
     async with wiring.database(settings) as sessionmaker, sessionmaker() as session:
-        query = select(Unit).order_by(Unit.code)
-        if unit_code:
-            query = query.where(Unit.code == unit_code)
-        units = list(await session.scalars(query))
-        if len(units) != 1:
-            raise PreviewError(
-                "no unit: load a plan first"
-                if not units
-                else f"several units ({', '.join(u.code for u in units)}): choose one with --unit"
-            )
-        unit = units[0]
+        unit = await chosen_unit(session, unit_code)
         snapshot = await load_snapshot(session, unit.id)
-        rows = await session.execute(
-            select(Official.id, Official.full_name).where(Official.unit_id == unit.id)
-        )
-        names = {official_id: name for official_id, name in rows}
+        names = {o.id: o.full_name for o in await officials_of(session, unit.id)}
     everyone = PlanSnapshot(
         officials={
             i: dataclasses.replace(o, reachable=True) for i, o in snapshot.officials.items()

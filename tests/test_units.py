@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.command_error import CommandError
+from bot.unit_choice import chosen_unit
 from db.models import Unit
-from db.unit_lookup import UnitAmbiguous, UnitLookupError, UnitNotFound, find_unit
+from db.units import UnitAmbiguous, UnitLookupError, UnitNotFound, find_unit
+from handlers.catalog import t
 
 
 async def add_units(session: AsyncSession, *codes: str) -> None:
@@ -48,3 +51,20 @@ async def test_a_wrong_code_says_which_codes_exist(session: AsyncSession) -> Non
     # Codes are matched exactly, as the plan wrote them.
     with pytest.raises(UnitNotFound):
         await find_unit(session, "BA-BICH")
+
+
+async def test_the_command_line_says_which_units_there_are(session: AsyncSession) -> None:
+    with pytest.raises(CommandError) as caught:
+        await chosen_unit(session, None)
+    assert str(caught.value) == t("cli.unit.none", "vi")
+
+    await add_units(session, "ba-bich", "ba-dong")
+    with pytest.raises(CommandError) as caught:
+        await chosen_unit(session, None)
+    assert str(caught.value) == t("cli.unit.which", "vi", units="ba-bich, ba-dong")
+    with pytest.raises(CommandError) as caught:
+        await chosen_unit(session, "ba-tieu")
+    assert str(caught.value) == t(
+        "cli.unit.unknown", "vi", code="ba-tieu", units="ba-bich, ba-dong"
+    )
+    assert (await chosen_unit(session, "ba-dong")).code == "ba-dong"
