@@ -87,44 +87,31 @@ async def drop_pending(
     subject_type: str,
     subject_id: int | None,
     reason: str,
+    deadline_only: bool = False,
 ) -> int:
     """Mark the person's pending reminders for the subject DROPPED; return how many.
 
-    A row being sent at this moment still goes out (the send marks it SENT afterwards):
-    stopping is immediate for everything not already on its way.
+    `deadline_only` drops only those that state the due date (before_N, due_day, overdue):
+    after an extension they would be wrong, and the sweep writes new ones. A row being sent at
+    this moment still goes out (the send marks it SENT afterwards): stopping is immediate for
+    everything not already on its way.
     """
     subject = (
         Reminder.subject_id.is_(None) if subject_id is None else Reminder.subject_id == subject_id
     )
+    which = [
+        Reminder.status == ReminderStatus.PENDING,
+        Reminder.recipient_id == recipient_id,
+        Reminder.subject_type == subject_type,
+        subject,
+    ]
+    if deadline_only:
+        which.append(
+            or_(Reminder.kind.in_(DEADLINE_KINDS), Reminder.kind.like(f"{BEFORE_PREFIX}%"))
+        )
     result = await session.execute(
         update(Reminder)
-        .where(
-            Reminder.status == ReminderStatus.PENDING,
-            Reminder.recipient_id == recipient_id,
-            Reminder.subject_type == subject_type,
-            subject,
-        )
-        .values(status=ReminderStatus.DROPPED, last_error=reason[:500])
-        .returning(Reminder.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(result.all())
-
-
-async def drop_deadline_reminders(
-    session: AsyncSession, *, recipient_id: int, subject_type: str, subject_id: int, reason: str
-) -> int:
-    """Drop the person's pending reminders for the subject that state its due date (before_N,
-    due_day, overdue): after an extension they would be wrong; the sweep writes new ones."""
-    result = await session.execute(
-        update(Reminder)
-        .where(
-            Reminder.status == ReminderStatus.PENDING,
-            Reminder.recipient_id == recipient_id,
-            Reminder.subject_type == subject_type,
-            Reminder.subject_id == subject_id,
-            or_(Reminder.kind.in_(DEADLINE_KINDS), Reminder.kind.like(f"{BEFORE_PREFIX}%")),
-        )
+        .where(*which)
         .values(status=ReminderStatus.DROPPED, last_error=reason[:500])
         .returning(Reminder.id)
         .execution_options(synchronize_session=False)

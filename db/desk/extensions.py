@@ -170,12 +170,13 @@ async def decide(
         if row is not None:
             row.extended_due = request.requested_due
         # Reminders queued for the old date would now be wrong; the sweep writes new ones.
-        await outbox.drop_deadline_reminders(
+        await outbox.drop_pending(
             session,
             recipient_id=request.official_id,
             subject_type=subject_type_of(subject),
             subject_id=subject.id,
             reason="due date extended",
+            deadline_only=True,
         )
     audit.record(
         session,
