@@ -164,6 +164,39 @@ async def test_drop_pending_stops_that_person_and_subject_only(session: AsyncSes
     assert rows[1].last_error == "submitted"
 
 
+async def test_drop_pending_can_drop_only_what_states_the_deadline(session: AsyncSession) -> None:
+    commune = await build_commune(session)
+    kinds = ["before_3", "due_day", "overdue", "checkin", "nudge", "extension_decided"]
+    await enqueue(
+        session,
+        [
+            new_reminder(commune, commune.an, kind=k, due=T0 + timedelta(minutes=i))
+            for i, k in enumerate(kinds)
+        ],
+    )
+    await session.commit()
+
+    dropped = await drop_pending(
+        session,
+        recipient_id=commune.an.id,
+        subject_type="obligation",
+        subject_id=commune.q1.id,
+        reason="due date extended",
+        deadline_only=True,
+    )
+    await session.commit()
+
+    assert dropped == 3
+    assert {r.kind: r.status for r in await _rows(session)} == {
+        "before_3": ReminderStatus.DROPPED,
+        "due_day": ReminderStatus.DROPPED,
+        "overdue": ReminderStatus.DROPPED,
+        "checkin": ReminderStatus.PENDING,
+        "nudge": ReminderStatus.PENDING,
+        "extension_decided": ReminderStatus.PENDING,
+    }
+
+
 async def test_drop_pending_matches_a_subject_without_id(session: AsyncSession) -> None:
     commune = await build_commune(session)
     await enqueue(
