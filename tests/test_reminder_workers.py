@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from db.migrate import upgrade
 from db.models import Channel, ChannelIdentity, Official, Reminder, ReminderStatus, SweepMark, Unit
+from db.outbox import NewReminder, enqueue
 from db.session import make_engine, make_sessionmaker
-from scheduler.outbox import NewReminder, enqueue
 from tests.cli import start_cli
 from tests.fakebotapi import FakeBotApi
+from tests.waiting import wait_until
 
 MESSAGES = 500
 PEOPLE = 100
@@ -88,6 +89,23 @@ async def statuses(database_url: str) -> Counter[ReminderStatus]:
     return found
 
 
+async def wait_all_sent(database_url: str) -> None:
+    """Wait until every row is marked sent. Leases keep a row from being claimed twice while
+    it is in flight, so from then on no worker has anything left to send."""
+    engine = make_engine(database_url)
+    sessionmaker = make_sessionmaker(engine)
+
+    async def all_sent() -> bool:
+        async with sessionmaker() as session:
+            found = set(await session.scalars(select(Reminder.status).distinct()))
+        return found == {ReminderStatus.SENT}
+
+    try:
+        await wait_until(all_sent, timeout=30, what="every reminder marked sent")
+    finally:
+        await engine.dispose()
+
+
 async def start_worker(
     database_url: str, server: FakeBotApi, tmp_path: Path, *extra: str
 ) -> asyncio.subprocess.Process:
@@ -129,7 +147,9 @@ async def test_two_workers_deliver_every_reminder_exactly_once(
     workers = [await start_worker(database_url, server, tmp_path) for _ in range(2)]
     try:
         await server.wait_for(lambda: sum(delivered(server).values()) >= MESSAGES, timeout=90)
-        await asyncio.sleep(0.5)  # anything sent twice would arrive now
+        # SIGTERM lets a worker finish the batch it has claimed, so a row sent twice is in
+        # `delivered` once both have stopped.
+        await wait_all_sent(database_url)
     finally:
         for worker in workers:
             await stop(worker)
@@ -155,7 +175,7 @@ async def test_a_worker_killed_mid_send_loses_nothing(
     worker = await start_worker(database_url, server, tmp_path, "--lease", "2")
     try:
         await server.wait_for(lambda: set(delivered(server)) == set(texts), timeout=90)
-        await asyncio.sleep(0.5)
+        await wait_all_sent(database_url)  # the rows of the killed worker's lease included
     finally:
         await stop(worker)
     counts = delivered(server)
