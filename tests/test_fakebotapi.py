@@ -164,7 +164,8 @@ async def test_get_updates_offset_limit_and_long_poll(server: FakeBotApi, bot: B
 
     # A long poll returns as soon as an update arrives.
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    # The update must come while the poll waits, or the poll would return it at once anyway.
+    await server.wait_for(lambda: server.polling)
     server.user_sends_text(user.id, "bốn")
     batch = await asyncio.wait_for(poll, 2)  # well before the poll's own 5 s
     assert [u.message.text for u in batch if u.message] == ["bốn"]
@@ -185,7 +186,7 @@ async def test_a_second_poller_terminates_the_first_with_conflict(
 ) -> None:
     # Two bot processes polling with one token: the older long poll is cut off.
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await server.wait_for(lambda: server.polling)  # the first poll is waiting on the server
     async with server.make_bot() as twin:
         second = asyncio.create_task(twin.get_updates(timeout=0))
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
