@@ -21,15 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
 from db.identities import bind
+from db.kinds import UNREACHABLE_NOTICE
 from db.models import AuditEntry, Channel, ChannelIdentity, Official, Reminder, ReminderStatus
 from db.names import fold_name
+from db.outbox import NewReminder, drop_pending, enqueue
 from db.session import make_engine, make_sessionmaker
-from handlers.types import Choice
-from scheduler.delivery import DeliveryError, OutgoingMessage
-from scheduler.dispatch import UNREACHABLE_NOTICE, Dispatcher, backoff
-from scheduler.outbox import NewReminder, drop_pending, enqueue
+from handlers.types import Choice, Reply
+from scheduler.delivery import DeliveryError
+from scheduler.dispatch import Dispatcher, Rendered, backoff
 from scheduler.pacing import Pacer, RateLimits
 from tests.factories import Commune, build_commune
+from tests.rendering import per_row
 from tests.test_outbox import T0, new_reminder
 
 LEASE = timedelta(minutes=2)
@@ -51,9 +53,9 @@ class FakeTime:
         self.now = max(self.now, target)
 
 
-def render(row: Reminder) -> OutgoingMessage:
+def render(row: Reminder) -> Reply:
     """A test rendering that names the row, so a chat's messages say which rows arrived."""
-    return OutgoingMessage(
+    return Reply(
         f"Nhắc việc <b>#{row.id}</b> {row.kind}",
         choices=[[Choice("Đã xong", f"done:{row.id}")]],
     )
@@ -79,14 +81,14 @@ class ScriptedTransport:
     def fail(self, chat_id: str, *errors: DeliveryError) -> None:
         self.failures[chat_id].extend(errors)
 
-    async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+    async def send(self, chat_id: str, message: Reply) -> None:
         if self.pacer is not None:
             async with self.pacer.slot(chat_id):
                 await self._send(chat_id, message)
         else:
             await self._send(chat_id, message)
 
-    async def _send(self, chat_id: str, message: OutgoingMessage) -> None:
+    async def _send(self, chat_id: str, message: Reply) -> None:
         self.entered.set()
         if self.hold is not None:
             await self.hold.wait()
@@ -113,7 +115,7 @@ class Office:
         return Dispatcher(
             self.sessionmaker,
             [transport],
-            render,
+            per_row(render),
             clock=self.clock,
             worker_id=worker,
             lease=LEASE,
@@ -326,7 +328,7 @@ async def test_a_long_run_gives_back_rows_it_has_not_started_by_half_the_lease(
     transport = ScriptedTransport()
 
     class Slow(ScriptedTransport):
-        async def send(self, chat_id: str, message: OutgoingMessage) -> None:
+        async def send(self, chat_id: str, message: Reply) -> None:
             await transport.send(chat_id, message)
             office.time.now += LEASE.total_seconds() / 2 + 1  # the first send takes ages
 
@@ -427,13 +429,13 @@ async def test_a_row_that_cannot_be_rendered_fails_and_the_others_go_out(office:
         due(office, office.commune.an, kind="mystery"), due(office, office.commune.binh)
     )
 
-    def picky(row: Reminder) -> OutgoingMessage:
+    def picky(row: Reminder) -> Reply:
         if row.kind == "mystery":
             raise KeyError("reminders.kind.mystery")
         return render(row)
 
     transport = ScriptedTransport()
-    dispatcher = Dispatcher(office.sessionmaker, [transport], picky, clock=office.clock)
+    dispatcher = Dispatcher(office.sessionmaker, [transport], per_row(picky), clock=office.clock)
 
     report = await dispatcher.run_once()
 
@@ -444,18 +446,21 @@ async def test_a_row_that_cannot_be_rendered_fails_and_the_others_go_out(office:
     assert transport.to(BINH_CHAT) == [fine]
 
 
-async def test_an_async_renderer_is_awaited(office: Office) -> None:
-    [row_id] = await office.add(due(office, office.commune.an))
+async def test_a_claimed_batch_is_rendered_in_one_call(office: Office) -> None:
+    ids = await office.add(*(due(office, p) for p in (office.commune.an, office.commune.binh)))
+    calls: list[list[int]] = []
 
-    async def slow_render(row: Reminder) -> OutgoingMessage:
+    async def batch(rows: Sequence[Reminder]) -> list[Rendered[Reply]]:
+        calls.append([row.id for row in rows])
         await asyncio.sleep(0)
-        return render(row)
+        return [render(row) for row in rows]
 
     transport = ScriptedTransport()
-    dispatcher = Dispatcher(office.sessionmaker, [transport], slow_render, clock=office.clock)
+    dispatcher = Dispatcher(office.sessionmaker, [transport], batch, clock=office.clock)
 
-    assert (await dispatcher.run_once()).sent == 1
-    assert transport.to(AN_CHAT) == [row_id]
+    assert (await dispatcher.run_once()).sent == 2
+    assert sorted(id_ for call in calls for id_ in call) == sorted(ids)
+    assert len(calls) == 1
 
 
 async def test_a_row_rendered_to_nothing_is_dropped_unsent(office: Office) -> None:
@@ -463,11 +468,13 @@ async def test_a_row_rendered_to_nothing_is_dropped_unsent(office: Office) -> No
         due(office, office.commune.an, -1), due(office, office.commune.an)
     )
 
-    async def settled_meanwhile(row: Reminder) -> OutgoingMessage | None:
+    def settled_meanwhile(row: Reminder) -> Reply | None:
         return None if row.id == settled else render(row)
 
     transport = ScriptedTransport()
-    dispatcher = Dispatcher(office.sessionmaker, [transport], settled_meanwhile, clock=office.clock)
+    dispatcher = Dispatcher(
+        office.sessionmaker, [transport], per_row(settled_meanwhile), clock=office.clock
+    )
 
     report = await dispatcher.run_once()
 
@@ -487,7 +494,7 @@ async def test_claimed_rows_stay_readable_when_sessions_expire_on_commit(
     expiring = async_sessionmaker(engine, expire_on_commit=True)
     transport = ScriptedTransport()
 
-    report = await Dispatcher(expiring, [transport], render, clock=office.clock).run_once()
+    report = await Dispatcher(expiring, [transport], per_row(render), clock=office.clock).run_once()
 
     assert report.sent == 1
     assert transport.to(AN_CHAT) == [row_id]
@@ -648,7 +655,7 @@ class GatedTransport(ScriptedTransport):
         self.most_in_flight = 0
         self.gates: dict[str, asyncio.Event] = {}
 
-    async def _send(self, chat_id: str, message: OutgoingMessage) -> None:
+    async def _send(self, chat_id: str, message: Reply) -> None:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -829,7 +836,9 @@ async def test_rows_go_to_the_preferred_channel_of_the_person(office: Office) ->
         channel = Channel.CONSOLE
 
     telegram, console = ScriptedTransport(), Console()
-    dispatcher = Dispatcher(office.sessionmaker, [console, telegram], render, clock=office.clock)
+    dispatcher = Dispatcher(
+        office.sessionmaker, [console, telegram], per_row(render), clock=office.clock
+    )
 
     assert (await dispatcher.run_once()).sent == 1
     assert console.to("binh-console") == [row_id]
