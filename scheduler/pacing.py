@@ -14,8 +14,11 @@ to one group. `Pacer` spaces API calls to stay under all three:
   that chat *completed*, not after it started. The previous request certainly arrived before
   its answer came back, so arrivals are at least one interval apart whatever the latency;
 * a 429 pauses only the chat it came from (`pause`);
-* an urgent call (a reply a person is waiting for) takes the next overall slot before the
-  calls already waiting for one (reminders), so a tap is answered during the 08:00 wave.
+* an urgent call (a reply to a person who just wrote) takes the next overall slot before the
+  calls already waiting for one (reminders), so a tap is answered during the 08:00 wave; and
+  it does not wait out the chat's spacing, only a 429's pause of that chat. A reply answers
+  the person's own message, one or a few messages at a time, which Telegram accepts; spacing
+  it a second after the previous reply would make every exchange a second slower.
 
 Waiting for one chat never delays another chat: a chat's own wait happens before it queues
 for an overall slot. Time is injected (a monotonic clock and an async sleep) so tests run on
@@ -95,6 +98,7 @@ class Pacer:
         self._gate = asyncio.Lock()  # FIFO: the overall slots go in the order asked for
         self._urgent_waiting = 0  # urgent calls waiting for an overall slot
         self._chat_next: dict[str, float] = {}
+        self._paused: dict[str, float] = {}  # chat -> end of its 429 pause
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def delay(self, chat_id: str) -> float:
@@ -105,6 +109,7 @@ class Pacer:
         """Hold back every call to `chat_id` for `seconds` (after a 429 from that chat)."""
         until = self._monotonic() + max(0.0, seconds)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
 
     @asynccontextmanager
     async def slot(self, chat_id: str, *, urgent: bool = False) -> AsyncIterator[None]:
@@ -129,8 +134,10 @@ class Pacer:
                 self._locks[chat_id] = (lock, users - 1)
 
     async def _acquire(self, chat_id: str, urgent: bool) -> None:
+        # When this call may go to the chat: after its spacing, or (urgent) after a 429 pause.
+        free_at = self._paused if urgent else self._chat_next
         while True:
-            wait = self._chat_next.get(chat_id, 0.0) - self._monotonic()
+            wait = free_at.get(chat_id, 0.0) - self._monotonic()
             if wait > 0:
                 # The chat's own wait comes first and holds no overall slot meanwhile.
                 await self._sleep(wait)
@@ -148,7 +155,7 @@ class Pacer:
                     if scheduled > now:
                         await self._sleep(scheduled - now)
                         now = self._monotonic()
-                    if self._chat_next.get(chat_id, 0.0) > now:
+                    if free_at.get(chat_id, 0.0) > now:
                         continue  # paused (a 429) meanwhile: wait for the chat again
                     late = now - scheduled > self._slack
                     self._global_next = (now if late else scheduled) + self._global_interval
@@ -165,6 +172,7 @@ class Pacer:
         self._chat_next[chat_id] = next_free
         if len(self._chat_next) > _PRUNE_ABOVE:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            self._paused = {c: t for c, t in self._paused.items() if t > now}
 
     def _interval(self, chat_id: str) -> float:
         return self._group_interval if self._is_group(chat_id) else self._chat_interval

@@ -49,3 +49,22 @@ async def test_urgent_calls_keep_the_overall_rate() -> None:
 
     starts.sort()
     assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(starts))
+
+
+async def test_a_reply_does_not_wait_out_the_chats_spacing_but_does_wait_out_a_429() -> None:
+    time = FakeTime()
+    pacer = Pacer(RateLimits(), monotonic=time.monotonic, sleep=time.sleep)
+
+    async with pacer.slot("7001"):  # a reminder just went to this chat
+        pass
+    started = time.now
+    async with pacer.slot("7001", urgent=True):  # the person answers it at once
+        replied = time.now
+    assert replied - started < 0.1
+    async with pacer.slot("7001"):  # the next reminder is spaced after the reply
+        assert time.now - replied >= 1.0
+
+    pacer.pause("7001", 5)
+    paused = time.now
+    async with pacer.slot("7001", urgent=True):
+        assert time.now - paused >= 5
