@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import format_datetime
-from db.models import Channel, ChannelIdentity, Official
+from db.identities import names_of_chats
+from db.models import Channel
 from handlers.catalog import t
 from handlers.types import (
     Choice,
@@ -332,15 +332,6 @@ def database_phonebook(sessionmaker: async_sessionmaker[AsyncSession]) -> PhoneB
 
     async def names(chat_ids: Collection[str]) -> Mapping[str, str]:
         async with sessionmaker() as session:
-            rows = await session.execute(
-                select(ChannelIdentity.external_id, Official.full_name)
-                .join(Official, Official.id == ChannelIdentity.official_id)
-                .where(
-                    ChannelIdentity.channel == Channel.CONSOLE,
-                    ChannelIdentity.external_id.in_(list(chat_ids)),
-                )
-                .order_by(Official.id, ChannelIdentity.id)
-            )
-            return {chat_id: name for chat_id, name in rows}
+            return await names_of_chats(session, Channel.CONSOLE, chat_ids)
 
     return names

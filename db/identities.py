@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,6 +44,23 @@ async def bind(
     await session.flush()
     identity.official = official
     return identity
+
+
+async def names_of_chats(
+    session: AsyncSession, channel: Channel, external_ids: Collection[str]
+) -> dict[str, str]:
+    """The full name of the official bound to each of these chats, in the plan's order of
+    people (then of binding)."""
+    rows = await session.execute(
+        select(ChannelIdentity.external_id, Official.full_name)
+        .join(Official, Official.id == ChannelIdentity.official_id)
+        .where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.external_id.in_(list(external_ids)),
+        )
+        .order_by(Official.id, ChannelIdentity.id)
+    )
+    return {chat_id: name for chat_id, name in rows}
 
 
 async def chats_on(session: AsyncSession, channel: Channel) -> set[str]:

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AuditEntry, Channel, ChannelIdentity, Official
 
 
-async def chats_of(
+async def candidate_chats(
     session: AsyncSession, official_ids: Collection[int], channels: Collection[Channel]
 ) -> list[ChannelIdentity]:
-    """Every identity (reachable or not) of these officials on these channels."""
+    """Every chat (reachable or not) of these officials on these channels, to route by."""
     return list(
         await session.scalars(
             select(ChannelIdentity).where(

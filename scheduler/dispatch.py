@@ -358,7 +358,7 @@ class Dispatcher(Generic[Message]):
         """Group the rows by the chat that reaches their recipient; drop the unreachable."""
         recipients = {row.recipient_id for row in rows}
         async with self.sessionmaker() as session:
-            identities = await reachability.chats_of(session, recipients, self.channels)
+            identities = await reachability.candidate_chats(session, recipients, self.channels)
         preference = {channel: i for i, channel in enumerate(self.channels)}
         best: dict[int, ChannelIdentity] = {}
         known: set[int] = set()

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import sweep_marks
 from db.desk.people import desk_people
 from db.kinds import UNIT, WEEKLY_DIGEST
-from db.models import SweepMark, Unit
+from db.models import Unit
 from db.outbox import NewReminder, enqueue
+from db.units import all_units
 from scheduler.policy import (
     DueReminder,
     PolicyConfig,
@@ -74,10 +74,10 @@ def to_outbox(unit_id: int, reminder: DueReminder) -> NewReminder:
 async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepReport:
     """Enqueue the unit's reminders with a slot in (last sweep, now]; the caller commits."""
     config = policy_config(unit)
-    mark = await session.get(SweepMark, unit.id)
+    swept = await sweep_marks.swept_until(session, unit.id)
     # The first sweep ever looks back to the start of the local day, so a bot started at
     # 09:00 still sends that morning's reminders.
-    after = mark.swept_until if mark else _start_of_day(now, config.tz)
+    after = swept if swept is not None else _start_of_day(now, config.tz)
     if now <= after:
         return SweepReport(unit.id, after, now)
     found: list[DueReminder] = []
@@ -93,7 +93,7 @@ async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepR
         # After downtime only the latest week's digest is worth sending.
         rows += await _weekly_digests(session, unit.id, digests[-1])
     enqueued = await enqueue(session, rows)
-    await _advance(session, unit.id, now, exists=mark is not None)
+    await sweep_marks.advance(session, unit.id, now, exists=swept is not None)
     if enqueued:
         log.info("unit %s: %d reminders enqueued for (%s, %s]", unit.code, enqueued, after, now)
     return SweepReport(unit.id, after, now, len(found), enqueued, catch_up)
@@ -119,12 +119,7 @@ async def _weekly_digests(session: AsyncSession, unit_id: int, slot: datetime) -
 
 async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
     """Sweep every unit; the caller commits."""
-    units = list(await session.scalars(select(Unit).order_by(Unit.id)))
-    return [await sweep_unit(session, unit, now) for unit in units]
-
-
-async def _advance(session: AsyncSession, unit_id: int, now: datetime, *, exists: bool) -> None:
-    await sweep_marks.advance(session, unit_id, now, exists=exists)
+    return [await sweep_unit(session, unit, now) for unit in await all_units(session)]
 
 
 def _horizon(config: PolicyConfig, now: datetime) -> date:
