@@ -18,20 +18,17 @@ from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import answers
+from db import answers, assignees
 from db.clock import format_date
 from db.files import FileStore
 from db.kinds import CHECKIN, OBLIGATION, TASK, UNREACHABLE_NOTICE, WEEKLY_DIGEST, is_digest
 from db.models import (
     Obligation,
-    ObligationAssignee,
     Official,
     Reminder,
     Task,
-    TaskAssignee,
     TaskState,
     Unit,
 )
@@ -86,27 +83,8 @@ async def _prefetch(
     people = {row.recipient_id for row in rows}
     obligations = {r.subject_id for r in rows if r.subject_type == OBLIGATION and r.subject_id}
     tasks = {r.subject_id for r in rows if r.subject_type == TASK and r.subject_id}
-    # Fetched (`all`), they sit in the session's identity map, where session.get finds them.
-    loaded: list[object] = []
-    loaded += (await session.scalars(select(Official).where(Official.id.in_(people)))).all()
-    if obligations:
-        query = select(Obligation).where(Obligation.id.in_(obligations))
-        loaded += (await session.scalars(query)).all()
-    if tasks:
-        loaded += (await session.scalars(select(Task).where(Task.id.in_(tasks)))).all()
-    if not obligations:
-        return {}, loaded
-    flags = await session.execute(
-        select(
-            ObligationAssignee.obligation_id,
-            ObligationAssignee.official_id,
-            ObligationAssignee.handed_in,
-        ).where(
-            ObligationAssignee.obligation_id.in_(obligations),
-            ObligationAssignee.official_id.in_(people),
-        )
-    )
-    return {(o, p): bool(done) for o, p, done in flags}, loaded
+    loaded = await assignees.load_batch(session, people, obligations, tasks)
+    return await assignees.handed_in_flags(session, obligations, people), loaded
 
 
 async def reminder_reply(
@@ -180,13 +158,10 @@ async def _task_reminder(
     task = await session.get(Task, row.subject_id)
     if task is None or not task.active:
         return None
-    assigned = await session.scalar(
-        select(TaskAssignee.id).where(
-            TaskAssignee.task_id == task.id, TaskAssignee.official_id == row.recipient_id
-        )
-    )
+    if not await assignees.owes_task(session, task.id, row.recipient_id):
+        return None
     latest = await answers.latest_answer(session, task.id, row.recipient_id)
-    if assigned is None or (latest is not None and latest.state is TaskState.DONE):
+    if latest is not None and latest.state is TaskState.DONE:
         return None
     choices = status_choices(task.id, lang)
     if row.kind == CHECKIN:
@@ -235,38 +210,22 @@ async def _handed_in(session: AsyncSession, row: Reminder, known: HandedIn | Non
         flag = known.get((row.subject_id, row.recipient_id))
         if flag is not None:
             return flag
-    handed_in = await session.scalar(
-        select(ObligationAssignee.handed_in).where(
-            ObligationAssignee.obligation_id == row.subject_id,
-            ObligationAssignee.official_id == row.recipient_id,
-        )
-    )
-    return bool(handed_in)
+    return await assignees.handed_in(session, row.subject_id or 0, row.recipient_id)
 
 
 async def _digest(
     session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
 ) -> Reply | None:
     listed = {int(m["official_id"]): m for m in payload.get("missing", [])}
-    if row.subject_type == OBLIGATION:
-        total = await session.scalar(
-            select(func.count()).where(ObligationAssignee.obligation_id == row.subject_id)
-        )
-        still = set(listed) - await _submitted(session, row.subject_id or 0, set(listed))
-    else:
-        total = await session.scalar(
-            select(func.count()).where(TaskAssignee.task_id == row.subject_id)
-        )
-        still = set(listed) - await _done(session, row.subject_id or 0, set(listed))
+    subject_id = row.subject_id or 0
+    settled = await assignees.settled_among(session, row.subject_type, subject_id, set(listed))
+    still = set(listed) - settled
     if not still:
         return None
-    people = list(
-        await session.scalars(
-            select(Official).where(Official.id.in_(still)).order_by(Official.full_name)
-        )
-    )
+    total = await assignees.assignee_count(session, row.subject_type, subject_id)
+    people = await assignees.officials_by_name(session, still)
     due = format_date(date.fromisoformat(payload["due_date"]))
-    count, of = share(len(people), total or 0), percent(len(people), total or 0, lang)
+    count, of = share(len(people), total), percent(len(people), total, lang)
     if row.subject_type == OBLIGATION:
         head = t(
             "remind.digest_obligation",
@@ -296,19 +255,3 @@ async def _digest(
             key = "remind.digest_line_unreachable"
         lines.append(t(key, lang, name=h(person.full_name), department=h(person.department)))
     return Reply("\n".join(lines))
-
-
-async def _submitted(session: AsyncSession, obligation_id: int, people: set[int]) -> set[int]:
-    rows = await session.scalars(
-        select(ObligationAssignee.official_id).where(
-            ObligationAssignee.obligation_id == obligation_id,
-            ObligationAssignee.official_id.in_(people),
-            ObligationAssignee.handed_in.is_(True),
-        )
-    )
-    return set(rows)
-
-
-async def _done(session: AsyncSession, task_id: int, people: set[int]) -> set[int]:
-    latest = await answers.latest_answers_for(session, task_id, people)
-    return {o for o, update in latest.items() if update.state is TaskState.DONE}

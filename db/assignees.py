@@ -1,0 +1,107 @@
+"""Who owes a report or a task, and who has settled it: the reads behind a reminder's text.
+
+A reminder is rendered seconds before it is sent, from the database as it is then, so each
+question here is asked per claimed batch (`load_batch`, `handed_in_flags`) or per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import answers
+from db.kinds import OBLIGATION
+from db.models import Obligation, ObligationAssignee, Official, Task, TaskAssignee, TaskState
+
+
+async def load_batch(
+    session: AsyncSession,
+    official_ids: Collection[int],
+    obligation_ids: Collection[int],
+    task_ids: Collection[int],
+) -> list[object]:
+    """Load these officials, reports and tasks into the session's identity map, where
+    `session.get` then finds them without a query; keep the returned list referenced while
+    they are used (the identity map holds them only weakly)."""
+    loaded: list[object] = []
+    loaded += (await session.scalars(select(Official).where(Official.id.in_(official_ids)))).all()
+    if obligation_ids:
+        query = select(Obligation).where(Obligation.id.in_(obligation_ids))
+        loaded += (await session.scalars(query)).all()
+    if task_ids:
+        loaded += (await session.scalars(select(Task).where(Task.id.in_(task_ids)))).all()
+    return loaded
+
+
+async def handed_in_flags(
+    session: AsyncSession, obligation_ids: Collection[int], official_ids: Collection[int]
+) -> dict[tuple[int, int], bool]:
+    """(obligation id, official id) → whether that official's report stands (handed in, not
+    returned), for every assignee row among these."""
+    if not obligation_ids or not official_ids:
+        return {}
+    flags = await session.execute(
+        select(
+            ObligationAssignee.obligation_id,
+            ObligationAssignee.official_id,
+            ObligationAssignee.handed_in,
+        ).where(
+            ObligationAssignee.obligation_id.in_(list(obligation_ids)),
+            ObligationAssignee.official_id.in_(list(official_ids)),
+        )
+    )
+    return {(o, p): bool(done) for o, p, done in flags}
+
+
+async def handed_in(session: AsyncSession, obligation_id: int, official_id: int) -> bool:
+    """Whether the official's report stands (handed in and not returned)."""
+    flags = await handed_in_flags(session, [obligation_id], [official_id])
+    return flags.get((obligation_id, official_id), False)
+
+
+async def owes_task(session: AsyncSession, task_id: int, official_id: int) -> bool:
+    """Whether the official is assigned the task (as lead or coordinator)."""
+    found = await session.scalar(
+        select(TaskAssignee.id).where(
+            TaskAssignee.task_id == task_id, TaskAssignee.official_id == official_id
+        )
+    )
+    return found is not None
+
+
+async def assignee_count(session: AsyncSession, subject_type: str, subject_id: int) -> int:
+    """How many officials owe the report or task."""
+    if subject_type == OBLIGATION:
+        query = select(func.count()).where(ObligationAssignee.obligation_id == subject_id)
+    else:
+        query = select(func.count()).where(TaskAssignee.task_id == subject_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def settled_among(
+    session: AsyncSession, subject_type: str, subject_id: int, official_ids: Collection[int]
+) -> set[int]:
+    """Those of `official_ids` who have settled the subject: their report stands, or their
+    latest answer on the task is "done"."""
+    if subject_type == OBLIGATION:
+        rows = await session.scalars(
+            select(ObligationAssignee.official_id).where(
+                ObligationAssignee.obligation_id == subject_id,
+                ObligationAssignee.official_id.in_(list(official_ids)),
+                ObligationAssignee.handed_in.is_(True),
+            )
+        )
+        return set(rows)
+    latest = await answers.latest_answers_for(session, subject_id, official_ids)
+    return {o for o, update in latest.items() if update.state is TaskState.DONE}
+
+
+async def officials_by_name(session: AsyncSession, official_ids: Collection[int]) -> list[Official]:
+    """These officials, in the order of their full names."""
+    return list(
+        await session.scalars(
+            select(Official).where(Official.id.in_(list(official_ids))).order_by(Official.full_name)
+        )
+    )
