@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ from handlers.callbacks import status_data
 from tests.factories import Commune, build_commune
 from tests.fakebotapi import FakeBotApi
 from tests.fakebotapi.state import StoredMessage
+from tests.wording import days_left, due_part, pattern, state, vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AN = 5001
@@ -91,10 +93,17 @@ class Bench:
             chat_id, after=update["message"]["message_id"], timeout=10
         )
 
-    async def edited(self, chat_id: int, message_id: int, words: str) -> StoredMessage:
-        """Wait until the bot edited its message to contain `words` (taps answer first)."""
+    async def edited(
+        self, chat_id: int, message_id: int, words: str | re.Pattern[str]
+    ) -> StoredMessage:
+        """Wait until the bot edited its message (as sent, HTML and all) to contain `words`, or
+        to match it when it is a pattern (taps answer first)."""
+
+        def found(text: str) -> bool:
+            return words in text if isinstance(words, str) else bool(words.search(text))
+
         return await self.server.wait_for(
-            lambda: (m := self.server.message(chat_id, message_id)) and words in m.plain_text and m,
+            lambda: (m := self.server.message(chat_id, message_id)) and found(m.text or "") and m,
             timeout=10,
         )
 
@@ -132,63 +141,77 @@ async def bench(database_url: str, tmp_path: Path) -> AsyncIterator[Bench]:
 
 async def test_start_up_sets_the_vietnamese_menu(bench: Bench) -> None:
     commands = {c["command"]: c["description"] for c in bench.server.my_commands}
-    assert commands["nhiemvu"] == "Xem nhiệm vụ và báo cáo của tôi"
-    assert set(commands) == {"nhiemvu", "nop", "status", "huongdan", "cancel", "lang"}
+    names = {"nhiemvu", "nop", "status", "huongdan", "cancel", "lang"}
+    assert commands == {name: vi(f"menu.{name}") for name in names}
 
 
 async def test_registration_by_deep_link_and_refusals(bench: Bench) -> None:
     stranger = await bench.say(STRANGER, "/nhiemvu")
-    assert "liên hệ công chức Văn phòng - Thống kê" in stranger.plain_text
+    assert stranger.text == vi("register.how")
     assert "Ba Bích" not in stranger.plain_text
 
     wrong = await bench.say(STRANGER, "/start", "khong-dung-ma")
-    assert "không đúng, đã được dùng hoặc đã hết hạn" in wrong.plain_text
+    assert wrong.text == vi("register.bad_code")
 
     welcome = await bench.register(bench.commune.an, AN)
-    assert welcome.plain_text.startswith("Xin chào Trần Văn An!")
-    assert "UBND xã Ba Bích" in welcome.plain_text
+    assert welcome.text is not None
+    assert welcome.text.startswith(
+        vi("register.welcome", name="Trần Văn An", unit="UBND xã Ba Bích") + "\n"
+    )
 
     again = await bench.say(AN, "/start")
-    assert again.plain_text.startswith("Chào Trần Văn An.")
-    assert "1 nhiệm vụ và 2 báo cáo" in again.plain_text
+    assert again.text is not None
+    assert again.text.startswith(vi("summary.greeting", name="Trần Văn An") + "\n")
+    assert vi("summary.counts", tasks=1, reports=2) in again.text
     assert await bench.count(ChannelIdentity) == 1
 
 
 async def test_tasks_then_status_taps_edit_the_prompt(bench: Bench) -> None:
     await bench.register(bench.commune.an, AN)
     listing = await bench.say(AN, "/nhiemvu")
-    assert "CCHC-Q1-2024 Báo cáo CCHC Quý I năm 2024" in listing.plain_text
-    assert "Hạn 10/03/2024, còn 2 ngày · nộp báo cáo · chưa nộp" in listing.plain_text
+    assert listing.text is not None
+    assert (
+        vi(
+            "tasks.report_line",
+            code="CCHC-Q1-2024",
+            title="Báo cáo CCHC Quý I năm 2024",
+            due_part=due_part("10/03/2024", days_left(2)),
+            role=vi("role.submit"),
+            status=vi("tasks.not_submitted"),
+        )
+        in listing.text
+    )
     assert "<TTHC> &" in listing.plain_text  # escaped on the wire, plain for the person
 
     prompt = await bench.say(AN, "/status", "2.4")
     assert [b["text"] for row in prompt.buttons for b in row] == [
-        "Hoàn thành",
-        "Đang thực hiện",
-        "Vướng mắc",
-        "Gửi báo cáo",
+        vi("button.done"),
+        vi("button.in_progress"),
+        vi("button.blocked"),
+        vi("button.report"),
     ]
-    update = bench.server.user_presses(AN, prompt.message_id, "Đang thực hiện")
+    update = bench.server.user_presses(AN, prompt.message_id, vi("button.in_progress"))
     answer = await bench.server.wait_for_answer(update, timeout=10)
-    assert answer.text == "Đã ghi nhận: Đang thực hiện"
-    edited = await bench.edited(AN, prompt.message_id, "Đã ghi nhận: Đang thực hiện lúc")
-    assert "Đã ghi nhận: Đang thực hiện lúc 08/03/2024 09:00." in edited.plain_text
+    assert answer.text == vi("status.recorded_notice", state=state("in_progress"))
+    recorded = vi("status.recorded", state=state("in_progress"), time="08/03/2024 09:00")
+    edited = await bench.edited(AN, prompt.message_id, recorded)
+    assert edited.text is not None and edited.text.endswith(recorded)
     assert edited.buttons  # the prompt keeps its buttons for the next answer
 
     # The same answer again in the same minute: Telegram says "not modified"; the bot copes.
-    update = bench.server.user_presses(AN, prompt.message_id, "Đang thực hiện")
+    update = bench.server.user_presses(AN, prompt.message_id, vi("button.in_progress"))
     await bench.server.wait_for_answer(update, timeout=10)
     assert bench.server.unanswered_callbacks() == []
 
-    update = bench.server.user_presses(AN, prompt.message_id, "Vướng mắc")
+    update = bench.server.user_presses(AN, prompt.message_id, vi("button.blocked"))
     await bench.server.wait_for_answer(update, timeout=10)
     ask = await bench.server.wait_for_message(AN, after=prompt.message_id, timeout=10)
-    assert "cho biết ngắn gọn vướng mắc" in ask.plain_text
+    assert ask.text == vi("status.ask_reason", code="2.4")
     reason = bench.server.user_sends_text(AN, "Chưa có máy scan & chữ ký số")
     saved = await bench.server.wait_for_message(
         AN, after=reason["message"]["message_id"], timeout=10
     )
-    assert "Đã ghi nhận lý do" in saved.plain_text
+    assert saved.text == vi("status.reason_saved", code="2.4")
     async with bench.sessionmaker() as session:
         states = list(await session.scalars(select(StatusUpdate).order_by(StatusUpdate.id)))
     assert [(s.state, s.note) for s in states] == [
@@ -203,15 +226,21 @@ async def test_old_prompts_forged_data_and_foreign_tasks(bench: Bench) -> None:
     await bench.register(bench.commune.binh, BINH)
     old = await bench.say(AN, "/status", "2.4")
     await bench.say(AN, "/nhiemvu")  # newer messages in between
-    update = bench.server.user_presses(AN, old.message_id, "Hoàn thành")
+    update = bench.server.user_presses(AN, old.message_id, vi("button.done"))
     await bench.server.wait_for_answer(update, timeout=10)
-    await bench.edited(AN, old.message_id, "Đã ghi nhận: Hoàn thành")
+    await bench.edited(
+        AN, old.message_id, vi("status.recorded", state=state("done"), time="08/03/2024 09:00")
+    )
 
     before = await bench.count(StatusUpdate)
-    for data in ("st:99999:d", "xyz", status_data(bench.commune.task_25.id, TaskState.DONE)):
+    for data, refusal in (
+        ("st:99999:d", "refuse.not_assigned"),
+        ("xyz", "refuse.bad_choice"),
+        (status_data(bench.commune.task_25.id, TaskState.DONE), "refuse.not_assigned"),
+    ):
         update = bench.server.user_taps(AN, old.message_id, data)
         answer = await bench.server.wait_for_answer(update, timeout=10)
-        assert answer.text and ("không" in answer.text)
+        assert answer.text == vi(refusal)
     assert await bench.count(StatusUpdate) == before
 
 
@@ -221,15 +250,19 @@ async def test_report_submission_with_receipt(bench: Bench) -> None:
     assert chooser.buttons[0][0]["text"] == "Báo cáo CCHC Quý I năm 2024 (10/03/2024)"
     update = bench.server.user_presses(AN, chooser.message_id, chooser.buttons[0][0]["text"])
     await bench.server.wait_for_answer(update, timeout=10)
-    await bench.edited(AN, chooser.message_id, "15/12/2023 đến 14/03/2024")
+    ask = vi(
+        "report.send_files",
+        title="Báo cáo CCHC Quý I năm 2024",
+        start="15/12/2023",
+        end="14/03/2024",
+    )
+    assert (await bench.edited(AN, chooser.message_id, ask)).text == ask
 
     sent = bench.server.user_sends_document(AN, "BC Quý I.pdf", PDF, "application/pdf")
     receipt = await bench.server.wait_for_message(
         AN, after=sent["message"]["message_id"], timeout=10
     )
-    assert "Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)" in receipt.plain_text
-    assert "• BC Quý I.pdf — 2,7 KB" in receipt.plain_text
-    assert "08/03/2024 09:00 — đúng hạn (hạn 10/03/2024)" in receipt.plain_text
+    assert receipt.text == q1_receipt(vi("report.file_line", name="BC Quý I.pdf", size="2,7 KB"))
 
     async with bench.sessionmaker() as session:
         stored = await session.scalar(select(StoredFile))
@@ -238,6 +271,22 @@ async def test_report_submission_with_receipt(bench: Bench) -> None:
     assert stored.channel_file_id == sent["message"]["document"]["file_id"]
     assert (bench.settings.data_dir / stored.path).read_bytes() == PDF
     assert bench.server.token not in stored.path
+
+
+def q1_receipt(files: str | None) -> str:
+    """The receipt of a first Quý I submission on 08/03/2024 09:00 with these file lines; with
+    None, a pattern whose group `files` holds them."""
+    values = {
+        "title": "Báo cáo CCHC Quý I năm 2024",
+        "version": 1,
+        "time": "08/03/2024 09:00",
+        "timeliness": vi("report.on_time", due="10/03/2024"),
+        "start": "15/12/2023",
+        "end": "14/03/2024",
+    }
+    if files is None:
+        return pattern("report.receipt", **values)
+    return vi("report.receipt", files=files, **values)
 
 
 async def test_an_album_of_three_files_is_one_submission(bench: Bench) -> None:
@@ -252,11 +301,21 @@ async def test_an_album_of_three_files_is_one_submission(bench: Bench) -> None:
     question = await bench.server.wait_for_message(
         AN, after=first["message"]["message_id"], timeout=10
     )
-    assert "đã gửi 3 tệp" in question.plain_text
+    assert question.text == vi("report.which", count=3)
+    assert question.buttons[0][0]["text"] == "Báo cáo CCHC Quý I năm 2024 (10/03/2024)"
     update = bench.server.user_presses(AN, question.message_id, question.buttons[0][0]["text"])
     await bench.server.wait_for_answer(update, timeout=10)
-    receipt = await bench.edited(AN, question.message_id, "Đã nhận báo cáo")
-    assert receipt.plain_text.count("• ") == 3
+    # The photo's file name is Telegram's: the receipt's file lines are matched, not spelled.
+    receipt = await bench.edited(AN, question.message_id, re.compile(q1_receipt(None), re.DOTALL))
+    found = re.fullmatch(q1_receipt(None), receipt.text or "", re.DOTALL)
+    assert found is not None
+    lines = found["files"].split("\n")
+    assert len(lines) == 3
+    assert lines[:2] == [
+        vi("report.file_line", name="bao-cao.docx", size="10 B"),
+        vi("report.file_line", name="phu-luc.xlsx", size="10 B"),
+    ]
+    assert re.fullmatch(pattern("report.file_line", size="8 B"), lines[2])
     assert await bench.count(Submission) == 1
     assert await bench.count(StoredFile) == 3
 
@@ -273,14 +332,14 @@ async def test_a_restart_in_the_middle_of_a_submission_loses_nothing(bench: Benc
     receipt = await bench.server.wait_for_message(
         AN, after=sent["message"]["message_id"], timeout=10
     )
-    assert "Quý I năm 2024 (lần nộp 1)" in receipt.plain_text
+    assert receipt.text == q1_receipt(vi("report.file_line", name="q1.pdf", size="2,7 KB"))
 
 
 @pytest.mark.parametrize(
     ("name", "size", "reason"),
     [
-        ("setup.exe", None, "loại tệp không được nhận"),
-        ("ban-do.pdf", 21 * 1024 * 1024, "lớn hơn 20 MB"),
+        ("setup.exe", None, "report.refused_type"),
+        ("ban-do.pdf", 21 * 1024 * 1024, "report.refused_size"),
     ],
 )
 async def test_unacceptable_files_are_refused_without_download(
@@ -289,7 +348,7 @@ async def test_unacceptable_files_are_refused_without_download(
     await bench.register(bench.commune.an, AN)
     sent = bench.server.user_sends_document(AN, name, b"abc", file_size=size)
     reply = await bench.server.wait_for_message(AN, after=sent["message"]["message_id"], timeout=10)
-    assert reason in reply.plain_text
+    assert reply.text == vi("report.refused", reasons=vi(reason, name=name))
     assert bench.server.requests_for("getFile") == []
     assert await bench.count(StoredFile) == 0
 
@@ -341,7 +400,7 @@ async def test_a_failed_send_is_reported_politely(bench: Bench) -> None:
     apology = await bench.server.wait_for_message(
         AN, after=sent["message"]["message_id"], timeout=10
     )
-    assert apology.plain_text.startswith("Xin lỗi, đã có lỗi xảy ra")
+    assert apology.text == vi("error.generic")
     assert "Traceback" not in apology.plain_text
 
 
@@ -350,7 +409,7 @@ async def test_a_failing_menu_does_not_stop_the_bot(bench: Bench) -> None:
     bench.server.fail_next("setMyCommands", status=500)
     await bench.start_bot()
     reply = await bench.say(STRANGER, "/start")
-    assert "liên hệ" in reply.plain_text
+    assert reply.text == vi("register.how")
 
 
 async def test_the_token_never_reaches_the_logs(bench: Bench) -> None:
