@@ -34,6 +34,7 @@ from handlers.types import (
 from scheduler.dispatch import Dispatcher
 from scheduler.service import ReminderSweeper
 from tests.plans import load_example
+from tests.wording import days_left, vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AT = datetime(2024, 3, 7, 8, 0, tzinfo=TZ)
@@ -53,6 +54,16 @@ class Recorder:
     async def handle(self, sender: Sender, event: Event) -> list[Reply]:
         self.events.append((sender, event))
         return self.answers.pop(0) if self.answers else [Reply("ok")]
+
+
+def said(key: str, /, **params: object) -> str:
+    """A console message as printed: indented, from the catalog."""
+    return "  " + vi(key, **params)
+
+
+def phone(name: str, time: str = "07/03/2024 08:00") -> str:
+    """The header of a message shown on the phone on screen."""
+    return said("demo.console.phone", name=name, time=time)
 
 
 def console(
@@ -99,7 +110,7 @@ async def test_a_number_out_of_range_is_refused_and_without_choices_is_text() ->
     await channel.say("hoa", "/status 2.1")
 
     await channel.say("hoa", "9")
-    assert out[-1] == "  Chỉ có các lựa chọn từ 1 đến 4. Gõ một số trong khoảng đó."
+    assert out[-1] == said("demo.console.no_choice", count=4)
     assert len(recorder.events) == 1
 
     await channel.say("hoa", "3")  # "Vướng mắc": the bot asks for a reason, no choices
@@ -155,10 +166,12 @@ async def test_send_refuses_politely_and_sends_nothing(tmp_path: Path) -> None:
     await channel.say("hoa", f"/send {tmp_path}")  # a folder is not a file
 
     assert recorder.events == []
-    assert out[0].startswith("  Dùng: /send")
-    assert out[1] == "  Không tìm thấy tệp «khong-co.pdf». Chưa gửi gì."
-    assert out[2].startswith("  Dùng: /send")
-    assert out[3].startswith("  Không tìm thấy tệp")
+    assert out == [
+        said("demo.console.send_usage"),
+        said("demo.console.no_file", name="khong-co.pdf"),
+        said("demo.console.send_usage"),
+        said("demo.console.no_file", name=str(tmp_path)),
+    ]
 
 
 async def test_edits_files_and_notices() -> None:
@@ -172,11 +185,11 @@ async def test_edits_files_and_notices() -> None:
     await channel.say("thu", "/x")
 
     assert out == [
-        "  (bot sửa lại tin nhắn vừa bấm)",
+        said("demo.console.edited"),
         "  ✅ Đã ghi nhận",
         "",
         "  tệp",
-        "  📎 a.pdf (/x/a)",
+        said("demo.console.file", name="a.pdf", path="/x/a"),
         "  Đã ghi nhận: Hoàn thành",
     ]
 
@@ -194,11 +207,16 @@ async def test_pushed_messages_the_chat_on_screen_first_and_others_in_one_line()
 
     assert await channel.flush() == 2
     assert out == [
-        "  📱 Nguyễn Thị Hoa — 07/03/2024 08:00",
+        phone("Nguyễn Thị Hoa"),
         "  │ ⏰ Nhắc hạn: Quý I",
         "  │ Hạn: 10/03/2024",
         "  │ [1] Gửi",
-        "  📱 Trần Văn Nhứt — 07/03/2024 08:00: ⏰ Nhắc hạn: Quý I …",
+        said(
+            "demo.console.brief",
+            name="Trần Văn Nhứt",
+            time="07/03/2024 08:00",
+            text="⏰ Nhắc hạn: Quý I …",
+        ),
     ]
     assert await channel.flush() == 0
 
@@ -215,7 +233,7 @@ async def test_picking_up_a_phone_shows_its_newest_messages_and_their_choices() 
 
     await channel.pick_up("thu")
 
-    assert out[0] == "  (2 tin nhắn cũ hơn không hiện)"
+    assert out[0] == said("demo.console.older", count=2)
     assert [line for line in out if "nhắc" in line] == ["  │ nhắc 3", "  │ nhắc 4", "  │ nhắc 5"]
     assert "  │ [3] Gửi" in out
     await channel.say("thu", "3")
@@ -251,11 +269,22 @@ async def test_the_transport_brings_swept_reminders_to_the_console(
     report = await dispatcher.drain()
 
     assert report.sent == await channel.flush() == 9  # Hồng is on leave
-    assert out[:2] == [
-        "  📱 Nguyễn Thị Hoa — 07/03/2024 08:00",
-        "  │ ⏰ Nhắc hạn: Báo cáo CCHC Quý I năm 2024",
+    reminder = to_terminal_text(
+        vi(
+            "remind.before",
+            title="Báo cáo CCHC Quý I năm 2024",
+            due="10/03/2024",
+            when=days_left(3),
+        )
+    ).splitlines()
+    assert out[: 1 + len(reminder)] == [phone("Nguyễn Thị Hoa")] + [
+        f"  │ {line}" for line in reminder
     ]
-    assert (
-        "  📱 Trần Văn Nhứt — 07/03/2024 08:00: ⏰ Nhắc hạn: Báo cáo CCHC Quý I năm 2024 …" in out
+    brief = said(
+        "demo.console.brief",
+        name="Trần Văn Nhứt",
+        time="07/03/2024 08:00",
+        text=f"{reminder[0]} …",
     )
+    assert brief in out
     assert not any("Lê Thị Hồng" in line for line in out)
