@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.console_channel import to_terminal_text
 from bot.demo import DATABASE_FILE, run_demo
 from bot.demo_clock import next_step, parse_span
 from bot.demo_state import STATE_FILE, DemoState
@@ -33,9 +34,16 @@ from db.models import (
 from db.session import make_engine, make_sessionmaker
 from tests.cli import cli_env, run_cli
 from tests.conftest import ROOT
+from tests.wording import days_left, en, overdue_person, state, vi
 
 PROMPT = re.compile(r"^\[(?P<who>[^\]]+) \d\d/\d\d/\d{4} \d\d:\d\d\] > (?P<line>.*)$")
 PDF = b"%PDF-1.4\n" + b"bao cao quy I " * 100
+Q1 = "Báo cáo CCHC Quý I năm 2024"
+HOA_POSITION = "Công chức Văn phòng - Thống kê (phụ trách Nội vụ, Thi đua - Khen thưởng)"
+NHUT_POSITION = "Công chức Văn phòng - Thống kê"
+# The reminder three days before the Quý I report, and its first line (a brief shows only it).
+Q1_BEFORE = vi("remind.before", title=Q1, due="10/03/2024", when=days_left(3))
+Q1_BEFORE_FIRST = to_terminal_text(Q1_BEFORE).splitlines()[0]
 
 
 async def demo(directory: Path, lines: Sequence[str], lang: str | None = None) -> str:
@@ -58,6 +66,71 @@ def turns(transcript: str) -> list[tuple[str, str, str]]:
         elif found:
             found[-1][2].append(line)
     return [(who, typed, "\n".join(after)) for who, typed, after in found]
+
+
+def shown(text: str) -> str:
+    """A bot message (catalog HTML) as the console prints it: plain, every line indented."""
+    return "\n".join(("  " + line).rstrip() for line in to_terminal_text(text).splitlines())
+
+
+def on_phone(name: str, time: str, text: str) -> str:
+    """A pushed message shown in full on the phone on screen: a header, then barred lines."""
+    header = vi("demo.console.phone", name=name, time=time)
+    lines = [("  │ " + line).rstrip() for line in to_terminal_text(text).splitlines()]
+    return "\n".join([f"  {header}", *lines])
+
+
+def brief(name: str, time: str, first_line: str) -> str:
+    """A pushed message of another phone, in one line (there is more of it)."""
+    return "  " + vi("demo.console.brief", name=name, time=time, text=f"{first_line} …")
+
+
+def tick(time: str, span: str, count: int) -> str:
+    return "  " + vi("demo.tick.done", time=time, span=span, count=count)
+
+
+def status_choices() -> str:
+    """The four status buttons of a task prompt, numbered as the console lays them out."""
+    done, progress, blocked, report = (
+        vi(f"button.{key}") for key in ("done", "in_progress", "blocked", "report")
+    )
+    return f"  [1] {done}  [2] {progress}\n  [3] {blocked}  [4] {report}"
+
+
+def marked(text: str, **parts: str) -> str:
+    """A regular expression for `text`, where each marker ⟨name⟩ matches the regular expression
+    `parts[name]` (captured as `name`); a marker seen again must repeat what it matched."""
+    regex = re.escape(text)
+    for name, part in parts.items():
+        marker = re.escape(f"⟨{name}⟩")
+        regex = regex.replace(marker, f"(?P<{name}>{part})", 1).replace(marker, f"(?P={name})")
+    return regex
+
+
+def q1_receipt(files: str, time: str) -> str:
+    """The receipt of a first, on-time Quý I submission, as the console prints it."""
+    return shown(
+        vi(
+            "report.receipt",
+            title=Q1,
+            version=1,
+            files=files,
+            time=time,
+            timeliness=vi("report.on_time", due="10/03/2024"),
+            start="15/12/2023",
+            end="14/03/2024",
+        )
+    )
+
+
+def welcome(name: str) -> str:
+    return shown(vi("register.welcome", name=name, unit="UBND xã Ba Bích"))
+
+
+SEND_Q1 = shown(
+    vi("report.send_files", title=Q1, start="15/12/2023", end="14/03/2024"),
+)
+OVERDUE_HEADER = shown(vi("clerk.overdue.header", when="11/03/2024 08:01", scope=""))
 
 
 @asynccontextmanager
@@ -107,46 +180,62 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
     who = [speaker for speaker, _, _ in steps]
     assert who[:3] == ["Hoa", "Nhứt", "Nhứt"]
     # The invitation: the clerk's code, then a phone nobody registered opens with it.
-    assert "Mã đăng ký cho Võ Văn Hùng" in steps[1][2]
-    code = re.search(r"/start (\S+)", steps[1][2])
+    invite = shown(
+        vi("clerk.invite.created", name="Võ Văn Hùng", code="⟨code⟩", expires="08/03/2024 07:55")
+        + "\n"
+        + vi("clerk.invite.no_username", code="⟨code⟩")
+    )
+    code = re.fullmatch(marked(invite, code=r"[\w-]+"), steps[1][2])
     assert code is not None
-    assert "liên hệ công chức Văn phòng - Thống kê" in said["/nhiemvu"]
+    assert said["/nhiemvu"] == shown(vi("register.how"))
     assert "Ba Bích" not in said["/nhiemvu"]
-    assert steps[4][1] == f"/start {code.group(1)}"
-    assert "Xin chào Võ Văn Hùng! Anh/chị đã đăng ký thành công" in steps[4][2]
+    assert steps[4][1] == f"/start {code['code']}"
+    assert steps[4][2].startswith(welcome("Võ Văn Hùng") + "\n")
     assert who[5] == "Hùng"
     # 08:00 on 07/03: the reminder three days before the Quý I report reaches Hoa's phone.
-    tick = steps[7][2]
-    assert tick.startswith(
-        "  📱 Nguyễn Thị Hoa — 07/03/2024 08:00\n"
-        "  │ ⏰ Nhắc hạn: Báo cáo CCHC Quý I năm 2024\n"
-        "  │ Hạn: 10/03/2024 (còn 3 ngày)."
-    )
-    assert "  │ [1] Gửi báo cáo" in tick
-    assert "📱 Võ Văn Hùng — 07/03/2024 08:00: ⏰ Nhắc hạn" in tick
-    assert "Lê Thị Hồng" not in tick  # on leave
-    assert "⏱ 07/03/2024 08:01 (+2m): 9 tin nhắn đã được gửi." in tick
+    first_tick = steps[7][2]
+    assert first_tick.startswith(on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE) + "\n")
+    assert f"  │ [1] {vi('button.report')}" in first_tick
+    assert brief("Võ Văn Hùng", "07/03/2024 08:00", Q1_BEFORE_FIRST) in first_tick
+    assert "Lê Thị Hồng" not in first_tick  # on leave
+    assert first_tick.endswith(tick("07/03/2024 08:01", "2m", 9))
     # A status tap, by number.
-    assert "  [1] Hoàn thành  [2] Đang thực hiện\n  [3] Vướng mắc  [4] Gửi báo cáo" in steps[8][2]
-    assert "✅ Đã ghi nhận: Hoàn thành lúc 07/03/2024 08:01." in steps[9][2]
+    assert status_choices() in steps[8][2]
+    recorded = shown(vi("status.recorded", state=state("done"), time="07/03/2024 08:01"))
+    assert f"{recorded}\n{status_choices()}" in steps[9][2]
     # A submission: choose the report, send the file, get the receipt.
     assert "  [1] Báo cáo CCHC Quý I năm 2024 (10/03/2024)" in said["/nop"]
-    assert "Anh/chị gửi tệp báo cáo Báo cáo CCHC Quý I năm 2024" in steps[11][2]
-    receipt = steps[12][2]
-    assert "✅ Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)." in receipt
-    assert "• bao-cao-quy-1.pdf — 1,4 KB" in receipt
-    assert "đúng hạn (hạn 10/03/2024)" in receipt
+    assert steps[11][2] == f"  {vi('demo.console.edited')}\n{SEND_Q1}"
+    file_line = vi("report.file_line", name="bao-cao-quy-1.pdf", size="1,4 KB")
+    assert steps[12][2] == q1_receipt(file_line, "07/03/2024 08:01")
     # 11/03: overdue reminders for everyone but Hoa, and the clerk's digest.
     overdue_tick = steps[14][2]
-    assert "📱 Trần Văn Nhứt — 11/03/2024 08:00: 📋 Báo cáo CCHC Quý I năm 2024" in overdue_tick
-    assert "9/10 người chưa nộp, chiếm 90,0%" in overdue_tick
+    digest = vi(
+        "remind.digest_obligation", title=Q1, due="10/03/2024", share="9/10", percent="90,0%"
+    )
+    assert brief("Trần Văn Nhứt", "11/03/2024 08:00", to_terminal_text(digest)) in overdue_tick
     assert "Nguyễn Thị Hoa" not in overdue_tick
     # The clerk's desk.
     assert steps[16][0] == "Nhứt"
     overdue = said["/quahan"]
-    assert "📄 CCHC-Q1-2024 Báo cáo CCHC Quý I năm 2024" in overdue
-    assert "9/10 chưa nộp, chiếm 90,0%" in overdue
-    assert "• Huỳnh Thị Thu (Bộ phận một cửa)" in overdue
+    assert overdue.startswith(OVERDUE_HEADER + "\n")
+    block = vi(
+        "clerk.overdue.report",
+        code="CCHC-Q1-2024",
+        title=Q1,
+        due="10/03/2024",
+        share="9/10",
+        percent="90,0%",
+    )
+    assert shown(block) in overdue
+    thu = overdue_person(
+        "Huỳnh Thị Thu",
+        "Bộ phận một cửa",
+        vi("clerk.late_days", days=1),
+        vi("clerk.overdue.reminded", count=2),
+        vi("clerk.not_submitted"),
+    )
+    assert shown(thu) in overdue
     assert "Nguyễn Thị Hoa" not in overdue
     assert "Traceback" not in transcript
 
@@ -204,18 +293,19 @@ async def test_registration_with_a_code_from_the_database(tmp_path: Path) -> Non
     steps = turns(transcript)
     assert [speaker for speaker, _, _ in steps] == [
         "Hoa",
-        "người lạ 1",
-        "người lạ 1",
-        "người lạ 1",
+        vi("demo.stranger", number=1),
+        vi("demo.stranger", number=1),
+        vi("demo.stranger", number=1),
         "Mai",
         "Mai",
-        "người lạ 2",
+        vi("demo.stranger", number=2),
     ]
-    assert "cần đường link đăng ký riêng" in steps[1][2]
-    assert "Mã đăng ký không đúng" in steps[2][2]
-    assert "Xin chào Nguyễn Thị Mai!" in steps[3][2]
-    assert "Việc của anh/chị" in steps[4][2]
-    assert "Mã đăng ký không đúng, đã được dùng" in steps[6][2]
+    assert steps[1][2] == shown(vi("register.how"))
+    assert steps[2][2] == shown(vi("register.bad_code"))
+    assert steps[3][2].startswith(welcome("Nguyễn Thị Mai") + "\n")
+    assert steps[4][2].startswith(shown(vi("tasks.header", date="01/03/2024")) + "\n")
+    bye = vi("demo.bye", dir=str(directory))
+    assert steps[6][2] == shown(vi("register.bad_code")) + "\n" + bye
 
 
 async def test_a_fresh_folder_gets_a_database_and_a_second_run_reuses_it(tmp_path: Path) -> None:
@@ -224,7 +314,7 @@ async def test_a_fresh_folder_gets_a_database_and_a_second_run_reuses_it(tmp_pat
     first = await demo(directory, ["/tick 10m", "/as Nhứt"])
 
     assert (directory / DATABASE_FILE).is_file()
-    assert "⏱ 01/03/2024 08:05 (+10m): 16 tin nhắn đã được gửi." in first
+    assert tick("01/03/2024 08:05", "10m", 16) in first.splitlines()
     async with database(directory) as session:
         before = [
             await count(session, model)
@@ -234,12 +324,16 @@ async def test_a_fresh_folder_gets_a_database_and_a_second_run_reuses_it(tmp_pat
 
     second = await demo(directory, ["/tick 10m", "/nhiemvu"])
 
-    assert "Tiếp tục lần chạy trước — đồng hồ giả lập: 01/03/2024 08:05." in second
-    assert "Trần Văn Nhứt" in second.splitlines()[2]
+    assert second.splitlines()[2] == vi(
+        "demo.welcome.resumed",
+        time="01/03/2024 08:05",
+        name="Trần Văn Nhứt",
+        position=NHUT_POSITION,
+    )
     steps = turns(second)
     assert steps[0][:2] == ("Nhứt", "/tick 10m")
     # The 08:00 reminders went out in the first run and are not sent again.
-    assert "⏱ 01/03/2024 08:15 (+10m): không có tin nhắn nào." in steps[0][2]
+    assert steps[0][2] == "  " + vi("demo.tick.quiet", time="01/03/2024 08:15", span="10m")
     async with database(directory) as session:
         after = [
             await count(session, model)
@@ -260,11 +354,13 @@ async def test_a_tick_delivers_each_reminder_at_its_own_slot(tmp_path: Path) -> 
     )
 
     steps = turns(transcript)
-    assert "  📱 Nguyễn Thị Hoa — 07/03/2024 08:00" in steps[1][2]
-    assert "⏱ 07/03/2024 12:00 (+1d): 9 tin nhắn đã được gửi." in steps[1][2]
+    assert steps[1][2].startswith(on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE))
+    assert steps[1][2].endswith(tick("07/03/2024 12:00", "1d", 9))
     # The reminder's own button, typed as its number, opens the submission.
-    assert "Anh/chị gửi tệp báo cáo Báo cáo CCHC Quý I năm 2024" in steps[2][2]
-    assert "✅ Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)." in steps[3][2]
+    assert steps[2][2] == f"  {vi('demo.console.edited')}\n{SEND_Q1}"
+    file_line = vi("report.file_line", name="bao-cao.pdf", size="1,4 KB")
+    bye = vi("demo.bye", dir=str(tmp_path / "demo"))
+    assert steps[3][2] == q1_receipt(file_line, "07/03/2024 12:00") + "\n" + bye
 
 
 async def test_bad_lines_get_a_polite_answer_and_change_nothing(tmp_path: Path) -> None:
@@ -288,26 +384,32 @@ async def test_bad_lines_get_a_polite_answer_and_change_nothing(tmp_path: Path) 
     )
 
     said = [after for _, _, after in turns(transcript)]
-    assert said[0] == (
-        "  Không hiểu thời điểm «31/02/2024 08:00». Gõ theo mẫu: /time 08/03/2024 07:59."
-    )
-    assert said[1].startswith("  Không hiểu thời điểm «hôm qua».")
-    assert said[2].startswith("  Dùng: /tick 1d")
-    assert said[3].startswith("  Dùng: /tick 1d")
-    assert said[4].startswith("  Mỗi lần /tick nhiều nhất 31 ngày.")
-    assert said[5].startswith("  Mỗi lần /tick nhiều nhất 31 ngày.")
-    assert said[6] == "  Không có ai tên «Không Có Ai». Gõ /as để xem danh sách."
-    assert said[7].splitlines()[1:] == [
-        "  • Nguyễn Thị Hoa — Công chức Văn phòng - Thống kê (phụ trách Nội vụ, Thi đua - Khen "
-        "thưởng) (/as Hoa)",
-        "  • Nguyễn Thị Mai — Công chức Tài chính - Kế toán (/as Mai)",
+    assert said[:7] == [
+        "  " + vi("demo.time.bad", text="31/02/2024 08:00"),
+        "  " + vi("demo.time.bad", text="hôm qua"),
+        "  " + vi("demo.tick.usage"),
+        "  " + vi("demo.tick.usage"),
+        "  " + vi("demo.tick.too_long", days=31),
+        "  " + vi("demo.tick.too_long", days=31),
+        "  " + vi("demo.as.not_found", name="Không Có Ai"),
     ]
-    assert said[8].startswith("  Dùng: /send")
-    assert said[9] == "  Không tìm thấy tệp «khong-co.pdf». Chưa gửi gì."
-    assert said[11] == "  Chỉ có các lựa chọn từ 1 đến 4. Gõ một số trong khoảng đó."
-    assert said[12].startswith("  Đồng hồ giả lập: 01/03/2024 07:55.")
+    assert said[7].splitlines() == [
+        "  " + vi("demo.as.ambiguous", name="Nguyễn"),
+        "  " + vi("demo.as.person", name="Nguyễn Thị Hoa", position=HOA_POSITION, short="Hoa"),
+        "  "
+        + vi(
+            "demo.as.person",
+            name="Nguyễn Thị Mai",
+            position="Công chức Tài chính - Kế toán",
+            short="Mai",
+        ),
+    ]
+    assert said[8] == "  " + vi("demo.console.send_usage")
+    assert said[9] == "  " + vi("demo.console.no_file", name="khong-co.pdf")
+    assert said[11] == "  " + vi("demo.console.no_choice", count=4)
+    bye = vi("demo.bye", dir=str(tmp_path / "demo"))
+    assert said[12] == "  " + vi("demo.time.now", time="01/03/2024 07:55") + "\n" + bye
     assert all(speaker == "Hoa" for speaker, _, _ in turns(transcript))
-    assert "Tạm biệt" in transcript
 
 
 async def test_quit_stops_the_script(tmp_path: Path) -> None:
@@ -319,11 +421,14 @@ async def test_quit_stops_the_script(tmp_path: Path) -> None:
 async def test_english(tmp_path: Path) -> None:
     transcript = await demo(tmp_path / "demo", ["/tasks", "/as Nhứt", "/overdue"], lang="en")
 
-    assert transcript.startswith("Nhắc việc — a trial run in the terminal")
-    assert "You are speaking as Nguyễn Thị Hoa" in transcript
+    assert transcript.startswith(en("demo.welcome.title") + "\n")
+    clock = en(
+        "demo.welcome.clock", time="01/03/2024 07:55", name="Nguyễn Thị Hoa", position=HOA_POSITION
+    )
+    assert clock in transcript.splitlines()
     said = [after for _, _, after in turns(transcript)]
-    assert said[0].startswith("  Your work (01/03/2024)")
-    assert said[1] == "  You are now Trần Văn Nhứt (Công chức Văn phòng - Thống kê)."
+    assert said[0].startswith(shown(en("tasks.header", date="01/03/2024")) + "\n")
+    assert said[1] == "  " + en("demo.as.now", name="Trần Văn Nhứt", position=NHUT_POSITION)
 
 
 def test_spans_and_steps() -> None:
@@ -351,12 +456,15 @@ async def test_the_command_line_runs_the_example_script_then_reads_stdin(tmp_pat
     assert "Traceback" not in err
     assert "# 1. Văn phòng cấp mã đăng ký cho anh Hùng" in out
     assert "Kịch bản mẫu" not in out  # "##" notes stay in the script
-    assert "Xin chào Võ Văn Hùng!" in out
-    assert "  📱 Nguyễn Thị Hoa — 07/03/2024 08:00" in out
-    assert "✅ Đã ghi nhận: Hoàn thành" in out
-    assert "✅ Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)." in out
-    assert "• phu-luc.xlsx" in out
-    assert "⏰ Quá hạn — 11/03/2024 08:01" in out
+    assert welcome("Võ Văn Hùng") in out
+    assert on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE) in out
+    assert shown(vi("status.recorded", state=state("done"), time="07/03/2024 08:01")) in out
+    # The template's size is the example file's: matched, not spelled.
+    receipt = q1_receipt(
+        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
+    )
+    assert re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), out)
+    assert OVERDUE_HEADER in out
     assert not (tmp_path / "unused.db").exists()
 
     # Without --script and with stdin not a terminal, the lines come from stdin.
@@ -377,7 +485,13 @@ async def test_the_command_line_runs_the_example_script_then_reads_stdin(tmp_pat
 
     assert process.returncode == 0, errors.decode()
     text = piped.decode()
-    assert "Tiếp tục lần chạy trước — đồng hồ giả lập: 11/03/2024 08:01." in text
+    resumed = vi(
+        "demo.welcome.resumed",
+        time="11/03/2024 08:01",
+        name="Trần Văn Nhứt",
+        position=NHUT_POSITION,
+    )
+    assert resumed in text.splitlines()
     assert "[Nhứt 11/03/2024 08:01] > /as Hoa" in text
     tasks = turns(text)[1][2]
     assert "CCHC-6T-2024" in tasks
@@ -409,12 +523,17 @@ async def test_the_tour_plays_once_on_a_fresh_demo(tmp_path: Path) -> None:
         return out.decode()
 
     first = await run_tour()
-    assert "📱 Nguyễn Thị Hoa — 07/03/2024 08:00" in first  # a reminder arriving
-    assert "✅ Đã ghi nhận: Hoàn thành" in first  # an official answering
-    assert "✅ Đã nhận báo cáo Báo cáo CCHC Quý I năm 2024 (lần nộp 1)." in first
-    assert "⏰ Quá hạn — 11/03/2024 08:01" in first  # the clerk's view
+    # A reminder arriving, an official answering, a receipt, the clerk's view.
+    assert on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE) in first
+    assert shown(vi("status.recorded", state=state("done"), time="07/03/2024 08:01")) in first
+    receipt = q1_receipt(
+        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
+    )
+    assert re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), first)
+    assert OVERDUE_HEADER in first
     assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in first  # then the newcomer types
 
     second = await run_tour()
-    assert "Xin chào Võ Văn Hùng!" not in second
+    assert vi("register.welcome", name="Võ Văn Hùng", unit="UBND xã Ba Bích") not in second
+    assert welcome("Võ Văn Hùng") not in second
     assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in second
