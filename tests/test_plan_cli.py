@@ -7,6 +7,7 @@ from pathlib import Path
 from tests.cli import run_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.test_plan_loader import edit, example_text
+from tests.wording import vi
 
 
 async def test_upgrade_load_and_show_from_the_command_line(database_url: str) -> None:
@@ -22,11 +23,19 @@ async def test_upgrade_load_and_show_from_the_command_line(database_url: str) ->
 
     code, out, err = await run_cli(database_url, "plan", "load", example)
     assert code == 0, err
-    assert "examples/ba-bich-2024.yaml" in out
-    assert "UBND xã Ba Bích" in out
+    loaded = out.splitlines()
+    assert loaded[:2] == [
+        vi("plan.load.done", file=example, unit="UBND xã Ba Bích", code="ba-bich"),
+        vi("plan.load.unit_created"),
+    ]
+    assert loaded[-1] == vi("plan.load.sample", count=10)  # the example's sample people
 
     code, out, err = await run_cli(database_url, "plan", "show", "--year", "2024")
     assert code == 0, err
+    shown = out.splitlines()
+    assert shown[0] == vi("plan.show.unit", unit="UBND xã Ba Bích", code="ba-bich")
+    assert vi("plan.show.tasks", count=9) in shown
+    assert vi("plan.show.reports_year", year=2024, count=4) in shown
     for report in ("CCHC-Q1-2024", "CCHC-6T-2024", "CCHC-Q3-2024", "CCHC-NAM-2024"):
         assert report in out
     assert "15/12/2023 – 14/03/2024" in out
