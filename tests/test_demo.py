@@ -123,6 +123,15 @@ def q1_receipt(files: str, time: str) -> str:
     )
 
 
+def has_tour_receipt(out: str) -> bool:
+    """Whether `out` shows the tour's receipt for phu-luc.xlsx at 07/03/2024 08:01 (the
+    template's size is the example file's: matched, not spelled)."""
+    receipt = q1_receipt(
+        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
+    )
+    return re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), out) is not None
+
+
 def welcome(name: str) -> str:
     return shown(vi("register.welcome", name=name, unit="UBND xã Ba Bích"))
 
@@ -459,11 +468,7 @@ async def test_the_command_line_runs_the_example_script_then_reads_stdin(tmp_pat
     assert welcome("Võ Văn Hùng") in out
     assert on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE) in out
     assert shown(vi("status.recorded", state=state("done"), time="07/03/2024 08:01")) in out
-    # The template's size is the example file's: matched, not spelled.
-    receipt = q1_receipt(
-        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
-    )
-    assert re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), out)
+    assert has_tour_receipt(out)
     assert OVERDUE_HEADER in out
     assert not (tmp_path / "unused.db").exists()
 
@@ -526,10 +531,7 @@ async def test_the_tour_plays_once_on_a_fresh_demo(tmp_path: Path) -> None:
     # A reminder arriving, an official answering, a receipt, the clerk's view.
     assert on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE) in first
     assert shown(vi("status.recorded", state=state("done"), time="07/03/2024 08:01")) in first
-    receipt = q1_receipt(
-        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
-    )
-    assert re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), first)
+    assert has_tour_receipt(first)
     assert OVERDUE_HEADER in first
     assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in first  # then the newcomer types
 
