@@ -7,6 +7,7 @@ of a template built once per pytest session and backend (see `DatabaseTemplates`
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -87,6 +88,8 @@ class DatabaseTemplates:
         """The name of the database of `template` on the server of `admin_url`. `build` must
         close its connections: PostgreSQL copies a database only while nobody is connected."""
         if template.name not in self._postgres:
+            if not self._postgres:
+                await _drop_orphaned_templates(admin_url)
             name = f"nv_template_{template.name}_{self._tag}"
             await _admin(admin_url, f'CREATE DATABASE "{name}"')
             try:
@@ -104,6 +107,42 @@ class DatabaseTemplates:
         while self._postgres and admin_url:
             _, name = self._postgres.popitem()
             await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# A template's name ends with the pid of the run that built it and a random tag.
+_TEMPLATE_NAME = re.compile(r"nv_template_.+_(?P<pid>\d+)_[0-9a-f]{8}")
+
+
+async def _drop_orphaned_templates(admin_url: str) -> None:
+    """Drop the templates of runs that were killed before they could (their process is gone).
+
+    Only on a server of this machine: elsewhere a pid says nothing about the run that owns it.
+    """
+    if make_url(admin_url).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            names = await conn.scalars(
+                text("SELECT datname FROM pg_database WHERE datname LIKE 'nv_template_%'")
+            )
+            for name in list(names):
+                match = _TEMPLATE_NAME.fullmatch(name)
+                if match is None or _alive(int(match["pid"])):
+                    continue
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
 
 
 async def _admin(admin_url: str, statement: str) -> None:
