@@ -20,8 +20,8 @@ from db.desk.standing import (
     report_standings,
     task_standings,
 )
-from db.desk.subjects import Subject, find_subject
-from db.kinds import NUDGE, OBLIGATION, TASK
+from db.desk.subjects import Subject, find_subject, subject_type_of
+from db.kinds import NUDGE
 from db.models import Obligation, Official, Task
 from db.names import rank_by_name
 from handlers import callbacks
@@ -167,7 +167,6 @@ def _nudge(desk: Desk, subject: Subject, owing: Owing, requested: datetime) -> n
         choices: list[list[Choice]] = [
             [Choice(t("button.report", lang), callbacks.obligation_data(subject.id))]
         ]
-        subject_type = OBLIGATION
     else:
         text = t(
             "clerk.notice.nudge_task",
@@ -177,12 +176,11 @@ def _nudge(desk: Desk, subject: Subject, owing: Owing, requested: datetime) -> n
             due_part=due_text,
         )
         choices = status_choices(subject.id, lang)
-        subject_type = TASK
     return notices.Notice(
         unit_id=subject.unit_id,
         recipient_id=official.id,
         kind=NUDGE,
-        subject_type=subject_type,
+        subject_type=subject_type_of(subject),
         subject_id=subject.id,
         ref=notices.stamp(requested),
         text=text,

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from db.deadlines import days_late
 from db.desk import review as reviews
 from db.desk.dues import effective_due
-from db.desk.subjects import Subject, find_subject, subject_of
-from db.kinds import OBLIGATION, REVIEW_RETURNED, TASK
+from db.desk.subjects import Subject, find_subject, subject_of, subject_type_of
+from db.kinds import REVIEW_RETURNED
 from db.models import (
     Obligation,
     ObligationAssignee,
@@ -250,7 +250,7 @@ def _return_notice(
         unit_id=submission.unit_id,
         recipient_id=official.id,
         kind=REVIEW_RETURNED,
-        subject_type=OBLIGATION if is_report else TASK,
+        subject_type=subject_type_of(subject),
         subject_id=subject.id,
         ref=f"{submission.id}:{notices.stamp(desk.now)}",
         text=text,
