@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -42,7 +41,7 @@ from bot.message_split import split_text
 from db.models import Channel
 from handlers.types import Choice, OutgoingFile, Reply
 from scheduler.delivery import DeliveryError
-from scheduler.pacing import Pacer
+from scheduler.pacing import ChatLocks, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +82,9 @@ class TelegramTransport:
     def __init__(self, bot: Bot, pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.pacer = pacer
-        # chat id -> (its lock, how many sends hold or wait for it); see `_whole_message`.
-        self._chats: dict[str, tuple[asyncio.Lock, int]] = {}
+        # One message to a chat at a time: a reply's text and its file are not split by a
+        # reminder that the pacer let in between them (they share the chat's slots).
+        self._chats = ChatLocks()
 
     async def send(
         self,
@@ -101,24 +101,8 @@ class TelegramTransport:
         waiting for the pacer, and waits out a short 429 on the first call too, instead of
         handing the message back to be retried later.
         """
-        async with self._whole_message(chat_id):
+        async with self._chats.hold(chat_id):
             await self._send(chat_id, message, tapped_message_id, urgent)
-
-    @asynccontextmanager
-    async def _whole_message(self, chat_id: str) -> AsyncIterator[None]:
-        """One message to a chat at a time: a reply's text and its file are not split by a
-        reminder that the pacer let in between them (they share the chat's slots)."""
-        lock, users = self._chats.get(chat_id, (asyncio.Lock(), 0))
-        self._chats[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._chats[chat_id]
-            if users == 1:
-                del self._chats[chat_id]
-            else:
-                self._chats[chat_id] = (lock, users - 1)
 
     async def _send(
         self, chat_id: str, message: Reply, tapped_message_id: int | None, urgent: bool

@@ -74,6 +74,29 @@ def telegram_is_group(chat_id: str) -> bool:
     return chat_id.startswith("-")
 
 
+class ChatLocks:
+    """One lock per chat, forgotten once nobody holds or waits for it (chats are many)."""
+
+    def __init__(self) -> None:
+        # chat id -> (its lock, how many hold or wait for it)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        """Hold the chat's lock for the block."""
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
 class Pacer:
     """Spaces API calls per chat, per group and overall; see the module docstring."""
 
@@ -99,7 +122,7 @@ class Pacer:
         self._urgent_waiting = 0  # urgent calls waiting for an overall slot
         self._chat_next: dict[str, float] = {}
         self._paused: dict[str, float] = {}  # chat -> end of its 429 pause
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._chats = ChatLocks()
 
     def delay(self, chat_id: str) -> float:
         """Seconds until `chat_id` may take its next call (0 when it may now)."""
@@ -116,22 +139,13 @@ class Pacer:
         """Wait for a free slot for one API call to `chat_id`; make the call inside the block.
 
         An `urgent` call goes before the non-urgent ones waiting for an overall slot."""
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            # Calls to one chat go one at a time: the spacing counts from the previous answer.
-            async with lock:
-                await self._acquire(chat_id, urgent)
-                try:
-                    yield
-                finally:
-                    self._completed(chat_id)
-        finally:
-            lock, users = self._locks[chat_id]
-            if users <= 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
+        # Calls to one chat go one at a time: the spacing counts from the previous answer.
+        async with self._chats.hold(chat_id):
+            await self._acquire(chat_id, urgent)
+            try:
+                yield
+            finally:
+                self._completed(chat_id)
 
     async def _acquire(self, chat_id: str, urgent: bool) -> None:
         # When this call may go to the chat: after its spacing, or (urgent) after a 429 pause.
