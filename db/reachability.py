@@ -12,6 +12,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.desk.people import desk_people
 from db.models import AuditEntry, Channel, ChannelIdentity, Official
 
 
@@ -75,13 +76,7 @@ async def move_chat(session: AsyncSession, identity_id: int, old_id: str, new_id
 async def who_hears_of(session: AsyncSession, unit_id: int, official_id: int) -> list[Official]:
     """Who is told that an official cannot be reached: the unit's active clerks, or its
     leaders when it has no clerk; never the official themself."""
-    staff = list(
-        await session.scalars(
-            select(Official)
-            .where(Official.unit_id == unit_id, Official.active.is_(True))
-            .order_by(Official.id)
-        )
-    )
+    staff = await desk_people(session, unit_id)
     recipients = [o for o in staff if o.is_clerk and o.id != official_id]
     if not recipients:
         recipients = [o for o in staff if o.is_leader and o.id != official_id]
