@@ -34,6 +34,30 @@ class FileStore:
                 raise
         return digest, relative.as_posix()
 
+    def put_file(self, source: Path) -> tuple[str, str]:
+        """Store the file at `source` (moved, not copied, when it lies on the same disk);
+        return its sha256 and its path relative to the data directory."""
+        digest = hashlib.sha256()
+        with source.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        sha256 = digest.hexdigest()
+        relative = Path("files") / sha256[:2] / sha256
+        target = self.root / sha256[:2] / sha256
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return sha256, relative.as_posix()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError:
+            # Another file system: copy under a temporary name, then rename.
+            with source.open("rb") as fh:
+                data = fh.read()
+            self.put(data)
+            source.unlink(missing_ok=True)
+        return sha256, relative.as_posix()
+
     def path_of(self, relative: str) -> Path:
         """The absolute path of a stored file."""
         return self.root.parent / relative

@@ -43,6 +43,10 @@ NUDGE: Final = "nudge"
 EXTENSION_REQUEST: Final = "extension_request"
 EXTENSION_DECIDED: Final = "extension_decided"
 
+# --- kinds written by the web app (rendered when written, like the desk's) ---------------
+
+UPLOAD_RECEIPT: Final = "upload_receipt"  # the receipt of a web upload, sent in the chat
+
 # The reminders that state a due date; an extension makes the pending ones wrong.
 DEADLINE_KINDS: Final = (DUE_DAY, OVERDUE)  # and every before_N
 

@@ -138,6 +138,9 @@ class Official(Base):
     is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(8), default="vi")
+    # Where reminders go when the person is bound on several channels (`/kenh`); None means
+    # the channel they wrote on last.
+    preferred_channel: Mapped[Channel | None] = mapped_column(_enum(Channel))
 
     unit: Mapped[Unit] = relationship(back_populates="officials")
     leaves: Mapped[list[LeavePeriod]] = relationship(
@@ -184,6 +187,8 @@ class ChannelIdentity(Base):
     bound_at: Mapped[datetime]
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    # When the person last wrote from this chat: reminders follow the channel used last.
+    last_seen_at: Mapped[datetime | None]
 
     official: Mapped[Official] = relationship(back_populates="identities")
 
@@ -476,6 +481,71 @@ class SweepMark(Base):
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     swept_until: Mapped[datetime]
+
+
+class ChatPrompt(Base):
+    """The latest choices offered in a chat without buttons, which a typed number answers."""
+
+    __tablename__ = "chat_prompts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    external_id: Mapped[str] = mapped_column(String(64))
+    # [[label, data], ...] in the order they were numbered.
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    sent_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+
+class ReceivedUpdate(Base):
+    """An update a channel handed us, recorded before acting on it: a channel that may deliver
+    the same update twice (Zalo) is answered once, and the raw update is kept."""
+
+    __tablename__ = "received_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    update_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class UploadLink(Base):
+    """A one-time web upload link for one official and one report or task; only its sha256
+    is stored."""
+
+    __tablename__ = "upload_links"
+    __table_args__ = (
+        CheckConstraint("(obligation_id IS NULL) <> (task_id IS NULL)", name="one_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligations.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+
+    official: Mapped[Official] = relationship()
+
+
+class FileLink(Base):
+    """A download link to a stored file, for channels that cannot send documents (Zalo)."""
+
+    __tablename__ = "file_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # Absolute path on disk, as `OutgoingFile.path` gives it.
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 # The flag obligation_assignees.handed_in is kept by triggers, created with the tables too.

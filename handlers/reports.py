@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit, conversations, outbox, submissions
 from db.clock import format_date
@@ -16,6 +18,7 @@ from db.files import FileStore
 from db.models import (
     Obligation,
     ObligationAssignee,
+    Official,
     StoredFile,
     Submission,
     Task,
@@ -221,39 +224,50 @@ async def _ask_which(
 async def _submit(
     turn: Turn, subject: Obligation | Task, files: list[StoredFile], note: str = ""
 ) -> Reply:
+    submission, due = await hand_in(
+        turn.session, turn.official, subject, files, turn.now, turn.tz, actor=turn.actor, note=note
+    )
+    assert turn.identity is not None
+    await conversations.finish(turn.session, turn.identity.id)
+    return Reply(receipt_text(turn.lang, turn.tz, subject, submission, files, due))
+
+
+async def hand_in(
+    session: AsyncSession,
+    official: Official,
+    subject: Obligation | Task,
+    files: list[StoredFile],
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    actor: str,
+    note: str = "",
+) -> tuple[Submission, date | None]:
+    """Record the files as the official's next version for `subject` and stop their
+    reminders for it; returns the submission and the official's due date to judge it by."""
     submission = await submissions.submit(
-        turn.session,
-        turn.official,
-        subject,
-        files,
-        turn.now,
-        turn.tz,
-        actor=turn.actor,
-        note=note,
+        session, official, subject, files, now, tz, actor=actor, note=note
     )
     # Handing in stops this person's reminders for the subject at once.
     await outbox.drop_pending(
-        turn.session,
-        recipient_id=turn.official.id,
+        session,
+        recipient_id=official.id,
         subject_type=subject_type_of(subject),
         subject_id=subject.id,
         reason="submitted",
     )
-    assert turn.identity is not None
-    await conversations.finish(turn.session, turn.identity.id)
-    due = await official_due(turn.session, subject, turn.official.id)
-    return Reply(receipt_text(turn, subject, submission, files, due))
+    return submission, await official_due(session, subject, official.id)
 
 
 def receipt_text(
-    turn: Turn,
+    lang: str,
+    tz: ZoneInfo,
     subject: Obligation | Task,
     submission: Submission,
     files: Sequence[StoredFile],
     due: date | None,
 ) -> str:
     """File names and sizes, time received, on time or late against `due`, the data window."""
-    lang = turn.lang
     lines = "\n".join(
         t("report.file_line", lang, name=h(f.original_name), size=file_size(f.size, lang))
         for f in files
@@ -264,7 +278,7 @@ def receipt_text(
         timeliness = t("report.late", lang, days=submission.late_days, due=format_date(due))
     else:
         timeliness = t("report.on_time", lang, due=format_date(due))
-    received = moment(submission.submitted_at, turn.tz)
+    received = moment(submission.submitted_at, tz)
     if isinstance(subject, Obligation):
         return t(
             "report.receipt",

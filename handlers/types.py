@@ -15,6 +15,27 @@ from db.models import Channel
 
 
 @dataclass(frozen=True)
+class ChannelTraits:
+    """What a channel can carry, as far as the conversation must know it.
+
+    * `buttons`: choices are tapped; without them they are numbered lines answered by typing
+      the number (or the choice's word), and the channel records what it numbered.
+    * `documents_in_chat`: a document sent in the chat reaches the bot; without it (Zalo)
+      documents are handed in through a one-time upload link, and only photos come in chat.
+    * `max_download_bytes`: the largest file the bot can fetch from the chat; a larger one
+      goes through the upload link too.
+    """
+
+    buttons: bool = True
+    documents_in_chat: bool = True
+    max_download_bytes: int = 20 * 1024 * 1024
+
+
+TELEGRAM_TRAITS = ChannelTraits()
+ZALO_TRAITS = ChannelTraits(buttons=False, documents_in_chat=False)
+
+
+@dataclass(frozen=True)
 class Sender:
     """Who spoke: a chat on a channel."""
 
@@ -22,6 +43,7 @@ class Sender:
     external_id: str
     display_name: str = ""
     language_hint: str | None = None
+    traits: ChannelTraits = TELEGRAM_TRAITS
 
 
 @dataclass(frozen=True)
@@ -67,7 +89,21 @@ class FilesSent:
     caption: str = ""
 
 
-Event = CommandSent | TextSent | ChoiceTapped | FilesSent
+@dataclass(frozen=True)
+class UnfetchableFile:
+    """A file arrived that the channel cannot hand to the bot (Zalo: PDF, Word, Excel)."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class UnreadableMessage:
+    """Something the bot cannot read: a sticker, a voice message; `kind` says which."""
+
+    kind: str
+
+
+Event = CommandSent | TextSent | ChoiceTapped | FilesSent | UnfetchableFile | UnreadableMessage
 
 
 @dataclass(frozen=True)

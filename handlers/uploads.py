@@ -1,0 +1,163 @@
+"""Handing in through the web: what an upload link opens, and accepting the files posted to it.
+
+The web app (`bot/`) streams the files to disk and stores them; this module decides, in the
+database's terms, whether the link still works, records the submission exactly as a chat
+submission is recorded (`reports.hand_in`), uses the link up and queues the same receipt for
+the official's chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db import audit, submissions
+from db.clock import format_date
+from db.desk.dues import official_due
+from db.desk.subjects import subject_type_of
+from db.kinds import UPLOAD_RECEIPT
+from db.models import Obligation, Task
+from db.web_links import LinkState, UploadTarget, upload_target, use_upload_link
+from handlers.catalog import DEFAULT_LANGUAGE, t
+from handlers.clerk import notices
+from handlers.presenting import file_size, h
+from handlers.reports import ACCEPTED_EXTENSIONS, hand_in, receipt_text
+
+# Larger than a chat download (Telegram: 20 MB), which is why the link exists; the upper
+# bound of what a commune report with scans needs.
+WEB_MAX_FILE_BYTES = 50 * 1024 * 1024
+WEB_MAX_FILES = 10
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """What the upload page shows for a link; the texts are plain (the page escapes them)."""
+
+    state: LinkState
+    lang: str = DEFAULT_LANGUAGE
+    official_name: str = ""
+    unit_name: str = ""
+    title: str = ""
+    due: str = ""
+    accepted: tuple[str, ...] = tuple(sorted(ACCEPTED_EXTENSIONS - {"jpeg"}))
+    max_bytes: int = WEB_MAX_FILE_BYTES
+    max_files: int = WEB_MAX_FILES
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """The outcome of a POST: the link's state, and the receipt (HTML subset) when accepted."""
+
+    state: LinkState
+    lang: str = DEFAULT_LANGUAGE
+    receipt: str | None = None
+
+
+def _subject_title(subject: Obligation | Task | None) -> str:
+    if isinstance(subject, Obligation):
+        return subject.title
+    if isinstance(subject, Task):
+        return f"{subject.code} {subject.title}".strip()
+    return ""
+
+
+async def upload_page(session: AsyncSession, token: str, now: datetime) -> UploadPage:
+    """What `GET /u/<token>` shows at `now`."""
+    target = await upload_target(session, token, now)
+    if target.link is None or target.subject is None:
+        return UploadPage(target.state)
+    official = target.link.official
+    due = await official_due(session, target.subject, official.id)
+    return UploadPage(
+        state=target.state,
+        lang=official.language,
+        official_name=official.full_name,
+        unit_name=official.unit.name,
+        title=_subject_title(target.subject),
+        due=format_date(due) if due else "",
+    )
+
+
+def refusals(files: Sequence[tuple[str, int]], lang: str) -> list[str]:
+    """Why each (name, size in bytes) file cannot be handed in; empty when all are fine."""
+    reasons = []
+    if not files:
+        reasons.append(t("upload.no_file", lang))
+    if len(files) > WEB_MAX_FILES:
+        reasons.append(t("upload.too_many", lang, count=WEB_MAX_FILES))
+    for name, size in files:
+        extension = PurePosixPath(name.lower()).suffix.lstrip(".")
+        if extension not in ACCEPTED_EXTENSIONS:
+            reasons.append(t("report.refused_type", lang, name=h(name)))
+        elif size > WEB_MAX_FILE_BYTES:
+            reasons.append(
+                t(
+                    "upload.too_large",
+                    lang,
+                    name=h(name),
+                    size=file_size(WEB_MAX_FILE_BYTES, lang),
+                )
+            )
+        elif size == 0:
+            reasons.append(t("upload.empty", lang, name=h(name)))
+    return reasons
+
+
+async def accept_upload(
+    session: AsyncSession,
+    token: str,
+    files: Sequence[submissions.ReceivedFile],
+    now: datetime,
+) -> UploadResult:
+    """Record `files` (already in the file store) as one submission through the link.
+
+    Nothing changes unless the link is valid at `now`; the caller has checked `refusals`.
+    The caller commits.
+    """
+    target: UploadTarget = await upload_target(session, token, now)
+    link, subject = target.link, target.subject
+    if target.state is not LinkState.VALID or link is None or subject is None:
+        return UploadResult(target.state, link.official.language if link else DEFAULT_LANGUAGE)
+    official = link.official
+    lang = official.language
+    # The link is used up first, conditionally: of two POSTs racing on one link, one wins.
+    if not await use_upload_link(session, link.id, None, now):
+        return UploadResult(LinkState.USED, lang)
+    stored = [submissions.stored_file(f, now) for f in files]
+    tz = ZoneInfo(official.unit.timezone)
+    actor = f"web:{link.id}"
+    submission, due = await hand_in(session, official, subject, stored, now, tz, actor=actor)
+    link.submission_id = submission.id
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="upload_link.use",
+        unit_id=official.unit_id,
+        official=official,
+        target=f"submission:{submission.id}",
+        details={"files": len(stored)},
+    )
+    receipt = receipt_text(lang, tz, subject, submission, stored, due)
+    # The chat gets the same receipt, through the outbox like every message the bot starts.
+    await notices.queue(
+        session,
+        [
+            notices.Notice(
+                unit_id=official.unit_id,
+                recipient_id=official.id,
+                kind=UPLOAD_RECEIPT,
+                subject_type=subject_type_of(subject),
+                subject_id=subject.id,
+                ref=str(submission.id),
+                text=receipt,
+            )
+        ],
+        now,
+    )
+    return UploadResult(LinkState.VALID, lang, receipt)
