@@ -12,7 +12,6 @@ terminal bold when colours are on) and entities unescaped.
 from __future__ import annotations
 
 import asyncio
-import html
 import mimetypes
 import re
 import shlex
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.plain_text import to_terminal_text as to_terminal_text
 from db.clock import format_datetime
 from db.identities import names_of_chats
 from db.models import Channel
@@ -47,9 +47,6 @@ PHONE_BAR = "  │ "
 # A chat picked up after a long absence shows its newest messages, not a whole day's backlog.
 UNREAD_SHOWN = 3
 
-_BOLD = re.compile(r"<b>(.*?)</b>", re.DOTALL)
-_ITALIC = re.compile(r"<i>(.*?)</i>", re.DOTALL)
-_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _NUMBER = re.compile(r"\d{1,3}")
 
 
@@ -63,15 +60,6 @@ class Answerer(Protocol):
 
 # Chat ids to the names shown on their "phone", in the order the chats are printed.
 PhoneBook = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
-
-
-def to_terminal_text(text: str, *, ansi: bool = False) -> str:
-    """The HTML subset as readable terminal text: tags dropped, entities unescaped."""
-    if ansi:
-        text = _BOLD.sub("\x1b[1m\\1\x1b[0m", text)
-        text = _ITALIC.sub("\x1b[3m\\1\x1b[0m", text)
-    # User text is escaped in replies, so every "<" left is one of our tags.
-    return html.unescape(_TAG.sub("", text))
 
 
 def choice_lines(rows: Sequence[Sequence[Choice]], first: int = 1) -> list[str]:
