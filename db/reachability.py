@@ -18,16 +18,18 @@ from db.models import AuditEntry, Channel, ChannelIdentity, Official
 
 async def candidate_chats(
     session: AsyncSession, official_ids: Collection[int], channels: Collection[Channel]
-) -> list[ChannelIdentity]:
-    """Every chat (reachable or not) of these officials on these channels, to route by."""
-    return list(
-        await session.scalars(
-            select(ChannelIdentity).where(
-                ChannelIdentity.official_id.in_(list(official_ids)),
-                ChannelIdentity.channel.in_(list(channels)),
-            )
+) -> list[tuple[ChannelIdentity, Channel | None]]:
+    """Every chat (reachable or not) of these officials on these channels, to route by, each
+    with its official's chosen channel (None: the one they used last)."""
+    rows = await session.execute(
+        select(ChannelIdentity, Official.preferred_channel)
+        .join(Official, Official.id == ChannelIdentity.official_id)
+        .where(
+            ChannelIdentity.official_id.in_(list(official_ids)),
+            ChannelIdentity.channel.in_(list(channels)),
         )
     )
+    return [(identity, preferred) for identity, preferred in rows]
 
 
 async def mark_unreachable(

@@ -11,16 +11,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import audit, conversations, identities
+from db import audit, conversations, identities, invites
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Obligation, Task
-from handlers import callbacks, registration, reports, status
+from handlers import callbacks, channel_choice, registration, reports, status
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
 from handlers.invitation import InviteLink, no_link
 from handlers.presenting import h
 from handlers.turn import Turn
+from handlers.typed_answers import typed_answer
 from handlers.types import (
     ChoiceTapped,
     CommandSent,
@@ -29,13 +30,18 @@ from handlers.types import (
     Reply,
     Sender,
     TextSent,
+    UnfetchableFile,
+    UnreadableMessage,
 )
+from handlers.upload_offer import UploadUrl
 from handlers.workload_view import tasks_reply
 
 log = logging.getLogger(__name__)
 
 # Vietnamese aliases of the English command names.
-ALIASES = {"huongdan": "help", "nhiemvu": "tasks", "nop": "report"}
+ALIASES = {"huongdan": "help", "nhiemvu": "tasks", "nop": "report", "kenh": "channel"}
+# Our invite codes are 22 characters; a stranger's "hello" is not taken for one.
+_MIN_BARE_CODE = 16
 
 
 class Conversation:
@@ -48,6 +54,10 @@ class Conversation:
         store: FileStore,
         default_tz: ZoneInfo,
         invite_link: InviteLink = no_link,
+        *,
+        upload_url: UploadUrl | None = None,
+        zalo_bot: str | None = None,
+        telegram: bool = True,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -56,6 +66,12 @@ class Conversation:
         # How /invite shows a code on the channel; the Telegram adapter sets it once the bot
         # knows its name.
         self.invite_link = invite_link
+        # The web app's address for one-time upload links; None when it does not run.
+        self.upload_url = upload_url
+        # Which channels /invite explains: Telegram (its link), Zalo (the bot to search for:
+        # its name, or "" while unknown).
+        self.telegram = telegram
+        self.zalo_bot = zalo_bot
 
     async def handle(self, sender: Sender, event: Event) -> list[Reply]:
         """The replies to one event; a failure rolls everything back and says so politely."""
@@ -89,6 +105,8 @@ class Conversation:
             # The person wrote to us, so the chat works again.
             identity.reachable = True
             identity.unreachable_reason = None
+        # Reminders follow the chat the person used last.
+        identity.last_seen_at = self.clock.now()
         return Turn(
             session,
             sender,
@@ -102,6 +120,9 @@ class Conversation:
         if isinstance(event, CommandSent) and event.name == "start":
             return [await registration.start(turn, event.args.strip())]
         if turn.identity is None:
+            if isinstance(event, TextSent) and _looks_like_code(event.text):
+                # Zalo has no deep links: the person sends the code the clerk gave them.
+                return [await registration.start(turn, event.text.strip())]
             # Strangers learn how to register and nothing else about the commune.
             return [Reply(t("register.how", turn.lang))]
         if isinstance(event, CommandSent):
@@ -109,11 +130,42 @@ class Conversation:
         if isinstance(event, ChoiceTapped):
             return await self._tap(turn, event.data)
         if isinstance(event, FilesSent):
-            return await reports.files_sent(turn, event, self.store)
+            return await reports.files_sent(turn, event, self.store, self.upload_url)
+        if isinstance(event, UnfetchableFile):
+            return await reports.unfetchable_file(turn, event, self.upload_url)
+        if isinstance(event, UnreadableMessage):
+            return [self._unreadable(turn, event)]
+        if not turn.sender.traits.buttons:
+            answer = await self._typed_answer(turn, event)
+            if isinstance(answer, ChoiceTapped):
+                return await self._tap(turn, answer.data)
+            if answer is not None:
+                return [answer]
         return [await self._text(turn, event)]
 
+    async def _typed_answer(self, turn: Turn, event: TextSent) -> ChoiceTapped | Reply | None:
+        assert turn.identity is not None
+        state = await conversations.current(turn.session, turn.identity.id, turn.now)
+        # While a reason is awaited, words are the reason; only a bare number picks a choice.
+        words = state is None or state.kind != status.AWAIT_REASON
+        return await typed_answer(turn, event.text, words=words)
+
+    def _unreadable(self, turn: Turn, event: UnreadableMessage) -> Reply:
+        audit.record(
+            turn.session,
+            at=turn.now,
+            actor=turn.actor,
+            action="message.unreadable",
+            unit_id=turn.official.unit_id,
+            official=turn.official,
+            details={"kind": event.kind},
+        )
+        return Reply(t("unreadable.message", turn.lang))
+
     async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
-        tools = desk_commands.Tools(self.store, self.invite_link)
+        tools = desk_commands.Tools(
+            self.store, self.invite_link, telegram=self.telegram, zalo_bot=self.zalo_bot
+        )
         desk = await desk_commands.command(turn, name, args, tools)
         if desk is not None:
             return desk
@@ -125,6 +177,8 @@ class Conversation:
             return [await status.status_command(turn, args)]
         if name == "report":
             return [await reports.report_command(turn)]
+        if name == "channel":
+            return [await channel_choice.channel_command(turn, args)]
         if name == "cancel":
             return [await self._cancel(turn)]
         if name == "lang":
@@ -135,10 +189,10 @@ class Conversation:
         tap = callbacks.parse(data)
         if isinstance(tap, callbacks.StatusTap):
             if tap.state is None:
-                return await reports.report_for_task(turn, tap.task_id)
+                return await reports.report_for_task(turn, tap.task_id, self.upload_url)
             return await status.status_tapped(turn, tap.task_id, tap.state)
         if isinstance(tap, callbacks.ObligationTap):
-            return await reports.obligation_tapped(turn, tap.obligation_id)
+            return await reports.obligation_tapped(turn, tap.obligation_id, self.upload_url)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
         if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap):
@@ -204,6 +258,11 @@ class Conversation:
             )
             official.language = wanted
         return Reply(t("lang.set", wanted))
+
+
+def _looks_like_code(text: str) -> bool:
+    code = text.strip()
+    return len(code) >= _MIN_BARE_CODE and invites.is_well_formed(code)
 
 
 def _language(hint: str | None) -> str:

@@ -29,7 +29,8 @@ from handlers.catalog import t
 from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
 from handlers.turn import Turn
-from handlers.types import Choice, FilesSent, IncomingFile, Reply
+from handlers.types import Choice, FilesSent, IncomingFile, Reply, UnfetchableFile
+from handlers.upload_offer import UploadUrl, upload_link_text
 
 AWAIT_FILE = "await_file"
 CHOOSE_SUBJECT = "choose_subject"
@@ -41,14 +42,17 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what Telegram's getFile lets a bot download
 MAX_CHOICES = 8
 
 
-def refusal_reasons(files: Sequence[IncomingFile], lang: str) -> list[str]:
-    """Why each unacceptable file is refused; empty when all are fine."""
+def refusal_reasons(
+    files: Sequence[IncomingFile], lang: str, max_bytes: int | None = MAX_FILE_BYTES
+) -> list[str]:
+    """Why each unacceptable file is refused (its type; its size over `max_bytes` unless that
+    is None); empty when all are fine."""
     reasons = []
     for f in files:
         extension = PurePosixPath(f.name.lower()).suffix.lstrip(".")
         if extension not in ACCEPTED_EXTENSIONS:
             reasons.append(t("report.refused_type", lang, name=h(f.name)))
-        elif f.size is not None and f.size > MAX_FILE_BYTES:
+        elif max_bytes is not None and f.size is not None and f.size > max_bytes:
             reasons.append(t("report.refused_size", lang, name=h(f.name)))
     return reasons
 
@@ -93,7 +97,11 @@ async def report_command(turn: Turn) -> Reply:
     return Reply(t("report.choose", turn.lang), choices)
 
 
-def _ask_for_files(turn: Turn, subject: Obligation | Task) -> str:
+async def _ask_for_files(
+    turn: Turn, subject: Obligation | Task, upload_url: UploadUrl | None
+) -> str:
+    if not turn.sender.traits.documents_in_chat:
+        return await upload_link_text(turn, subject, upload_url, t("upload.why_zalo", turn.lang))
     if isinstance(subject, Obligation):
         return t(
             "report.send_files",
@@ -105,7 +113,9 @@ def _ask_for_files(turn: Turn, subject: Obligation | Task) -> str:
     return t("report.send_files_task", turn.lang, code=h(subject.code))
 
 
-async def obligation_tapped(turn: Turn, obligation_id: int) -> list[Reply]:
+async def obligation_tapped(
+    turn: Turn, obligation_id: int, upload_url: UploadUrl | None = None
+) -> list[Reply]:
     """An obligation chosen: submit the files waiting for it, or wait for files."""
     obligation = await assigned_obligation(turn, obligation_id)
     if obligation is None:
@@ -126,10 +136,12 @@ async def obligation_tapped(turn: Turn, obligation_id: int) -> list[Reply]:
     await conversations.begin(
         turn.session, turn.identity.id, AWAIT_FILE, {"obligation_id": obligation.id}, turn.now
     )
-    return [Reply(_ask_for_files(turn, obligation), edit=True)]
+    return [Reply(await _ask_for_files(turn, obligation, upload_url), edit=True)]
 
 
-async def report_for_task(turn: Turn, task_id: int) -> list[Reply]:
+async def report_for_task(
+    turn: Turn, task_id: int, upload_url: UploadUrl | None = None
+) -> list[Reply]:
     """ "Gửi báo cáo" on a task prompt: wait for the files of that task."""
     task = await assigned_task(turn, task_id)
     if task is None:
@@ -138,12 +150,21 @@ async def report_for_task(turn: Turn, task_id: int) -> list[Reply]:
     await conversations.begin(
         turn.session, turn.identity.id, AWAIT_FILE, {"task_id": task.id}, turn.now
     )
-    text = _ask_for_files(turn, task)
+    text = await _ask_for_files(turn, task, upload_url)
     return [Reply(text, notice=t("button.report", turn.lang))]
 
 
-async def files_sent(turn: Turn, event: FilesSent, store: FileStore) -> list[Reply]:
-    """Files arrived: refuse bad ones, else keep them and submit or ask what they are for."""
+async def files_sent(
+    turn: Turn, event: FilesSent, store: FileStore, upload_url: UploadUrl | None = None
+) -> list[Reply]:
+    """Files arrived: refuse bad ones, else keep them and submit or ask what they are for.
+
+    A file too large for the channel to download goes through the upload link instead."""
+    limit = turn.sender.traits.max_download_bytes
+    too_large = [f for f in event.files if f.size is not None and f.size > limit]
+    if too_large and upload_url is not None and not refusal_reasons(too_large, turn.lang, None):
+        why = t("upload.why_large", turn.lang, name=h(too_large[0].name))
+        return [await _offer_link(turn, why, upload_url)]
     reasons = refusal_reasons(event.files, turn.lang)
     if reasons:
         return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
@@ -177,6 +198,37 @@ async def files_sent(turn: Turn, event: FilesSent, store: FileStore) -> list[Rep
     return await _ask_which(
         turn, stored, state.data if state and state.kind == CHOOSE_SUBJECT else None
     )
+
+
+async def unfetchable_file(
+    turn: Turn, event: UnfetchableFile, upload_url: UploadUrl | None
+) -> list[Reply]:
+    """A document the channel cannot hand over: the upload link for the report being handed
+    in, or the reports to choose from first."""
+    audit.record(
+        turn.session,
+        at=turn.now,
+        actor=turn.actor,
+        action="files.unfetchable",
+        unit_id=turn.official.unit_id,
+        official=turn.official,
+        details={"name": event.name} if event.name else {},
+    )
+    return [await _offer_link(turn, t("upload.why_unfetchable", turn.lang), upload_url)]
+
+
+async def _offer_link(turn: Turn, why: str, upload_url: UploadUrl | None) -> Reply:
+    assert turn.identity is not None
+    state = await conversations.current(turn.session, turn.identity.id, turn.now)
+    if state is not None and state.kind == AWAIT_FILE:
+        subject = await _awaited_subject(turn, state.data)
+        if subject is not None:
+            return Reply(await upload_link_text(turn, subject, upload_url, why))
+    not_yet, resubmittable = await open_obligations(turn)
+    if not (not_yet or resubmittable):
+        return Reply(f"{why}\n{t('report.none_open', turn.lang)}")
+    choices = _obligation_choices([*not_yet, *resubmittable], turn.lang)
+    return Reply(f"{why}\n{t('upload.choose_first', turn.lang)}", choices)
 
 
 def refusal_size(turn: Turn, incoming: IncomingFile) -> str:

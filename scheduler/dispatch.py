@@ -206,9 +206,9 @@ class Dispatcher(Generic[Message]):
         stale_after: timedelta | None = timedelta(minutes=30),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`transports` in order of preference: a person is reached on the first channel
-        where they have a reachable chat. Run ONE dispatcher per process with every channel's
-        transport: a row whose recipient it cannot reach is dropped (and the clerk told)."""
+        """`transports`, one per channel: a person is reached on the reachable chat of the
+        channel they chose, else the one they wrote from last (the order of `transports`
+        breaks ties). Run ONE dispatcher per process with every channel's transport: a row whose recipient it cannot reach is dropped (and the clerk told)."""
         if not transports:
             raise ValueError("a dispatcher needs at least one transport")
         if concurrency < 1:
@@ -359,21 +359,17 @@ class Dispatcher(Generic[Message]):
         recipients = {row.recipient_id for row in rows}
         async with self.sessionmaker() as session:
             identities = await reachability.candidate_chats(session, recipients, self.channels)
-        preference = {channel: i for i, channel in enumerate(self.channels)}
         best: dict[int, ChannelIdentity] = {}
+        best_rank: dict[int, tuple[bool, datetime, int, int]] = {}
         known: set[int] = set()
-        for identity in identities:
+        for identity, chosen in identities:
             known.add(identity.official_id)
             if not identity.reachable:
                 continue
-            current = best.get(identity.official_id)
-            rank = (-preference[identity.channel], identity.bound_at, identity.id)
-            if current is None or rank > (
-                -preference[current.channel],
-                current.bound_at,
-                current.id,
-            ):
+            rank = self._rank(identity, chosen)
+            if identity.official_id not in best or rank > best_rank[identity.official_id]:
                 best[identity.official_id] = identity
+                best_rank[identity.official_id] = rank
         chats: dict[int, tuple[_Chat[Message], list[Reminder]]] = {}
         nowhere: list[Reminder] = []
         for row in rows:
@@ -394,6 +390,16 @@ class Dispatcher(Generic[Message]):
         if nowhere:
             await self._drop_unroutable(run, nowhere, known)
         return list(chats.values())
+
+    def _rank(
+        self, identity: ChannelIdentity, chosen: Channel | None
+    ) -> tuple[bool, datetime, int, int]:
+        """How well a chat reaches its official (greater is better): the channel they chose
+        with /kenh, else the chat they wrote from last (or bound last, if they never wrote),
+        then the order of the transports; one chat per official, so never a reminder twice."""
+        seen = identity.last_seen_at or identity.bound_at
+        preference = -self.channels.index(identity.channel)
+        return (identity.channel == chosen, seen, preference, identity.id)
 
     async def _drop_unroutable(self, run: _Run, rows: Sequence[Reminder], known: set[int]) -> None:
         # Someone who never registered a chat: the clerk hears of it once per person. Someone

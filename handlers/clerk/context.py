@@ -41,10 +41,13 @@ class Desk:
 
 @dataclass(frozen=True)
 class Tools:
-    """What the conversation lends the desk: the file store, and the channel's invite links."""
+    """What the conversation lends the desk: the file store, and how an invite code is used
+    on each channel the bot runs (Telegram's link; Zalo's bot name, "" while unknown)."""
 
     store: FileStore
     invite_link: InviteLink = no_link
+    telegram: bool = True
+    zalo_bot: str | None = None
 
     @property
     def data_dir(self) -> Path:

@@ -38,10 +38,14 @@ async def invite_reply(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply
             expires=format_datetime(invitation.expires_at, desk.tz),
         )
     ]
-    if invitation.link:
-        lines.append(t("clerk.invite.link", desk.lang, link=h(invitation.link)))
-    else:
-        lines.append(t("clerk.invite.no_username", desk.lang, code=invitation.code))
+    if tools.telegram or tools.zalo_bot is None:
+        if invitation.link:
+            lines.append(t("clerk.invite.link", desk.lang, link=h(invitation.link)))
+        else:
+            lines.append(t("clerk.invite.no_username", desk.lang, code=invitation.code))
+    if tools.zalo_bot is not None:
+        bot = h(tools.zalo_bot) or t("invite.zalo_unnamed", desk.lang)
+        lines.append(t("invite.zalo", desk.lang, bot=bot, code=invitation.code))
     return Reply("\n".join(lines))
 
 
