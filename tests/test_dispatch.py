@@ -845,6 +845,51 @@ async def test_rows_go_to_the_preferred_channel_of_the_person(office: Office) ->
     assert telegram.sent == []
 
 
+async def test_rows_follow_the_chat_used_last_unless_a_channel_was_chosen(office: Office) -> None:
+    commune = office.commune
+    async with office.sessionmaker() as session:
+        person = await session.get(Official, commune.binh.id)
+        assert person is not None
+        zalo = await bind(session, person, Channel.ZALO, "binh-zalo", T0)
+        await session.commit()
+
+    class Zalo(ScriptedTransport):
+        channel = Channel.ZALO
+
+    telegram, other = ScriptedTransport(), Zalo()
+    dispatcher = Dispatcher(
+        office.sessionmaker, [telegram, other], per_row(render), clock=office.clock
+    )
+    # Bound on both, never wrote: the chat bound last (Zalo) gets it, once.
+    [first] = await office.add(due(office, commune.binh))
+    assert (await dispatcher.run_once()).sent == 1
+    assert other.to("binh-zalo") == [first] and telegram.sent == []
+
+    # The person then wrote on Telegram: that chat is the one used last.
+    async with office.sessionmaker() as session:
+        chats = await session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.official_id == commune.binh.id)
+        )
+        for chat in chats:
+            chat.last_seen_at = T0 + timedelta(minutes=5 if chat.id != zalo.id else 1)
+        await session.commit()
+    [second] = await office.add(due(office, commune.binh, minutes=-1))
+    assert (await dispatcher.run_once()).sent == 1
+    [(telegram_chat, _)] = telegram.sent
+    assert telegram.to(telegram_chat) == [second]
+    assert other.to("binh-zalo") == [first]
+
+    # /kenh zalo: Zalo wins over the chat used last.
+    async with office.sessionmaker() as session:
+        person = await session.get(Official, commune.binh.id)
+        assert person is not None
+        person.preferred_channel = Channel.ZALO
+        await session.commit()
+    [third] = await office.add(due(office, commune.binh, minutes=-2))
+    assert (await dispatcher.run_once()).sent == 1
+    assert other.to("binh-zalo") == [first, third]
+
+
 # --- the pacer on a fake clock ---------------------------------------------------------------
 
 
