@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from bot import wiring
 from bot.command_error import CommandError
+from bot.plain_text import to_plain_text
 from bot.settings import Settings
 from bot.telegram_channel import telegram_bot
 from bot.telegram_links import telegram_invite_link
@@ -16,6 +17,7 @@ from bot.unit_choice import chosen_unit
 from db.clock import Clock, format_datetime
 from handlers.catalog import t
 from handlers.invitation import NoSingleOfficial, invite_official
+from handlers.presenting import h
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,16 @@ async def invite(
     official = invitation.official
     code = invitation.code
     lines = [t("cli.invite.created", LANGUAGE, name=official.full_name, code=code, expires=expires)]
-    if invitation.link:
-        lines.append(t("cli.invite.link", LANGUAGE, link=invitation.link))
-    else:
-        lines.append(t("cli.invite.no_username", LANGUAGE, code=code))
+    # Each channel the bot runs says how the code is used there; with none configured (a
+    # newcomer's first look) Telegram's way is shown, as before Zalo.
+    if settings.telegram_token or not settings.zalo_token:
+        if invitation.link:
+            lines.append(t("cli.invite.link", LANGUAGE, link=invitation.link))
+        else:
+            lines.append(t("cli.invite.no_username", LANGUAGE, code=code))
+    if settings.zalo_token:
+        bot = settings.zalo_bot_name or t("invite.zalo_unnamed", LANGUAGE)
+        lines.append(to_plain_text(t("invite.zalo", LANGUAGE, bot=h(bot), code=code)))
     return "\n".join(lines)
 
 

@@ -103,6 +103,32 @@ async def test_invite_without_any_username_explains_start(loaded: str) -> None:
     assert rest == vi("cli.invite.no_username", code=plain) + "\n"
 
 
+async def test_invite_says_how_to_use_the_code_on_each_channel_configured(loaded: str) -> None:
+    zalo = {"ZALO_TOKEN": "123:zalo-secret", "ZALO_BOT_NAME": "Nhắc việc Ba Bích"}
+    code, out, err = await run_cli(loaded, "invite", "Phạm Văn Mạnh", env=zalo)
+    assert code == 0, err
+    plain, rest = invitation(out, "Phạm Văn Mạnh")
+    zalo_line = vi("invite.zalo", bot="Nhắc việc Ba Bích", code=plain)
+    assert (
+        rest
+        == zalo_line.replace("<b>", "")
+        .replace("</b>", "")
+        .replace("<code>", "")
+        .replace("</code>", "")
+        + "\n"
+    )
+    assert "123:zalo-secret" not in out + err
+
+    both = {**zalo, "TELEGRAM_BOT_USERNAME": "ba_bich_bot"}
+    code, out, err = await run_cli(loaded, "invite", "Phạm Văn Dũng", env=both)
+    assert code == 0, err
+    plain, rest = invitation(out, "Phạm Văn Dũng")
+    lines = rest.splitlines()
+    # Telegram's link is shown only when its token is set: the username alone says nothing
+    # about whether the bot runs there, so with Zalo configured it is left out.
+    assert len(lines) == 1 and plain in lines[0] and "Zalo" in lines[0]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
