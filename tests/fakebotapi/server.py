@@ -37,6 +37,7 @@ from pathlib import PurePosixPath
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakebotapi.html_check import (
@@ -217,11 +218,14 @@ class FakeBotApi:
         strict_html_ampersand: bool = True,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        allow_insecure_webhook: bool = False,
     ) -> None:
         """Set up the state; the server starts in ``__aenter__`` / :meth:`start`.
 
         ``clock`` gives message dates (Unix seconds); ``monotonic`` drives flood control.
         ``strict_html_ampersand`` rejects an unescaped ``&`` (see ``html_check``).
+        ``allow_insecure_webhook`` accepts an http:// webhook (a test's local web app);
+        Telegram itself takes https only.
         """
         self.token = token
         bot_id = token.split(":", 1)[0]
@@ -254,6 +258,12 @@ class FakeBotApi:
         self._callback_counter = 0
 
         self._updates: deque[JSON] = deque()
+        self.allow_insecure_webhook = allow_insecure_webhook
+        # setWebhook: new updates are POSTed there (with the secret header), not queued.
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_answers: list[int] = []
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
         self._next_update_id = 1000
         self._last_delivered_update_id = 0
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
@@ -1025,9 +1035,26 @@ class FakeBotApi:
     def _enqueue(self, payload: JSON) -> JSON:
         update = {"update_id": self._next_update_id, **payload}
         self._next_update_id += 1
+        if self.webhook_url:
+            task = asyncio.get_running_loop().create_task(self._push(update))
+            self._webhook_tasks.add(task)
+            task.add_done_callback(self._webhook_tasks.discard)
+            return update
         self._updates.append(update)
         self._notify()
         return update
+
+    async def _push(self, update: JSON) -> None:
+        # Telegram POSTs the update as JSON with the secret header, and retries on failure;
+        # the fake records the status and does not retry.
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.webhook_url, data=json.dumps(update), headers=headers) as answer,
+        ):
+            self.webhook_answers.append(answer.status)
 
     def _enqueue_my_chat_member(self, chat: FakeChat, old: str, new: str) -> None:
         sender = chat.user or self.add_user()
@@ -1347,17 +1374,29 @@ class FakeBotApi:
     async def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook_url, self.webhook_secret = "", None
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
         return {
-            "url": "",
+            "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
 
     async def _set_webhook(self, params: JSON) -> bool:
-        raise ApiError.bad_request("webhooks are not supported by the fake Bot API: use polling")
+        url = str(params.get("url") or "")
+        if not url:
+            # Telegram: an empty url removes the webhook.
+            return await self._delete_webhook(params)
+        schemes = ("https://", "http://") if self.allow_insecure_webhook else ("https://",)
+        if not url.startswith(schemes):
+            raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError.bad_request("bad webhook: secret token contains unallowed characters")
+        self.webhook_url, self.webhook_secret = url, (str(secret) if secret else None)
+        return True
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         offset = params.get("offset")
@@ -1367,6 +1406,12 @@ class FakeBotApi:
         if isinstance(allowed, list):
             # Telegram keeps the last list given; an empty list means the default set.
             self._allowed_updates = frozenset(allowed) or _DEFAULT_UPDATE_TYPES
+        if self.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
         if offset is not None:
             self._confirm(int(offset))
 
