@@ -74,7 +74,8 @@ def upload_form(page: UploadPage, reasons: Sequence[str] = ()) -> str:
     facts_html = "".join(f"<dt>{_e(term)}</dt><dd>{_e(value)}</dd>" for term, value in facts)
     refused = ""
     if reasons:
-        items = "".join(f"<li>{_subset(reason)}</li>" for reason in reasons)
+        # Some reasons carry the chat's own bullet; on the page the list gives them one.
+        items = "".join(f"<li>{_subset(reason.removeprefix('• '))}</li>" for reason in reasons)
         refused = (
             f'<div class="refused" role="alert"><strong>{_e(t("web.upload.refused", lang))}'
             f"</strong><ul>{items}</ul></div>\n"
