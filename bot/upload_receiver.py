@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 BODY_OVERHEAD_BYTES = 1024 * 1024
 # Form fields other than files: the form has none, so anything beyond a little is not ours.
 MAX_FIELD_BYTES = 64 * 1024
+MAX_OTHER_PARTS = 16
 # File names are stored in a 255-character column.
 MAX_NAME_CHARS = 255
 _TEMP_PREFIX = ".upload-"
@@ -60,6 +61,14 @@ class FileTooLarge(UploadError):
     def __init__(self, name: str, limit: int) -> None:
         super().__init__(f"a file is larger than {limit} bytes")
         self.name = name
+        self.limit = limit
+
+
+class TooManyFiles(UploadError):
+    """More files than one request may carry."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} files")
         self.limit = limit
 
 
@@ -223,6 +232,10 @@ class UploadReceiver:
         return MultipartParser(boundary, callbacks)
 
     def _on_part_begin(self) -> None:
+        # Each part costs memory, and a file part a temporary file: a body of many tiny parts
+        # must not run the process out of either.
+        if len(self._parts) >= self.limits.max_files + MAX_OTHER_PARTS:
+            raise MalformedUpload("more parts than the form has")
         self._current = _Part(headers={})
         self._parts.append(self._current)
 
@@ -248,6 +261,8 @@ class UploadReceiver:
         name = clean_name(raw_name)
         if not name:
             return  # an empty file input
+        if sum(1 for p in self._parts if p.path is not None) >= self.limits.max_files:
+            raise TooManyFiles(self.limits.max_files)
         declared, _ = parse_options_header(part.headers.get(b"content-type", b""))
         part.name = name
         part.content_type = _content_type(declared.decode("latin-1"), name)
@@ -270,6 +285,10 @@ class UploadReceiver:
         part.fh.write(data[start:end])
 
     def _on_part_end(self) -> None:
+        # One open file at a time, however many the body carries.
+        if self._current is not None and self._current.fh is not None:
+            self._current.fh.close()
+            self._current.fh = None
         self._current = None
 
     def _on_end(self) -> None:
@@ -278,8 +297,9 @@ class UploadReceiver:
     def _sync_all(self) -> None:
         # Durable before the store renames them into place and the database points at them.
         for part in self._parts:
-            if part.fh is not None:
-                part.fh.flush()
-                os.fsync(part.fh.fileno())
-                part.fh.close()
-                part.fh = None
+            if part.path is not None:
+                fd = os.open(part.path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)

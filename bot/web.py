@@ -42,6 +42,7 @@ from bot.upload_receiver import (
     FileTooLarge,
     IncomingFile,
     MalformedUpload,
+    TooManyFiles,
     UploadLimits,
     UploadReceiver,
     sweep_incoming,
@@ -231,6 +232,9 @@ class _WebApp:
                 return self._refused(page, refusals([(exc.name, exc.limit + 1)], lang), 413)
             except BodyTooLarge:
                 return self._refused(page, [self._body_too_large(lang)], 413)
+            except TooManyFiles as exc:
+                too_many = t("upload.too_many", lang, count=exc.limit)
+                return self._refused(page, [_plain_reason(too_many)], 400)
             except MalformedUpload:
                 return self._refused(page, [_plain_reason(t("web.upload.malformed", lang))], 400)
             except ClientDisconnect:

@@ -28,6 +28,7 @@ from bot.upload_receiver import (
     BodyTooLarge,
     FileTooLarge,
     MalformedUpload,
+    TooManyFiles,
     UploadLimits,
     UploadReceiver,
     clean_name,
@@ -308,6 +309,16 @@ async def test_no_file_chosen_shows_the_form_again(site: Site) -> None:
     await assert_nothing_kept(site, token)
 
 
+async def test_more_than_ten_files_show_the_form_again(site: Site) -> None:
+    token = await site.link()
+    response = await site.client.post(
+        f"/u/{token}", files=[("files", (f"phan-{i}.pdf", PDF)) for i in range(11)]
+    )
+    assert response.status_code == 400
+    assert vi("upload.too_many", count=10) in page_text(response)
+    await assert_nothing_kept(site, token)
+
+
 async def test_not_a_multipart_body_shows_the_form_again(site: Site) -> None:
     token = await site.link()
     response = await site.client.post(f"/u/{token}", data={"files": "q1.pdf"})
@@ -556,25 +567,32 @@ async def test_the_receiver_writes_each_file_to_its_own_temporary_file(incoming:
 
 
 @pytest.mark.parametrize(
-    ("limits", "parts", "error"),
+    ("limits", "body", "error"),
     [
         # One file too large.
-        (UploadLimits(max_file_bytes=1000, max_files=5), [("a.pdf", PDF, "")] * 3, FileTooLarge),
-        # Each file fine, the body too large (600 files of 7 KB over a 1 MB allowance).
+        (
+            UploadLimits(max_file_bytes=1000, max_files=5),
+            multipart([("a.pdf", PDF, "")] * 3),
+            FileTooLarge,
+        ),
+        # More files than allowed.
+        (
+            UploadLimits(max_file_bytes=len(PDF), max_files=2),
+            multipart([("a.pdf", PDF, "")] * 600),
+            TooManyFiles,
+        ),
+        # Each file fine, the body too large: junk after the closing boundary, past the 1 MB
+        # allowance for framing.
         (
             UploadLimits(max_file_bytes=len(PDF), max_files=1),
-            [("a.pdf", PDF, "")] * 600,
+            multipart([("a.pdf", PDF, "")]) + b"x" * 3 * 2**20,
             BodyTooLarge,
         ),
     ],
 )
 async def test_the_receiver_stops_at_a_limit_and_deletes_what_it_wrote(
-    incoming: Path,
-    limits: UploadLimits,
-    parts: list[tuple[str, bytes, str]],
-    error: type[Exception],
+    incoming: Path, limits: UploadLimits, body: bytes, error: type[Exception]
 ) -> None:
-    body = multipart(parts)
     read = 0
 
     async def counted() -> AsyncIterator[bytes]:
@@ -586,6 +604,13 @@ async def test_the_receiver_stops_at_a_limit_and_deletes_what_it_wrote(
     with pytest.raises(error):
         await UploadReceiver(incoming, limits).receive(CONTENT_TYPE, counted())
     assert read < len(body) // 2
+    assert listing(incoming) == []
+
+
+async def test_the_receiver_refuses_a_body_of_countless_tiny_parts(incoming: Path) -> None:
+    body = multipart([("a.pdf", b"x", "")] * 3 + [("", b"", "")] * 100)
+    with pytest.raises(MalformedUpload):
+        await UploadReceiver(incoming, UploadLimits(1000, 5)).receive(CONTENT_TYPE, chunks(body))
     assert listing(incoming) == []
 
 
