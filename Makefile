@@ -26,10 +26,11 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
-# With TELEGRAM_TOKEN (environment or .env, read as the bot reads them) the real bot on the
-# configured database; without it the console demo in .demo/, which needs nothing at all.
+# With TELEGRAM_TOKEN or ZALO_TOKEN (environment or .env, read as the bot reads them) the real
+# bot on the configured database; without either the console demo in .demo/, which needs
+# nothing at all.
 HAS_TOKEN := $(BIN)/python -c "import sys; from bot.settings import Settings; \
-	sys.exit(0 if Settings.from_env().telegram_token else 1)"
+	s = Settings.from_env(); sys.exit(0 if s.telegram_token or s.zalo_token else 1)"
 
 run: $(STAMP)
 	@if $(HAS_TOKEN) 2>/dev/null; then \

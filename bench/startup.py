@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, median, scratch_database, table
 from bench.datagen import Scale, fresh
-from bot.serve import run_telegram
+from bot.serve import run_bot
 from bot.settings import Settings
 from db.clock import SystemClock
 from tests.fakebotapi import FakeBotApi
@@ -33,7 +33,7 @@ from tests.fakebotapi import FakeBotApi
 async def _in_process(server: FakeBotApi, settings: Settings) -> float:
     stop = asyncio.Event()
     start = time.perf_counter()
-    task = asyncio.create_task(run_telegram(settings, SystemClock(), stop, reminders=True))
+    task = asyncio.create_task(run_bot(settings, SystemClock(), stop, reminders=True, web=False))
     await server.wait_for(lambda: server.polling, timeout=60)
     took = time.perf_counter() - start
     stop.set()

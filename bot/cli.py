@@ -87,13 +87,11 @@ async def _export(settings: Settings, args: argparse.Namespace, clock: Clock) ->
 
 
 async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
-    from handlers.catalog import t
+    from bot.serve import run_bot
 
-    if not settings.telegram_token:
-        raise CommandError(t("cli.run.no_token", "vi"))
-    from bot.serve import run_telegram
-
-    await run_telegram(settings, clock, reminders=not args.no_reminders)
+    await run_bot(
+        settings, clock, reminders=not args.no_reminders, webhook=True if args.webhook else None
+    )
     return 0
 
 
@@ -122,10 +120,6 @@ async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock
 
 
 async def _reminders_worker(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
-    from handlers.catalog import t
-
-    if not settings.telegram_token:
-        raise CommandError(t("cli.run.no_token", "vi"))
     from bot.serve import run_reminder_worker
 
     if args.lease <= 0 or args.rate <= 0:
@@ -220,11 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_at(export)
     export.set_defaults(handler=_export)
 
-    run = commands.add_parser("run", help="run the Telegram bot (polling) with TELEGRAM_TOKEN")
+    run = commands.add_parser(
+        "run",
+        help="run the bot on every channel whose token is set (TELEGRAM_TOKEN, ZALO_TOKEN), "
+        "with the web app and the reminders",
+    )
     run.add_argument(
         "--no-reminders",
         action="store_true",
         help="only answer chats; `reminders worker` processes send the reminders",
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates through webhooks at PUBLIC_URL instead of polling (or WEBHOOK=1)",
     )
     _add_at(run)
     run.set_defaults(handler=_run)

@@ -1,68 +1,230 @@
-"""`python -m bot run`: the Telegram bot (polling, reminders) until SIGINT or SIGTERM.
+"""`python -m bot run`: every configured channel, the web app and the reminders, in one process.
 
-`python -m bot reminders worker` runs the reminders alone: more of them may run beside one
-polling bot on a PostgreSQL database, and each reminder still goes out once.
+Telegram runs when TELEGRAM_TOKEN is set, Zalo when ZALO_TOKEN is; both may. Each polls
+(the default) or, with WEBHOOK=1 / `run --webhook`, registers `{PUBLIC_URL}/<channel>/<path>`
+and takes updates through the web app, which always runs on WEB_HOST:WEB_PORT for upload
+links, download links and `/healthz`. Replies and reminders share each channel's transport, so
+one pacer keeps both within the channel's limits. Stops on SIGINT or SIGTERM.
+
+`python -m bot reminders worker` runs the reminders alone: more of them may run beside one bot
+on a PostgreSQL database, and each reminder still goes out once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application
 
 from bot import wiring
+from bot.channel_health import ChannelHealth
+from bot.command_error import CommandError
 from bot.settings import Settings
-from bot.telegram_channel import ALBUM_WAIT_SECONDS, build_application, set_menu, telegram_bot
+from bot.telegram_channel import (
+    ALBUM_WAIT_SECONDS,
+    TelegramChannel,
+    build_application,
+    set_menu,
+    telegram_bot,
+)
 from bot.telegram_links import telegram_invite_link
 from bot.telegram_transport import TelegramTransport
+from bot.web import (
+    WebhookRoute,
+    create_app,
+    serve_web,
+    telegram_route,
+    telegram_update_feed,
+    zalo_route,
+)
+from bot.zalo_api import ZaloApi
+from bot.zalo_channel import ZaloChannel
+from bot.zalo_transport import ZaloTransport, zalo_pacer
 from db.clock import Clock
 from db.files import FileStore
 from db.migrate import upgrade
+from handlers.catalog import t
+from handlers.conversation import Conversation
 from handlers.reminder_messages import OutboxRenderer
+from handlers.types import Reply
+from scheduler.delivery import Transport
 from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import reminders_running
 
 log = logging.getLogger(__name__)
 
+ALLOWED_UPDATES = ["message", "callback_query"]
 
-async def run_telegram(
+
+@dataclass
+class _Running:
+    """What one run started: transports for the reminders, webhook routes for the web app."""
+
+    transports: list[Transport[Reply]] = field(default_factory=list)
+    telegram_webhook: WebhookRoute | None = None
+    zalo_webhook: WebhookRoute | None = None
+
+
+async def run_bot(
     settings: Settings,
     clock: Clock,
     stop: asyncio.Event | None = None,
+    *,
     album_wait: float = ALBUM_WAIT_SECONDS,
     reminders: bool = True,
+    webhook: bool | None = None,
+    web: bool = True,
+    web_started: asyncio.Event | None = None,
 ) -> None:
-    """Poll Telegram (or TELEGRAM_API_URL) and answer, and send the reminders, until `stop` is
-    set or a signal comes."""
+    """Answer every configured channel and send the reminders until `stop` is set or a signal
+    comes. `webhook` overrides WEBHOOK; `web` False leaves the web app out (tests of one
+    channel that need no port)."""
+    if not (settings.telegram_token or settings.zalo_token):
+        raise CommandError(t("cli.run.no_token", "vi"))
+    webhook = settings.webhook if webhook is None else webhook
+    if webhook and not web:
+        raise ValueError("webhooks arrive through the web app")
+    if webhook and not settings.public_url:
+        raise CommandError(t("cli.run.webhook_needs_url", "vi"))
     stop = stop or _stop_on_signals()
     # Upgrading is idempotent and keeps a fresh deployment from starting on a missing schema.
     await upgrade(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with wiring.database(settings) as sessionmaker:
-        conversation = wiring.conversation(settings, sessionmaker, clock)
-        application, channel = build_application(settings, conversation, album_wait)
-        async with application:
-            # getMe ran at initialisation: /invite in chat can now print the deep link.
-            username = settings.telegram_bot_username or application.bot.username
-            conversation.invite_link = telegram_invite_link(username)
-            await set_menu(application)
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=["message", "callback_query"])
-            log.info("nhacviec is answering as @%s", application.bot.username)
-            # Replies and reminders share the channel's transport, so one pacer keeps both
-            # within Telegram's limits.
-            assert channel.transport is not None
-            async with _reminders(settings, sessionmaker, channel.transport, clock, reminders):
-                await stop.wait()
-            await application.updater.stop()
-            await channel.flush_albums()
-            await application.stop()
+    health = ChannelHealth()
+    async with wiring.database(settings) as sessionmaker, AsyncExitStack() as stack:
+        conversation = wiring.conversation(settings, sessionmaker, clock, web=web)
+        running = _Running()
+        if settings.telegram_token:
+            await _start_telegram(
+                stack, settings, conversation, album_wait, webhook, running, health
+            )
+        if settings.zalo_token:
+            await _start_zalo(
+                stack, settings, sessionmaker, clock, conversation, webhook, running, health, stop
+            )
+        if web:
+            app = create_app(
+                sessionmaker=sessionmaker,
+                clock=clock,
+                store=FileStore(settings.data_dir),
+                health=health,
+                telegram_webhook=running.telegram_webhook,
+                zalo_webhook=running.zalo_webhook,
+                sweep_expected=reminders,
+            )
+            serving = asyncio.create_task(
+                serve_web(app, settings.web_host, settings.web_port, stop, started=web_started)
+            )
+            stack.push_async_callback(_finish, serving)
+            log.info(
+                "web app on %s:%s, public at %s",
+                settings.web_host,
+                settings.web_port,
+                settings.base_url,
+            )
+        async with _reminders(settings, sessionmaker, running.transports, clock, reminders):
+            await stop.wait()
+
+
+async def _finish(task: asyncio.Task[Any]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _start_telegram(
+    stack: AsyncExitStack,
+    settings: Settings,
+    conversation: Conversation,
+    album_wait: float,
+    webhook: bool,
+    running: _Running,
+    health: ChannelHealth,
+) -> None:
+    application, channel = build_application(
+        settings, conversation, album_wait, webhook=webhook, health=health
+    )
+    await stack.enter_async_context(application)
+    # getMe ran at initialisation: /invite in chat can now print the deep link.
+    username = settings.telegram_bot_username or application.bot.username
+    conversation.invite_link = telegram_invite_link(username)
+    await set_menu(application)
+    await application.start()
+    stack.push_async_callback(_stop_telegram, application, channel)
+    if webhook:
+        route = telegram_route(settings, telegram_update_feed(application))
+        await application.bot.set_webhook(
+            f"{settings.base_url}{route.path}",
+            secret_token=route.secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        running.telegram_webhook = route
+        log.info("nhacviec answers Telegram as @%s through its webhook", username)
+    else:
+        assert application.updater is not None
+        # start_polling deletes a webhook an earlier run registered.
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        log.info("nhacviec is answering Telegram as @%s", username)
+    assert channel.transport is not None
+    running.transports.append(channel.transport)
+
+
+async def _stop_telegram(
+    application: Application,  # type: ignore[type-arg]
+    channel: TelegramChannel,
+) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    await channel.flush_albums()
+    await application.stop()
+
+
+async def _start_zalo(
+    stack: AsyncExitStack,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    conversation: Conversation,
+    webhook: bool,
+    running: _Running,
+    health: ChannelHealth,
+    stop: asyncio.Event,
+) -> None:
+    assert settings.zalo_token
+    health.expect("zalo")
+    api = await stack.enter_async_context(ZaloApi(settings.zalo_token, settings.zalo_api_url))
+    me = await api.get_me()
+    bot_id = str(me.get("id", "")) or None
+    conversation.zalo_bot = settings.zalo_bot_name or str(me.get("account_name") or "")
+    transport = ZaloTransport(
+        api,
+        sessionmaker,
+        clock,
+        zalo_pacer(settings.zalo_rate),
+        file_url=wiring.file_url(settings, sessionmaker, clock),
+        health=health,
+    )
+    channel = ZaloChannel(conversation, transport, sessionmaker, clock, bot_id, health)
+    if webhook:
+        route = zalo_route(settings, channel.handle_update)
+        await api.set_webhook(f"{settings.base_url}{route.path}", route.secret)
+        running.zalo_webhook = route
+        log.info("nhacviec answers Zalo as %s through its webhook", conversation.zalo_bot)
+    else:
+        # Polling and the webhook are exclusive: drop a webhook an earlier run registered.
+        await api.delete_webhook()
+        polling = asyncio.create_task(channel.poll(stop))
+        stack.push_async_callback(_finish, polling)
+        log.info("nhacviec is answering Zalo as %s", conversation.zalo_bot)
+    running.transports.append(transport)
 
 
 async def run_reminder_worker(
@@ -72,42 +234,52 @@ async def run_reminder_worker(
     lease: timedelta = timedelta(minutes=2),
     rate: float = 1.0,
 ) -> None:
-    """Sweep and deliver reminders through Telegram without answering chats.
+    """Sweep and deliver reminders through every configured channel without answering chats.
 
-    `rate` is the share of Telegram's limits this process may use: 1/N beside N-1 others.
+    `rate` is the share of each channel's limits this process may use: 1/N beside N-1 others.
     """
+    if not (settings.telegram_token or settings.zalo_token):
+        raise CommandError(t("cli.run.no_token", "vi"))
     stop = stop or _stop_on_signals()
     await upgrade(settings.database_url)
-    async with (
-        wiring.database(settings) as sessionmaker,
-        telegram_bot(settings) as bot,
-        _reminders(
-            settings,
-            sessionmaker,
-            TelegramTransport(bot, Pacer(RateLimits().scaled(rate))),
-            clock,
-            True,
-            lease,
-        ),
-    ):
-        log.info("reminder worker sending as @%s", bot.username)
-        await stop.wait()
+    async with wiring.database(settings) as sessionmaker, AsyncExitStack() as stack:
+        transports: list[Transport[Reply]] = []
+        if settings.telegram_token:
+            bot = await stack.enter_async_context(telegram_bot(settings))
+            transports.append(TelegramTransport(bot, Pacer(RateLimits().scaled(rate))))
+            log.info("reminder worker sending on Telegram as @%s", bot.username)
+        if settings.zalo_token:
+            api = await stack.enter_async_context(
+                ZaloApi(settings.zalo_token, settings.zalo_api_url)
+            )
+            transports.append(
+                ZaloTransport(
+                    api,
+                    sessionmaker,
+                    clock,
+                    zalo_pacer(settings.zalo_rate * rate),
+                    file_url=wiring.file_url(settings, sessionmaker, clock),
+                )
+            )
+            log.info("reminder worker sending on Zalo")
+        async with _reminders(settings, sessionmaker, transports, clock, True, lease):
+            await stop.wait()
 
 
 @asynccontextmanager
 async def _reminders(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
-    transport: TelegramTransport,
+    transports: Sequence[Transport[Reply]],
     clock: Clock,
     enabled: bool,
     lease: timedelta = timedelta(minutes=2),
 ) -> AsyncIterator[None]:
-    if not enabled:
+    if not enabled or not transports:
         yield
         return
     render = OutboxRenderer(sessionmaker, FileStore(settings.data_dir))
-    async with reminders_running(sessionmaker, clock, [transport], render, lease=lease):
+    async with reminders_running(sessionmaker, clock, transports, render, lease=lease):
         yield
 
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, BotCommand, Message, Update
 from telegram.error import TelegramError
@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channel_health import ChannelHealth
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from db.models import Channel
@@ -287,13 +288,49 @@ def telegram_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_token, request=request)
 
 
+class HealthReportingRequest(HTTPXRequest):
+    """PTB's HTTP client, telling `ChannelHealth` how each call to Telegram went: every
+    answer (an error answer too: Telegram was reached) is a sign of life, a network failure
+    or a 5xx is not."""
+
+    def __init__(self, health: ChannelHealth, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.health = health
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            status, payload = await super().do_request(*args, **kwargs)
+        except TelegramError as exc:
+            self.health.failed("telegram", type(exc).__name__)
+            raise
+        if status >= 500:
+            self.health.failed("telegram", f"HTTP {status}")
+        else:
+            self.health.ok("telegram")
+        return status, payload
+
+
 def build_application(
-    settings: Settings, conversation: Conversation, album_wait: float = ALBUM_WAIT_SECONDS
+    settings: Settings,
+    conversation: Conversation,
+    album_wait: float = ALBUM_WAIT_SECONDS,
+    *,
+    webhook: bool = False,
+    health: ChannelHealth | None = None,
 ) -> tuple[Application, TelegramChannel]:  # type: ignore[type-arg]
-    """A python-telegram-bot application wired to the conversation."""
+    """A python-telegram-bot application wired to the conversation; with `webhook`, it has no
+    updater: the web app puts each update on its queue (PTB's customwebhookbot pattern)."""
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_TOKEN is not set")
     builder = ApplicationBuilder().token(settings.telegram_token)
+    if webhook:
+        builder = builder.updater(None)
+    if health is not None:
+        health.expect("telegram")
+        # PTB's defaults: a pool for the bot's calls, one connection for getUpdates.
+        builder = builder.request(
+            HealthReportingRequest(health, connection_pool_size=256)
+        ).get_updates_request(HealthReportingRequest(health, connection_pool_size=1))
     if settings.telegram_api_url:
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
         builder = builder.base_url(base_url).base_file_url(base_file_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -15,9 +15,15 @@ from bot.settings import Settings
 from db.clock import Clock
 from db.files import FileStore
 from db.session import make_engine, make_sessionmaker
+from db.web_links import create_file_link
+from handlers.types import OutgoingFile
+from handlers.upload_offer import UploadUrl
 
 if TYPE_CHECKING:
     from handlers.conversation import Conversation
+
+# A stored file's download link, or None (the Zalo transport's `file_url`).
+FileUrl = Callable[[OutgoingFile], Awaitable[str | None]]
 
 
 @asynccontextmanager
@@ -61,9 +67,14 @@ async def _require_tables(
 
 
 def conversation(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    web: bool = True,
 ) -> Conversation:
-    """The channel-agnostic conversation, storing files under DATA_DIR."""
+    """The channel-agnostic conversation, storing files under DATA_DIR; with `web` (the web
+    app runs) it hands out upload links at PUBLIC_URL."""
     # Imported here: the conversation brings every flow (and openpyxl), which commands that
     # only open the database (plan, desk, invite) do not need; likewise python-telegram-bot.
     from bot.telegram_links import telegram_invite_link
@@ -75,4 +86,32 @@ def conversation(
         FileStore(settings.data_dir),
         settings.tz,
         invite_link=telegram_invite_link(settings.telegram_bot_username),
+        upload_url=upload_url(settings) if web else None,
+        # /invite explains the channels that run; with none (a newcomer's console) Telegram's.
+        telegram=bool(settings.telegram_token) or not settings.zalo_token,
+        zalo_bot=(settings.zalo_bot_name or "") if settings.zalo_token else None,
     )
+
+
+def upload_url(settings: Settings) -> UploadUrl:
+    """The upload page of a token at PUBLIC_URL."""
+    base = settings.base_url
+
+    def url(token: str) -> str:
+        return f"{base}/u/{token}"
+
+    return url
+
+
+def file_url(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+) -> FileUrl:
+    """Download links at PUBLIC_URL for the files a channel cannot send (Zalo)."""
+    base = settings.base_url
+
+    async def url(file: OutgoingFile) -> str | None:
+        async with sessionmaker() as session, session.begin():
+            token = await create_file_link(session, file.name, file.path, clock.now())
+        return f"{base}/f/{token}"
+
+    return url

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.serve import run_telegram
+from bot.serve import run_bot
 from bot.settings import Settings
 from db.clock import FixedClock
 from db.migrate import upgrade
@@ -75,7 +75,7 @@ async def office(database_url: str, tmp_path: Path) -> AsyncIterator[Office]:
             telegram_api_url=server.url,
         )
         stop = asyncio.Event()
-        task = asyncio.create_task(run_telegram(settings, clock, stop, album_wait=0.3))
+        task = asyncio.create_task(run_bot(settings, clock, stop, album_wait=0.3, web=False))
         await server.wait_for(lambda: server.polling, timeout=10)
         try:
             yield Office(server, story, engine, stop, task)

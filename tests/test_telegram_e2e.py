@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import REDACTED, configure_logging
-from bot.serve import run_telegram
+from bot.serve import run_bot
 from bot.settings import Settings
 from db.clock import FixedClock
 from db.invites import create_invite
@@ -68,8 +68,13 @@ class Bench:
     async def start_bot(self) -> None:
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(
-            run_telegram(
-                self.settings, self.clock, self.stop, album_wait=0.3, reminders=self.reminders
+            run_bot(
+                self.settings,
+                self.clock,
+                self.stop,
+                album_wait=0.3,
+                reminders=self.reminders,
+                web=False,
             )
         )
         await self.server.wait_for(lambda: self.server.polling, timeout=10)
