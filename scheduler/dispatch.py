@@ -208,7 +208,8 @@ class Dispatcher(Generic[Message]):
     ) -> None:
         """`transports`, one per channel: a person is reached on the reachable chat of the
         channel they chose, else the one they wrote from last (the order of `transports`
-        breaks ties). Run ONE dispatcher per process with every channel's transport: a row whose recipient it cannot reach is dropped (and the clerk told)."""
+        breaks ties). Run ONE dispatcher per process with every channel's transport: a row
+        whose recipient it cannot reach is dropped (and the clerk told)."""
         if not transports:
             raise ValueError("a dispatcher needs at least one transport")
         if concurrency < 1:
