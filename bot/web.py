@@ -17,7 +17,7 @@ import logging
 import mimetypes
 import socket
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,8 +164,8 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers={**_SECURITY_HEADERS, **(headers or {})})
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
 
 
 def _plain_reason(text: str) -> str:

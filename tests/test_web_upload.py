@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import html
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -405,7 +405,7 @@ async def post_raw(
             return message
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status, body
         if message["type"] == "http.response.start":
             status = message["status"]

@@ -176,7 +176,7 @@ async def test_a_zalo_update_without_the_secret_is_403_and_not_handled(
     handled = Recorder()
     route = zalo_route(SETTINGS, handled)
     # Raw bytes: a header is not always ASCII.
-    headers = {} if secret is None else {ZALO_SECRET_HEADER: secret.encode()}
+    headers = {} if secret is None else {ZALO_SECRET_HEADER.encode(): secret.encode()}
     async with web_client(tmp_path, clock, None, route) as client:
         response = await client.post(route.path, json=ZALO_UPDATE, headers=headers)
         # Telegram's secret does not open Zalo's door.
