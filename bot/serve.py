@@ -49,6 +49,7 @@ from bot.web import (
 from bot.zalo_api import ZaloApi
 from bot.zalo_channel import ZaloChannel
 from bot.zalo_transport import ZaloTransport, zalo_pacer
+from db import received_updates
 from db.clock import Clock
 from db.files import FileStore
 from db.migrate import upgrade
@@ -63,6 +64,8 @@ from scheduler.service import reminders_running
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+# How long a Zalo update stays recorded against a second delivery.
+RECEIVED_UPDATES_KEPT = timedelta(days=30)
 
 
 @dataclass
@@ -213,6 +216,8 @@ async def _start_zalo(
         health=health,
     )
     channel = ZaloChannel(conversation, transport, sessionmaker, clock, bot_id, health)
+    forgetting = asyncio.create_task(_forget_old_updates(sessionmaker, clock, stop))
+    stack.push_async_callback(_finish, forgetting)
     if webhook:
         route = zalo_route(settings, channel.handle_update)
         await api.set_webhook(f"{settings.base_url}{route.path}", route.secret)
@@ -225,6 +230,24 @@ async def _start_zalo(
         stack.push_async_callback(_finish, polling)
         log.info("nhacviec is answering Zalo as %s", conversation.zalo_bot)
     running.transports.append(transport)
+
+
+async def _forget_old_updates(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    stop: asyncio.Event,
+    every: float = 3600.0,
+) -> None:
+    """Drop recorded updates older than RECEIVED_UPDATES_KEPT, hourly: a repeat comes within
+    minutes, and the text of every message is in the audit log anyway."""
+    while not stop.is_set():
+        try:
+            async with sessionmaker() as session, session.begin():
+                await received_updates.forget_before(session, clock.now() - RECEIVED_UPDATES_KEPT)
+        except Exception:
+            log.exception("could not drop old received updates; trying again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 async def run_reminder_worker(
