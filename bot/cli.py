@@ -102,7 +102,9 @@ async def _demo(settings: Settings, args: argparse.Namespace, clock: Clock) -> i
         # The sweep and the dispatcher log every batch; in the demo the phones show them.
         logging.getLogger().setLevel(logging.WARNING)
     script = Path(args.script) if args.script else None
-    return await run_demo(Path(args.dir), script, args.lang, tour=args.tour)
+    # Without --zalo the phones stay as the last run left them (/zalo, /telegram switch).
+    zalo = True if args.zalo else None
+    return await run_demo(Path(args.dir), script, args.lang, tour=args.tour, zalo=zalo)
 
 
 async def _reminders_preview(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
@@ -239,7 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tour",
         action="store_true",
-        help="on a fresh demo, first play examples/demo-script.txt (make run does)",
+        help="on a fresh demo, first play examples/demo-script.txt "
+        "(demo-zalo-script.txt with --zalo; make run does)",
+    )
+    demo.add_argument(
+        "--zalo",
+        action="store_true",
+        help="the phones are Zalo chats: numbered choices, upload links (/telegram switches back)",
     )
     demo.set_defaults(handler=_demo)
     return parser

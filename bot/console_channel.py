@@ -7,11 +7,17 @@ comes from. Where Telegram has buttons, the console numbers the choices
 documents, `/send a.pdf b.xlsx` sends files from disk (several at once are one album).
 Reply text is the small HTML subset of `handlers.types`: tags are dropped (bold kept as
 terminal bold when colours are on) and entities unescaped.
+
+In Zalo mode (`zalo`) the chats behave as Zalo chats do, and the conversation does the rest:
+the sender carries `ZALO_TRAITS`, choices are numbered lines (`1. Hoàn thành`) recorded as the
+chat's prompt once shown, typed text (a number too) goes as it is, and `/send` hands over
+photos only: any other file arrives as `UnfetchableFile`, one message per file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import re
 import shlex
@@ -25,11 +31,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.plain_text import to_terminal_text as to_terminal_text
-from db.clock import format_datetime
+from db import chat_prompts
+from db.clock import Clock, format_datetime
 from db.identities import names_of_chats
 from db.models import Channel
 from handlers.catalog import t
+from handlers.numbered_choices import flat_choices as flat_choices
+from handlers.numbered_choices import numbered_lines
 from handlers.types import (
+    TELEGRAM_TRAITS,
+    ZALO_TRAITS,
     Choice,
     ChoiceTapped,
     CommandSent,
@@ -40,7 +51,10 @@ from handlers.types import (
     Reply,
     Sender,
     TextSent,
+    UnfetchableFile,
 )
+
+log = logging.getLogger(__name__)
 
 INDENT = "  "
 PHONE_BAR = "  │ "
@@ -48,6 +62,8 @@ PHONE_BAR = "  │ "
 UNREAD_SHOWN = 3
 
 _NUMBER = re.compile(r"\d{1,3}")
+# What a Zalo chat hands the bot as a photo; any other file comes as "unsupported", unread.
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 
 class Answerer(Protocol):
@@ -60,6 +76,8 @@ class Answerer(Protocol):
 
 # Chat ids to the names shown on their "phone", in the order the chats are printed.
 PhoneBook = Callable[[Collection[str]], Awaitable[Mapping[str, str]]]
+# Records the choices just shown on a chat as its latest prompt (Zalo mode).
+PromptBook = Callable[[str, Sequence[Choice]], Awaitable[None]]
 
 
 def choice_lines(rows: Sequence[Sequence[Choice]], first: int = 1) -> list[str]:
@@ -75,12 +93,7 @@ def choice_lines(rows: Sequence[Sequence[Choice]], first: int = 1) -> list[str]:
     return lines
 
 
-def flat_choices(rows: Sequence[Sequence[Choice]]) -> list[Choice]:
-    """The choices of all rows in reading order, as they are numbered."""
-    return [choice for row in rows for choice in row]
-
-
-def _local_file(path: Path) -> IncomingFile:
+def _local_file(path: Path, *, is_photo: bool = False) -> IncomingFile:
     async def fetch() -> bytes:
         return await asyncio.to_thread(path.read_bytes)
 
@@ -90,6 +103,7 @@ def _local_file(path: Path) -> IncomingFile:
         mime_type=mime_type or "application/octet-stream",
         size=path.stat().st_size,
         fetch=fetch,
+        is_photo=is_photo,
     )
 
 
@@ -120,6 +134,8 @@ class ConsoleChannel:
         ansi: bool = False,
         file_dirs: Sequence[Path] = (),
         phonebook: PhoneBook | None = None,
+        prompts: PromptBook | None = None,
+        zalo: bool = False,
     ) -> None:
         self.conversation = conversation
         self.write = write
@@ -130,6 +146,9 @@ class ConsoleChannel:
         # Where `/send` looks for a relative path after the working directory.
         self.file_dirs = list(file_dirs)
         self.phonebook = phonebook or _no_names
+        self.prompts = prompts
+        # Zalo mode: see the module's docstring; `switch` changes it.
+        self.zalo = zalo
         # The chat on screen: its pushed messages are shown in full, others in one line.
         self.focus: str | None = None
         self._chats: dict[str, _Chat] = {}
@@ -137,51 +156,79 @@ class ConsoleChannel:
 
     # --- lines in ---------------------------------------------------------------------
 
+    def switch(self, *, zalo: bool) -> None:
+        """Make the chats Zalo chats (`zalo`) or Telegram-like ones from the next line on."""
+        self.zalo = zalo
+        # Numbers shown the other way answer nothing now: each way keeps its own.
+        for chat in self._chats.values():
+            chat.choices = []
+
+    def sender(self, chat_id: str, display_name: str = "") -> Sender:
+        """Who speaks from `chat_id`: a console chat, with Zalo's traits in Zalo mode."""
+        traits = ZALO_TRAITS if self.zalo else TELEGRAM_TRAITS
+        return Sender(Channel.CONSOLE, chat_id, display_name, self.language, traits)
+
     async def say(self, chat_id: str, line: str, display_name: str = "") -> list[Reply]:
         """Hand one typed line from `chat_id` to the conversation and print the replies."""
         parsed = self.parse(chat_id, line)
         if isinstance(parsed, str):
             self._print_lines([parsed])
             return []
-        sender = Sender(Channel.CONSOLE, chat_id, display_name, self.language)
-        replies = await self.conversation.handle(sender, parsed)
-        self.show(chat_id, replies)
+        replies: list[Reply] = []
+        for event in parsed:
+            answer = await self.conversation.handle(self.sender(chat_id, display_name), event)
+            self.show(chat_id, answer)
+            await self.remember(chat_id, answer)
+            replies += answer
         return replies
 
-    def parse(self, chat_id: str, line: str) -> Event | str:
-        """The event a typed line stands for, or the polite line that explains why none."""
+    def parse(self, chat_id: str, line: str) -> list[Event] | str:
+        """The events a typed line stands for (on Zalo, one per file sent), or the polite line
+        that explains why none."""
         text = line.strip()
         chat = self._chat(chat_id)
-        if _NUMBER.fullmatch(text) and chat.choices:
+        if _NUMBER.fullmatch(text) and chat.choices and not self.zalo:
             number = int(text)
             if not 1 <= number <= len(chat.choices):
                 return t("demo.console.no_choice", self.language, count=len(chat.choices))
-            return ChoiceTapped(chat.choices[number - 1].data)
+            return [ChoiceTapped(chat.choices[number - 1].data)]
         if text.startswith("/") and len(text) > 1:
             head, _, args = text.partition(" ")
             name = head[1:].split("@", 1)[0].lower()
             if name == "send":
                 return self._files(args)
-            return CommandSent(name, args.strip())
-        return TextSent(text)
+            return [CommandSent(name, args.strip())]
+        # On Zalo a number is text too: the conversation reads it against the chat's prompt.
+        return [TextSent(text)]
 
-    def _files(self, args: str) -> FilesSent | str:
+    def _files(self, args: str) -> list[Event] | str:
         try:
             names = shlex.split(args)
         except ValueError:
             return t("demo.console.send_usage", self.language)
         if not names:
             return t("demo.console.send_usage", self.language)
-        files = []
+        files: list[IncomingFile] = []
+        events: list[Event] = []
         for name in names:
             path = self._find(name)
             if path is None:
                 return t("demo.console.no_file", self.language, name=name)
+            if self.zalo and path.suffix.lower() not in PHOTO_SUFFIXES:
+                # Zalo hands a document to the bot as nothing but "something unsupported
+                # arrived": no name, no bytes.
+                events.append(UnfetchableFile())
+                continue
             try:
-                files.append(_local_file(path))
+                incoming = _local_file(path, is_photo=self.zalo)
             except OSError:
                 return t("demo.console.no_file", self.language, name=name)
-        return FilesSent(files)
+            # Zalo delivers each photo as a message of its own; Telegram sends one album.
+            if self.zalo:
+                events.append(FilesSent([incoming]))
+            else:
+                files.append(incoming)
+        return events if self.zalo else [FilesSent(files)]
 
     def _find(self, name: str) -> Path | None:
         path = Path(name).expanduser()
@@ -192,6 +239,9 @@ class ConsoleChannel:
 
     def show(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Print the replies of one turn; their choices become what a typed number answers."""
+        if self.zalo:
+            self._show_zalo(replies)
+            return
         lines: list[str] = []
         choices: list[Choice] = []
         for reply in replies:
@@ -208,6 +258,30 @@ class ConsoleChannel:
             lines = [to_terminal_text(r.notice, ansi=self.ansi) for r in replies if r.notice]
         self._chat(chat_id).choices = choices
         self._print_lines(lines)
+
+    def _show_zalo(self, replies: Sequence[Reply]) -> None:
+        lines: list[str] = []
+        for reply in replies:
+            body = self._zalo_lines(reply)
+            if lines and body:
+                lines.append("")
+            lines += body
+        self._print_lines(lines)
+
+    async def remember(self, chat_id: str, messages: Sequence[Reply]) -> None:
+        """In Zalo mode, record the choices of the messages that reached `chat_id` as its
+        latest prompt, as the Zalo transport does once a message is sent."""
+        if not self.zalo or self.prompts is None:
+            return
+        for message in messages:
+            if not message.choices:
+                continue
+            try:
+                await self.prompts(chat_id, flat_choices(message.choices))
+            except Exception:
+                # The message is shown; a number typed in answer is read against the
+                # previous prompt, or asked again — as on Zalo.
+                log.exception("could not record the choices shown on a console chat")
 
     def deliver(self, chat_id: str, message: Reply, at: datetime) -> None:
         """Take an outbox message for `chat_id`; it is printed by `flush`."""
@@ -264,9 +338,12 @@ class ConsoleChannel:
                 name=name,
                 time=format_datetime(item.at, self.tz),
             )
-            body = self._message_lines(message.text, message.choices, len(choices) + 1)
-            body += self._file_lines(message.files)
-            choices += flat_choices(message.choices)
+            if self.zalo:
+                body = self._zalo_lines(message)
+            else:
+                body = self._message_lines(message.text, message.choices, len(choices) + 1)
+                body += self._file_lines(message.files)
+                choices += flat_choices(message.choices)
             self.write(INDENT + header)
             for line in body:
                 self.write((PHONE_BAR + line).rstrip())
@@ -288,6 +365,16 @@ class ConsoleChannel:
     ) -> list[str]:
         lines = to_terminal_text(text, ansi=self.ansi).splitlines() if text else []
         return lines + choice_lines(choices, first)
+
+    def _zalo_lines(self, message: Reply) -> list[str]:
+        """A message as a Zalo chat shows it: never an edit, a notice only when there is no
+        text, the choices numbered after a blank line (they are answered by number)."""
+        text = message.text if message.text.strip() else (message.notice or "")
+        lines = to_terminal_text(text, ansi=self.ansi).splitlines() if text else []
+        numbered = numbered_lines(message.choices)
+        if lines and numbered:
+            lines.append("")
+        return lines + numbered + self._file_lines(message.files)
 
     def _file_lines(self, files: Sequence[OutgoingFile]) -> list[str]:
         return [
@@ -323,3 +410,14 @@ def database_phonebook(sessionmaker: async_sessionmaker[AsyncSession]) -> PhoneB
             return await names_of_chats(session, Channel.CONSOLE, chat_ids)
 
     return names
+
+
+def database_prompts(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> PromptBook:
+    """Records a console chat's choices in `db.chat_prompts`, each in its own transaction."""
+
+    async def remember(chat_id: str, choices: Sequence[Choice]) -> None:
+        offered = [(choice.label, choice.data) for choice in choices]
+        async with sessionmaker() as session, session.begin():
+            await chat_prompts.remember(session, Channel.CONSOLE, chat_id, offered, clock.now())
+
+    return remember

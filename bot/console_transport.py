@@ -2,7 +2,8 @@
 
 The dispatcher serves several chats at once, so a message printed the moment it is sent could
 land in the middle of another one. The transport only hands messages to the channel, which
-prints them in a stable order at its next `flush`.
+prints them in a stable order at its next `flush`. In Zalo mode a message's choices become
+the chat's prompt as it is handed over, as the Zalo transport records them once sent.
 """
 
 from __future__ import annotations
@@ -29,3 +30,4 @@ class ConsoleTransport:
     async def send(self, chat_id: str, message: Reply) -> None:
         """Hand `message` to the console for the chat `chat_id`, stamped with the clock's time."""
         self.console.deliver(chat_id, message, self.clock.now())
+        await self.console.remember(chat_id, [message])

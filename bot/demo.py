@@ -5,6 +5,8 @@ bundled Ba Bích plan into it and gives every official a console chat, their "ph
 newcomer then speaks as anyone (`/as Hoa`), on a simulated clock (`/time`, `/tick`): the
 real sweep and the real dispatcher run at each step, so reminders land on the phones as
 they would on Telegram. Everything else typed goes to the same `Conversation` as Telegram's.
+With `--zalo` (or `/zalo`) the phones behave as Zalo chats: numbered choices answered by
+typing, and upload links for documents (printed; `python -m bot run` serves them for real).
 
 A second run on the same folder continues where the first stopped: same database (the plan
 load is idempotent, chats are bound once), same simulated time and speaker (`demo.json`).
@@ -26,10 +28,10 @@ from sqlalchemy.engine import URL
 
 from bot import wiring
 from bot.command_error import CommandError
-from bot.console_channel import ConsoleChannel, database_phonebook
+from bot.console_channel import ConsoleChannel, database_phonebook, database_prompts
 from bot.console_transport import ConsoleTransport
 from bot.demo_input import ThreadReader, from_lines, keyboard, read_script
-from bot.demo_seed import REPO_ROOT, TOUR_SCRIPT, seed
+from bot.demo_seed import REPO_ROOT, TOUR_SCRIPT, ZALO_TOUR_SCRIPT, seed
 from bot.demo_session import DemoSession, Write
 from bot.demo_state import STATE_FILE, DemoState
 from bot.settings import Settings
@@ -55,8 +57,10 @@ async def open_demo(
     lang: str | None = None,
     ansi: bool = False,
     file_dirs: Sequence[Path] = (),
+    zalo: bool | None = None,
 ) -> AsyncIterator[DemoSession]:
-    """Create or reuse the demo in `directory` and yield a session ready for lines."""
+    """Create or reuse the demo in `directory` and yield a session ready for lines; `zalo`
+    True or False sets the phones' way, None keeps the last run's."""
     directory = _prepare(directory)
     state = DemoState.read(directory / STATE_FILE)
     resumed = state is not None
@@ -74,14 +78,19 @@ async def open_demo(
         if state is None:
             state = DemoState(clock.now(), speaker, language)
         state.lang = language
+        if zalo is not None:
+            state.zalo = zalo
+        # Upload links at the web app's address: on Zalo the demo prints them; it serves no page.
+        conversation = wiring.conversation(settings, sessionmaker, clock, web=True)
         channel = ConsoleChannel(
-            wiring.conversation(settings, sessionmaker, clock),
+            conversation,
             write,
             tz=ZoneInfo(unit.timezone),
             language=language,
             ansi=ansi,
             file_dirs=file_dirs,
             phonebook=database_phonebook(sessionmaker),
+            prompts=database_prompts(sessionmaker, clock),
         )
         channel.focus = state.chat
         dispatcher = Dispatcher(
@@ -96,6 +105,7 @@ async def open_demo(
             settings=settings,
             sessionmaker=sessionmaker,
             clock=clock,
+            conversation=conversation,
             channel=channel,
             dispatcher=dispatcher,
             sweeper=ReminderSweeper(sessionmaker, clock),
@@ -116,13 +126,16 @@ async def run_demo(
     lang: str | None = None,
     *,
     tour: bool = False,
+    zalo: bool | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
     """Run the demo: the lines of `script`, else of stdin; interactive when stdin is a terminal.
 
     With `tour`, a fresh demo first plays the bundled script (invitation, reminder, one-tap
-    answer, submission, the clerk's overdue list); a resumed one goes straight on.
+    answer, submission, the clerk's overdue list; on Zalo, typed answers and upload links); a
+    resumed one goes straight on. `zalo` True makes the phones Zalo chats; None keeps the way
+    of the last run.
     """
     source = stdin or sys.stdin
     sink = stdout or sys.stdout
@@ -135,11 +148,13 @@ async def run_demo(
     ansi = interactive and sink.isatty() and "NO_COLOR" not in os.environ
     if tour:
         file_dirs = [*file_dirs, REPO_ROOT]  # the tour sends the bundled template files
-    async with open_demo(directory, write, lang=lang, ansi=ansi, file_dirs=file_dirs) as demo:
+    async with open_demo(
+        directory, write, lang=lang, ansi=ansi, file_dirs=file_dirs, zalo=zalo
+    ) as demo:
         await demo.welcome()
         if tour and not demo.resumed:
-            tour_lines, _ = read_script(TOUR_SCRIPT, lang)
-            await demo.run(from_lines(tour_lines), echo=True)
+            tour_lines, _ = read_script(ZALO_TOUR_SCRIPT if demo.zalo else TOUR_SCRIPT, lang)
+            await demo.run(from_lines(tour_lines), echo=True, last=False)
         if lines is not None:
             await demo.run(from_lines(lines), echo=True)
         elif interactive:

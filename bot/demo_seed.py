@@ -23,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PLAN = REPO_ROOT / "examples" / "ba-bich-2024.yaml"
 # Played by `--tour` on a fresh demo, so `make run` alone shows the whole story once.
 TOUR_SCRIPT = REPO_ROOT / "examples" / "demo-script.txt"
+# The same office on Zalo: numbered choices answered by typing, upload links (`--tour --zalo`).
+ZALO_TOUR_SCRIPT = REPO_ROOT / "examples" / "demo-zalo-script.txt"
 SAMPLE_FILE = REPO_ROOT / "examples" / "templates" / "cchc" / "phu-luc.xlsx"
 
 

@@ -1,8 +1,9 @@
 """One demo session: the lines a newcomer types, answered as the office would answer them.
 
 `/as` chooses who speaks, `/time` and `/tick` move the simulated clock (the real sweep and the
-real dispatcher run at each step), `/plan` prints the plan; anything else goes to the same
-`Conversation` as Telegram's, through the console channel.
+real dispatcher run at each step), `/plan` prints the plan, `/zalo` and `/telegram` choose how
+the phones behave; anything else goes to the same `Conversation` as Telegram's, through the
+console channel.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from db.clock import FixedClock, format_datetime, parse_local_datetime
 from db.models import Channel, Official, Unit
 from db.names import find_officials, fold_name
 from handlers.catalog import t
+from handlers.conversation import Conversation
 from handlers.types import Reply
 from scheduler.dispatch import Dispatcher
 from scheduler.policy import window_may_hold_slots
@@ -42,6 +44,8 @@ QUIT_COMMANDS = frozenset({"quit", "exit", "thoat"})
 PLAN_COMMANDS = frozenset({"plan", "kehoach"})
 
 _START_CODE = re.compile(r"/start\s+([A-Za-z0-9_-]{8,64})")
+# On Zalo the invitation shows the bare code, to be sent as a message (no /start there).
+_BARE_CODE = re.compile(r"<code>([A-Za-z0-9_-]{16,64})</code>")
 
 Write = Callable[[str], None]
 
@@ -62,6 +66,7 @@ class DemoSession:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: FixedClock,
+        conversation: Conversation,
         channel: ConsoleChannel,
         dispatcher: Dispatcher[Reply],
         sweeper: ReminderSweeper,
@@ -74,6 +79,7 @@ class DemoSession:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.clock = clock
+        self.conversation = conversation
         self.channel = channel
         self.dispatcher = dispatcher
         self.sweeper = sweeper
@@ -86,10 +92,18 @@ class DemoSession:
         self.write = write
         self.last_code: str | None = None
         self._undelivered = True
+        # How /invite explains a code on the Telegram-like phones, kept for `/telegram`.
+        self._invite_ways = (conversation.telegram, conversation.zalo_bot)
+        self._use_zalo(state.zalo)
 
     @property
     def lang(self) -> str:
         return self.state.lang
+
+    @property
+    def zalo(self) -> bool:
+        """Whether the phones are Zalo chats."""
+        return self.state.zalo
 
     # --- the first screen -------------------------------------------------------------
 
@@ -112,6 +126,7 @@ class DemoSession:
                 reports=size.reports,
             ),
             t(key, lang, time=self._now(), name=full, position=position),
+            *([t("demo.way.zalo", lang)] if self.zalo else []),
             t("demo.welcome.try", lang),
             t("demo.welcome.try1", lang, short=short),
             t("demo.welcome.try2", lang, file=_shown(SAMPLE_FILE)),
@@ -123,18 +138,24 @@ class DemoSession:
         await self.channel.pick_up(self.state.chat)
 
     async def prompt(self) -> str:
-        """`[Hoa 01/03/2024 07:55] > `: who speaks, and when."""
+        """`[Hoa 01/03/2024 07:55] > `: who speaks (on which app, when not Telegram's way), and
+        when."""
         _, short, _ = await self._speaker()
-        return f"[{short} {self._now()}] > "
+        who = t("demo.prompt_zalo", self.lang, name=short) if self.zalo else short
+        return f"[{who} {self._now()}] > "
 
     # --- the loop ---------------------------------------------------------------------
 
-    async def run(self, next_line: ReadLine, *, echo: bool) -> None:
-        """Answer lines until /quit or the end of input; `echo` prints each after its prompt."""
+    async def run(self, next_line: ReadLine, *, echo: bool, last: bool = True) -> None:
+        """Answer lines until /quit or the end of input; `echo` prints each after its prompt.
+
+        `last` False (the tour, before the newcomer's own lines) ends without the goodbye."""
         while True:
             prompt = await self.prompt()
             line = await next_line(prompt)
             if line is None:
+                if not last:
+                    return
                 if not echo:
                     self.write("")
                 self.write(t("demo.bye", self.lang, dir=_shown(self.directory)))
@@ -173,6 +194,9 @@ class DemoSession:
                 self._say(t("demo.help", self.lang, dir=_shown(self.directory)))
             elif name in PLAN_COMMANDS:
                 await self._plan()
+            elif name in ("zalo", "telegram") and not args.strip():
+                self._use_zalo(name == "zalo")
+                self._say(t("demo.way.zalo" if self.zalo else "demo.way.telegram", self.lang))
             else:
                 await self._converse(text)
         except Exception:
@@ -194,8 +218,11 @@ class DemoSession:
         _, short, _ = await self._speaker()
         replies = await self.channel.say(self.state.chat, text, short)
         for reply in replies:
-            # An invitation shows `/start <code>`: remember it for a script's `$CODE`.
-            found = _START_CODE.search(to_terminal_text(reply.text))
+            # An invitation shows `/start <code>` (on Zalo the bare code): remember it for a
+            # script's `$CODE`.
+            found = _START_CODE.search(to_terminal_text(reply.text)) or _BARE_CODE.search(
+                reply.text
+            )
             if found:
                 self.last_code = found.group(1)
         # A clerk's nudge or notice goes through the outbox: deliver it now, as a bot would.
@@ -220,6 +247,18 @@ class DemoSession:
         full, _, position = await self._speaker()
         self._say(t("demo.as.now", self.lang, name=full, position=position))
         await self.channel.pick_up(chat)
+
+    def _use_zalo(self, zalo: bool) -> None:
+        """Make the phones Zalo chats, or Telegram-like ones again; the clerk's /invite then
+        explains the code the same way."""
+        self.state.zalo = zalo
+        self.channel.switch(zalo=zalo)
+        telegram, zalo_bot = self._invite_ways
+        if zalo:
+            self.conversation.telegram = False
+            self.conversation.zalo_bot = zalo_bot or ""
+        else:
+            self.conversation.telegram, self.conversation.zalo_bot = telegram, zalo_bot
 
     def _refuse_name(self, query: str, candidates: Sequence[Official]) -> None:
         if not candidates:

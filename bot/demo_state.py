@@ -14,12 +14,14 @@ STATE_FILE = "demo.json"
 
 @dataclass
 class DemoState:
-    """The simulated time, the speaking chat, the language and the strangers made so far."""
+    """The simulated time, the speaking chat, the language, the strangers made so far, and
+    whether the phones are Zalo chats."""
 
     clock: datetime
     chat: str
     lang: str
     strangers: int = 0
+    zalo: bool = False
 
     @classmethod
     def read(cls, path: Path) -> DemoState | None:
@@ -35,6 +37,7 @@ class DemoState:
                 str(data["chat"]),
                 lang if lang in ("vi", "en") else DEFAULT_LANGUAGE,
                 int(data.get("strangers", 0)),
+                data.get("zalo") is True,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -46,6 +49,7 @@ class DemoState:
             "chat": self.chat,
             "lang": self.lang,
             "strangers": self.strangers,
+            "zalo": self.zalo,
         }
         spare = path.with_suffix(".tmp")
         spare.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

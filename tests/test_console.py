@@ -13,14 +13,18 @@ from bot.console_channel import (
     ConsoleChannel,
     PhoneBook,
     database_phonebook,
+    database_prompts,
     to_terminal_text,
 )
 from bot.console_transport import ConsoleTransport
+from db import chat_prompts
 from db.clock import FixedClock
 from db.files import FileStore
 from db.models import Channel, ChannelIdentity
 from handlers.reminder_messages import OutboxRenderer
 from handlers.types import (
+    TELEGRAM_TRAITS,
+    ZALO_TRAITS,
     Choice,
     ChoiceTapped,
     CommandSent,
@@ -30,6 +34,7 @@ from handlers.types import (
     Reply,
     Sender,
     TextSent,
+    UnfetchableFile,
 )
 from scheduler.dispatch import Dispatcher
 from scheduler.service import ReminderSweeper
@@ -75,6 +80,34 @@ def console(
         conversation, out.append, tz=TZ, file_dirs=file_dirs, phonebook=phonebook
     )
     return channel, out
+
+
+class Prompts:
+    """A prompt book double: the choices recorded per chat, in order; `fail` makes it raise."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.recorded: list[tuple[str, list[tuple[str, str]]]] = []
+        self.fail = fail
+
+    async def __call__(self, chat_id: str, choices: Sequence[Choice]) -> None:
+        if self.fail:
+            raise RuntimeError("the database is away")
+        self.recorded.append((chat_id, [(c.label, c.data) for c in choices]))
+
+
+def zalo_console(
+    conversation: Recorder, file_dirs: Sequence[Path] = (), prompts: Prompts | None = None
+) -> tuple[ConsoleChannel, list[str], Prompts]:
+    """A console channel in Zalo mode; the lines it prints and the prompts it records."""
+    out: list[str] = []
+    book = prompts or Prompts()
+    channel = ConsoleChannel(
+        conversation, out.append, tz=TZ, file_dirs=file_dirs, prompts=book, zalo=True
+    )
+    return channel, out, book
+
+
+ZALO_STATUS_LINES = ["  1. Hoàn thành", "  2. Đang thực hiện", "  3. Vướng mắc", "  4. Gửi báo cáo"]
 
 
 def test_html_subset_becomes_readable_text() -> None:
@@ -288,3 +321,169 @@ async def test_the_transport_brings_swept_reminders_to_the_console(
     )
     assert brief in out
     assert not any("Lê Thị Hồng" in line for line in out)
+
+
+# --- Zalo mode ------------------------------------------------------------------------------
+
+
+async def test_on_zalo_choices_are_numbered_lines_recorded_once_shown() -> None:
+    recorder = Recorder([Reply("📌 <b>2.1</b>", STATUS_CHOICES)], [Reply("không có lựa chọn")])
+    channel, out, prompts = zalo_console(recorder)
+
+    await channel.say("hoa", "/status 2.1")
+
+    # Zalo's layout: the text, a blank line, one numbered line per choice.
+    assert out == ["  📌 2.1", "", *ZALO_STATUS_LINES]
+    assert prompts.recorded == [
+        ("hoa", [(c.label, c.data) for row in STATUS_CHOICES for c in row]),
+    ]
+    sender = recorder.events[0][0]
+    assert (sender.channel, sender.external_id, sender.traits) == (
+        Channel.CONSOLE,
+        "hoa",
+        ZALO_TRAITS,
+    )
+    # A reply without choices leaves the chat's prompt as it was.
+    await channel.say("hoa", "xin chào")
+    assert len(prompts.recorded) == 1
+
+
+async def test_on_zalo_typed_numbers_and_words_go_to_the_conversation_as_text() -> None:
+    recorder = Recorder([Reply("prompt", STATUS_CHOICES)])
+    channel, out, _ = zalo_console(recorder)
+    await channel.say("hoa", "/status 2.1")
+
+    await channel.say("hoa", "3")
+    await channel.say("hoa", "9")  # out of range: the conversation says so, not the console
+    await channel.say("hoa", "  hoàn thành ")
+
+    assert [event for _, event in recorder.events[1:]] == [
+        TextSent("3"),
+        TextSent("9"),
+        TextSent("hoàn thành"),
+    ]
+    assert said("demo.console.no_choice", count=4) not in out
+
+
+async def test_on_zalo_a_reply_is_a_new_message_and_a_notice_is_its_text() -> None:
+    recorder = Recorder(
+        [Reply("✅ Đã ghi nhận", STATUS_CHOICES, edit=True)],
+        [Reply("", notice="Đã ghi nhận: Hoàn thành")],
+        [Reply("tệp", files=[OutgoingFile("a.pdf", "/x/a")]), Reply("", [[Choice("Gửi", "ob:1")]])],
+    )
+    channel, out, prompts = zalo_console(recorder)
+
+    await channel.say("thu", "1")
+    await channel.say("thu", "2")
+    await channel.say("thu", "/get 1")
+
+    assert out == [
+        "  ✅ Đã ghi nhận",
+        "",
+        *ZALO_STATUS_LINES,
+        "  Đã ghi nhận: Hoàn thành",
+        "  tệp",
+        said("demo.console.file", name="a.pdf", path="/x/a"),
+        "",
+        "  1. Gửi",
+    ]
+    assert said("demo.console.edited") not in out
+    # Each message's choices are numbered from 1; the latest message's make the prompt.
+    assert [choices for _, choices in prompts.recorded][-1] == [("Gửi", "ob:1")]
+
+
+async def test_on_zalo_send_hands_over_photos_and_documents_arrive_unreadable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bao-cao.docx").write_bytes(b"PK\x03\x04 word")
+    (tmp_path / "anh 1.JPG").write_bytes(b"\xff\xd8\xff photo")
+    (tmp_path / "anh2.png").write_bytes(b"\x89PNG")
+    recorder = Recorder()
+    channel, out, _ = zalo_console(recorder, file_dirs=[tmp_path])
+
+    await channel.say("hoa", '/send bao-cao.docx "anh 1.JPG" anh2.png')
+
+    events = [event for _, event in recorder.events]
+    # One message per file, as Zalo delivers them; a document carries nothing to read.
+    assert len(events) == 3
+    assert events[0] == UnfetchableFile()
+    photos = [event for event in events[1:] if isinstance(event, FilesSent)]
+    assert [[(f.name, f.size, f.is_photo) for f in e.files] for e in photos] == [
+        [("anh 1.JPG", 9, True)],
+        [("anh2.png", 4, True)],
+    ]
+    assert await photos[0].files[0].fetch() == b"\xff\xd8\xff photo"
+    assert out == ["  ok", "  ok", "  ok"]
+
+    await channel.say("hoa", "/send khong-co.pdf")
+    assert out[-1] == said("demo.console.no_file", name="khong-co.pdf")
+    assert len(recorder.events) == 3
+
+
+async def test_on_zalo_pushed_messages_are_numbered_and_recorded_when_delivered() -> None:
+    clock = FixedClock(AT)
+    channel, out, prompts = zalo_console(Recorder())
+    channel.focus = "hoa"
+    transport = ConsoleTransport(channel, clock)
+    reminder = Reply("⏰ Nhắc hạn: <b>Quý I</b>", [[Choice("Gửi báo cáo", "ob:1")]])
+
+    await transport.send("hoa", reminder)
+    await transport.send("thu", reminder)
+
+    # Recorded as the message reaches the phone, before the terminal prints it.
+    assert prompts.recorded == [
+        ("hoa", [("Gửi báo cáo", "ob:1")]),
+        ("thu", [("Gửi báo cáo", "ob:1")]),
+    ]
+    assert await channel.flush() == 2
+    assert out[:4] == [phone("hoa"), "  │ ⏰ Nhắc hạn: Quý I", "  │", "  │ 1. Gửi báo cáo"]
+    out.clear()
+    await channel.pick_up("thu")
+    assert out == [phone("thu"), "  │ ⏰ Nhắc hạn: Quý I", "  │", "  │ 1. Gửi báo cáo"]
+
+
+async def test_switching_ways_keeps_each_ways_numbers_apart() -> None:
+    recorder = Recorder([Reply("zalo", STATUS_CHOICES)], [Reply("telegram", STATUS_CHOICES)])
+    channel, out, prompts = zalo_console(recorder)
+    await channel.say("hoa", "/status 2.1")
+
+    channel.switch(zalo=False)
+    await channel.say("hoa", "1")  # the Zalo prompt's number taps nothing on Telegram
+    await channel.say("hoa", "4")
+
+    assert [event for _, event in recorder.events[1:]] == [TextSent("1"), ChoiceTapped("st:7:r")]
+    assert recorder.events[1][0].traits == TELEGRAM_TRAITS
+    assert "  [1] Hoàn thành  [2] Đang thực hiện" in out
+    assert len(prompts.recorded) == 1  # Telegram's buttons are not a typed prompt
+
+    channel.switch(zalo=True)
+    await channel.say("hoa", "1")
+    assert recorder.events[-1][1] == TextSent("1")
+
+
+async def test_a_prompt_that_cannot_be_recorded_still_shows_the_message() -> None:
+    recorder = Recorder([Reply("prompt", STATUS_CHOICES)])
+    channel, out, _ = zalo_console(recorder, prompts=Prompts(fail=True))
+
+    await channel.say("hoa", "/status 2.1")
+
+    assert out == ["  prompt", "", *ZALO_STATUS_LINES]
+
+
+async def test_database_prompts_make_the_chats_latest_prompt(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FixedClock(AT)
+    remember = database_prompts(sessionmaker, clock)
+
+    await remember("hoa", [Choice("Hoàn thành", "st:7:d"), Choice("Đang thực hiện", "st:7:p")])
+    clock.set(AT.replace(hour=9))
+    await remember("hoa", [Choice("Gửi báo cáo", "ob:1")])
+
+    async with sessionmaker() as session:
+        prompt = await chat_prompts.latest(session, Channel.CONSOLE, "hoa")
+        assert await chat_prompts.latest(session, Channel.ZALO, "hoa") is None
+    assert prompt is not None
+    assert prompt.choices == (("Gửi báo cáo", "ob:1"),)
+    assert prompt.sent_at == AT.replace(hour=9)
+    assert prompt.answered_at is None

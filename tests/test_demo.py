@@ -11,13 +11,16 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli import build_parser
 from bot.console_channel import to_terminal_text
 from bot.demo import DATABASE_FILE, run_demo
 from bot.demo_clock import next_step, parse_span
 from bot.demo_state import STATE_FILE, DemoState
+from db import chat_prompts
 from db.invites import create_invite
 from db.models import (
     Channel,
@@ -32,11 +35,14 @@ from db.models import (
     TaskState,
 )
 from db.session import make_engine, make_sessionmaker
+from db.web_links import LinkState, upload_target
 from tests.cli import cli_env, run_cli
 from tests.conftest import ROOT
 from tests.wording import days_left, en, overdue_person, state, vi
 
 PROMPT = re.compile(r"^\[(?P<who>[^\]]+) \d\d/\d\d/\d{4} \d\d:\d\d\] > (?P<line>.*)$")
+# The upload link the demo prints on Zalo: the web app's address (not served by the demo).
+UPLOAD_URL = r"http://127\.0\.0\.1:8080/u/[A-Za-z0-9_-]{16,64}"
 PDF = b"%PDF-1.4\n" + b"bao cao quy I " * 100
 Q1 = "Báo cáo CCHC Quý I năm 2024"
 HOA_POSITION = "Công chức Văn phòng - Thống kê (phụ trách Nội vụ, Thi đua - Khen thưởng)"
@@ -46,13 +52,15 @@ Q1_BEFORE = vi("remind.before", title=Q1, due="10/03/2024", when=days_left(3))
 Q1_BEFORE_FIRST = to_terminal_text(Q1_BEFORE).splitlines()[0]
 
 
-async def demo(directory: Path, lines: Sequence[str], lang: str | None = None) -> str:
+async def demo(
+    directory: Path, lines: Sequence[str], lang: str | None = None, *, zalo: bool | None = None
+) -> str:
     """Run the demo in-process on a script of `lines`; the transcript."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     script = directory.parent / f"{directory.name}-script.txt"
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = io.StringIO()
-    assert await run_demo(directory, script, lang, stdout=out) == 0
+    assert await run_demo(directory, script, lang, zalo=zalo, stdout=out) == 0
     return out.getvalue()
 
 
@@ -539,3 +547,186 @@ async def test_the_tour_plays_once_on_a_fresh_demo(tmp_path: Path) -> None:
     assert vi("register.welcome", name="Võ Văn Hùng", unit="UBND xã Ba Bích") not in second
     assert welcome("Võ Văn Hùng") not in second
     assert "[Nhứt 11/03/2024 08:01] > /nhiemvu" in second
+
+
+# --- the Zalo way ---------------------------------------------------------------------------
+
+
+def zalo_status_choices() -> str:
+    """The four status choices of a task prompt as numbered lines, after a blank line."""
+    keys = ("done", "in_progress", "blocked", "report")
+    return "\n".join(["", *(f"  {i}. {vi(f'button.{key}')}" for i, key in enumerate(keys, 1))])
+
+
+def upload_offer(why: str, lang: str = "vi") -> str:
+    """A regular expression for the reason and the Quý I upload link, capturing its `url`."""
+    words = vi if lang == "vi" else en
+    text = shown(words(why) + "\n" + words("upload.link", title=Q1, url="⟨url⟩", hours=24))
+    return marked(text, url=UPLOAD_URL)
+
+
+async def test_the_zalo_way_typed_answers_and_upload_links(tmp_path: Path) -> None:
+    (tmp_path / "bao-cao.docx").write_bytes(b"PK\x03\x04 word")
+    (tmp_path / "anh-bao-cao.jpg").write_bytes(b"\xff\xd8\xff" + b"photo" * 100)
+    directory = tmp_path / "demo"
+
+    transcript = await demo(
+        directory,
+        [
+            "/status 2.1",
+            "1",
+            "/status 2.5",
+            "dang thuc hien",
+            "/nop",
+            "1",
+            "1",
+            "/send bao-cao.docx",
+            "/time 07/03/2024 07:59",
+            "/tick 2m",
+            "1",
+            "/send anh-bao-cao.jpg",
+        ],
+        zalo=True,
+    )
+
+    assert vi("demo.way.zalo").splitlines()[0] in transcript.splitlines()
+    steps = turns(transcript)
+    assert {who for who, _, _ in steps} == {vi("demo.prompt_zalo", name="Hoa")}
+    # A task prompt: numbered lines, answered by typing the number.
+    assert steps[0][2].endswith(zalo_status_choices())
+    done = shown(vi("status.recorded", state=state("done"), time="01/03/2024 07:55"))
+    assert done in steps[1][2]
+    # …or the choice's words, accents and case aside.
+    progress = vi("status.recorded", state=state("in_progress"), time="01/03/2024 07:55")
+    assert shown(progress) in steps[3][2]
+    # /nop: the report by number, then the one-time link instead of "send the files".
+    assert "\n  1. Báo cáo CCHC Quý I năm 2024 (10/03/2024)\n" in steps[4][2]
+    first = re.fullmatch(upload_offer("upload.why_zalo"), steps[5][2])
+    assert first is not None
+    # The same number again: that prompt is answered.
+    assert steps[6][2] == shown(vi("choice.stale"))
+    # A document sent in the chat does not reach the bot: the link again, with the reason.
+    second = re.fullmatch(upload_offer("upload.why_unfetchable"), steps[7][2])
+    assert second is not None
+    # The reminder's choice is a numbered line too, and typing it answers the reminder.
+    reminder = on_phone("Nguyễn Thị Hoa", "07/03/2024 08:00", Q1_BEFORE)
+    assert steps[9][2].startswith(reminder + "\n")
+    assert f"\n  │\n  │ 1. {vi('button.report')}\n" in steps[9][2]
+    third = re.fullmatch(upload_offer("upload.why_zalo"), steps[10][2])
+    assert third is not None
+    # A photo still goes in the chat, and hands the report in.
+    assert "anh-bao-cao.jpg" in steps[11][2]
+    assert "[1]" not in transcript
+    assert vi("demo.console.edited") not in transcript
+    assert "Traceback" not in transcript
+
+    async with database(directory) as session:
+        hoa = await session.scalar(select(Official).where(Official.key == "hoa"))
+        assert hoa is not None
+        answers = {
+            code: answer_state
+            for code, answer_state in (
+                await session.execute(
+                    select(Task.code, StatusUpdate.state)
+                    .join(Task, Task.id == StatusUpdate.task_id)
+                    .where(StatusUpdate.official_id == hoa.id)
+                )
+            ).all()
+        }
+        assert answers == {"2.1": TaskState.DONE, "2.5": TaskState.IN_PROGRESS}
+        # Each link opens the Quý I upload page for Hoa, for a day from when it was given.
+        given = [datetime(2024, 3, 1, 1, 0, tzinfo=UTC)] * 2 + [
+            datetime(2024, 3, 7, 1, 1, tzinfo=UTC)
+        ]
+        for offer, at in zip((first, second, third), given, strict=True):
+            target = await upload_target(session, offer["url"].rpartition("/")[2], at)
+            assert target.state is LinkState.VALID
+            assert target.link is not None and target.link.official_id == hoa.id
+            assert isinstance(target.subject, Obligation) and target.subject.title == Q1
+        prompt = await chat_prompts.latest(session, Channel.CONSOLE, "hoa")
+        assert prompt is not None and prompt.answered_at is not None
+        stored = await session.scalar(
+            select(StoredFile).where(StoredFile.original_name == "anh-bao-cao.jpg")
+        )
+        assert stored is not None and stored.submission_id is not None
+
+
+async def test_zalo_registration_by_code_and_switching_ways(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+
+    transcript = await demo(
+        directory,
+        ["/as Nhứt", "/invite Hùng", "/as khách", "$CODE", "/telegram", "/status 2.4", "1"],
+        zalo=True,
+    )
+
+    steps = turns(transcript)
+    # On Zalo the clerk's invitation tells how to send the code; there is no /start link.
+    invite = shown(
+        vi("clerk.invite.created", name="Võ Văn Hùng", code="⟨code⟩", expires="08/03/2024 07:55")
+        + "\n"
+        + vi("invite.zalo", bot=vi("invite.zalo_unnamed"), code="⟨code⟩")
+    )
+    code = re.fullmatch(marked(invite, code=r"[\w-]+"), steps[1][2])
+    assert code is not None
+    # The newcomer sends the bare code as a message.
+    assert steps[3][0] == vi("demo.prompt_zalo", name=vi("demo.stranger", number=1))
+    assert steps[3][1] == code["code"]
+    assert steps[3][2].startswith(welcome("Võ Văn Hùng") + "\n")
+    # Back to Telegram's way: buttons, a number taps one.
+    assert steps[4][2] == shown(vi("demo.way.telegram"))
+    assert steps[5][0] == "Hùng"
+    assert status_choices() in steps[5][2]
+    assert (
+        shown(vi("status.recorded", state=state("done"), time="01/03/2024 07:55")) in (steps[6][2])
+    )
+    state_file = DemoState.read(directory / STATE_FILE)
+    assert state_file is not None and not state_file.zalo
+
+    # The way is kept between runs; /zalo switches again and is kept too.
+    second = await demo(directory, ["/zalo", "/status 2.4"])
+    assert vi("demo.way.zalo").splitlines()[0] not in second.splitlines()[:8]
+    steps = turns(second)
+    assert steps[0][0] == "Hùng"
+    assert steps[0][2] == shown(vi("demo.way.zalo"))
+    assert steps[1][0] == vi("demo.prompt_zalo", name="Hùng")
+    assert zalo_status_choices() in steps[1][2]
+    third = await demo(directory, ["/nhiemvu"])
+    assert vi("demo.way.zalo").splitlines()[0] in third.splitlines()
+    assert turns(third)[0][0] == vi("demo.prompt_zalo", name="Hùng")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_the_zalo_tour(tmp_path: Path, lang: str) -> None:
+    """`python -m bot demo --zalo --tour`: the Zalo way once, then the newcomer's own turn."""
+    out = io.StringIO()
+    directory = tmp_path / "demo"
+
+    code = await run_demo(
+        directory, None, lang, tour=True, zalo=True, stdin=io.StringIO("/nhiemvu\n"), stdout=out
+    )
+
+    assert code == 0
+    transcript = out.getvalue()
+    words = vi if lang == "vi" else en
+    assert "Traceback" not in transcript
+    assert "# 0. Các máy là khung chat Zalo" in transcript
+    assert shown(words("register.welcome", name="Võ Văn Hùng", unit="UBND xã Ba Bích")) in (
+        transcript
+    )
+    assert f"  │ 1. {words('button.report')}" in transcript
+    done = words("status.recorded", state=words("state.done"), time="07/03/2024 08:01")
+    assert shown(done) in transcript
+    assert re.search(upload_offer("upload.why_zalo", lang), transcript)
+    assert shown(words("choice.stale")) in transcript
+    assert re.search(upload_offer("upload.why_unfetchable", lang), transcript)
+    # The newcomer types after the tour, and the goodbye comes once, at the end.
+    steps = turns(transcript)
+    assert steps[-1][:2] == (words("demo.prompt_zalo", name="Hoa"), "/nhiemvu")
+    assert transcript.count(words("demo.bye", dir=str(directory))) == 1
+
+
+def test_the_command_line_takes_zalo() -> None:
+    args = build_parser().parse_args(["demo", "--zalo", "--tour"])
+    assert (args.zalo, args.tour) == (True, True)
+    assert build_parser().parse_args(["demo"]).zalo is False
