@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -25,6 +27,12 @@ LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{1,32})")
 # How long after its first answer a bot with reminders has swept: the bot without them is
 # watched this long for a sweep that must not come.
 SWEEP_WINDOW = 0.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def invitation(out: str, name: str) -> tuple[str, str]:
@@ -165,6 +173,7 @@ async def test_run_without_a_token_says_what_to_set(loaded: str) -> None:
 
 
 async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_path: Path) -> None:
+    port = free_port()
     async with FakeBotApi() as server:
         server.add_user(7001, "Người lạ")
         process = await start_cli(
@@ -174,6 +183,8 @@ async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_pat
                 "TELEGRAM_TOKEN": server.token,
                 "TELEGRAM_API_URL": server.url,
                 "DATA_DIR": str(tmp_path),
+                # The web app runs too; a port of its own keeps parallel tests apart.
+                "WEB_PORT": str(port),
             },
         )
         try:
@@ -184,6 +195,10 @@ async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_pat
             )
             assert reply.text == vi("register.how")
             assert {c["command"] for c in server.my_commands} >= {"nhiemvu", "nop"}
+            # The same process serves the web app.
+            async with httpx.AsyncClient() as client:
+                health = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            assert "telegram" in health.json()["channels"]
             # Within the window in which the bot without reminders must not sweep, this one
             # has: that test cannot pass for want of waiting long enough.
             await wait_until(lambda: sweep_marks(loaded), timeout=SWEEP_WINDOW, what="a sweep")
@@ -195,6 +210,7 @@ async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_pat
 
 
 async def test_run_without_reminders_answers_but_never_sweeps(loaded: str, tmp_path: Path) -> None:
+    port = free_port()
     async with FakeBotApi() as server:
         server.add_user(7001, "Người lạ")
         process = await start_cli(
@@ -207,6 +223,8 @@ async def test_run_without_reminders_answers_but_never_sweeps(loaded: str, tmp_p
                 "TELEGRAM_TOKEN": server.token,
                 "TELEGRAM_API_URL": server.url,
                 "DATA_DIR": str(tmp_path),
+                # The web app runs too; a port of its own keeps parallel tests apart.
+                "WEB_PORT": str(port),
             },
         )
         try:
