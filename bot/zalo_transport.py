@@ -66,8 +66,19 @@ FileUrl = Callable[[OutgoingFile], Awaitable[str | None]]
 
 
 def zalo_rate_limits(rate: float = DEFAULT_ZALO_RATE) -> RateLimits:
-    """Zalo's pacing: `rate` messages a second overall (ZALO_RATE), one a second to a chat."""
-    return RateLimits(global_per_second=rate, per_chat_per_second=1, group_per_minute=20)
+    """Zalo's pacing: `rate` messages a second overall (ZALO_RATE), one a second to a chat.
+
+    The pacer lets any window of one second hold up to rate × headroom + 1.5 calls (see
+    `scheduler.pacing`). At Telegram's 30/s the default headroom leaves that under 30; at a
+    few a second it would not (5 × 0.93 + 1.5 = 6.15), so the headroom shrinks until no
+    one-second window can hold more than `rate` calls (5/s: 4.4/s on average).
+    """
+    headroom = RateLimits.headroom
+    if rate > 0.6:
+        headroom = min(headroom, (rate - 0.6) / rate)
+    return RateLimits(
+        global_per_second=rate, per_chat_per_second=1, group_per_minute=20, headroom=headroom
+    )
 
 
 def _no_group(chat_id: str) -> bool:

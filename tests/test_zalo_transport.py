@@ -31,6 +31,7 @@ from db.clock import FixedClock
 from db.models import Channel
 from handlers.types import Choice, OutgoingFile, Reply
 from scheduler.delivery import DeliveryError, Transport
+from scheduler.pacing import RateLimits
 from tests.fakezaloapi import FakeZaloApi, FakeZaloUser
 from tests.wording import vi
 
@@ -137,6 +138,14 @@ def test_pacing_defaults() -> None:
     assert (limits.global_per_second, limits.per_chat_per_second) == (5, 1)
     assert limits.group_per_minute == 20
     assert zalo_pacer(2).limits.global_per_second == 2
+
+
+@pytest.mark.parametrize("rate", [1, 2, 3, 5, 8, 10, 20, 30])
+def test_no_second_can_hold_more_calls_than_the_rate(rate: int) -> None:
+    # The pacer's bound on any one-second window (scheduler/pacing.py): rate × headroom + 1.5.
+    limits = zalo_rate_limits(rate)
+    assert int(limits.global_per_second * limits.headroom + 1.5) <= rate
+    assert limits.headroom <= RateLimits.headroom
 
 
 # --- error mapping ----------------------------------------------------------------------
