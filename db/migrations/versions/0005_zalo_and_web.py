@@ -128,10 +128,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("officials", schema=None) as batch_op:
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+): rebuilding officials would drop a table that
+    # other tables refer to, which SQLite refuses while foreign keys are enforced.
+    with op.batch_alter_table("officials", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("preferred_channel")
 
-    with op.batch_alter_table("channel_identities", schema=None) as batch_op:
+    with op.batch_alter_table("channel_identities", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("last_seen_at")
 
     with op.batch_alter_table("upload_links", schema=None) as batch_op:
