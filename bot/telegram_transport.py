@@ -41,6 +41,7 @@ from bot.message_split import split_text
 from db.models import Channel
 from handlers.types import Choice, OutgoingFile, Reply
 from scheduler.delivery import DeliveryError
+from scheduler.paced_call import paced_call
 from scheduler.pacing import ChatLocks, Pacer
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,6 @@ _UNREACHABLE_400 = (
     "have no rights to send",
     "not enough rights to send",
 )
-# A 429 on the second or later part of one message is waited out in place, a few times and
-# briefly: starting the message again would repeat the parts already delivered, and a longer
-# wait could outlast the dispatcher's lease on the row.
-_MAX_IN_PLACE_RETRIES = 3
-_MAX_IN_PLACE_WAIT = 10.0
 MAX_CALLBACK_DATA_BYTES = 64
 
 
@@ -171,31 +167,19 @@ class TelegramTransport:
         self, chat_id: str, index: int, call: Callable[[], Awaitable[None]], *, urgent: bool
     ) -> None:
         """One API call under the pacer, its PTB error turned into a `DeliveryError`."""
-        retries = 0
-        while True:
-            try:
-                if self.pacer is None:
-                    await call()
-                else:
-                    async with self.pacer.slot(chat_id, urgent=urgent):
-                        await call()
-                return
-            except TelegramError as exc:
-                cause = exc
-                error = to_delivery_error(exc, self.bot.token)
-            if error.retry_after is not None:
-                short = error.retry_after <= _MAX_IN_PLACE_WAIT
-                # Waiting in place: after the first call, starting the message again would
-                # repeat the parts delivered; for a person waiting, later would be too late.
-                in_place = (index > 0 or urgent) and short and retries < _MAX_IN_PLACE_RETRIES
-                if self.pacer is not None:
-                    self.pacer.pause(chat_id, error.retry_after)
-                elif in_place:
-                    await asyncio.sleep(error.retry_after)
-                if in_place:
-                    retries += 1
-                    continue
-            raise error from cause
+        await paced_call(
+            self.pacer,
+            chat_id,
+            index,
+            call,
+            urgent=urgent,
+            failure=TelegramError,
+            to_error=self._delivery_error,
+        )
+
+    def _delivery_error(self, exc: Exception) -> DeliveryError:
+        assert isinstance(exc, TelegramError)
+        return to_delivery_error(exc, self.bot.token)
 
 
 async def _read(file: OutgoingFile) -> bytes:

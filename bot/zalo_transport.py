@@ -31,9 +31,9 @@ Construction::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,17 +49,13 @@ from handlers.catalog import t
 from handlers.numbered_choices import flat_choices, numbered_lines
 from handlers.types import Choice, OutgoingFile, Reply
 from scheduler.delivery import DeliveryError
+from scheduler.paced_call import paced_call
 from scheduler.pacing import ChatLocks, Pacer, RateLimits
 
 log = logging.getLogger(__name__)
 
 HEALTH_NAME = "zalo"
 MAX_TEXT_LENGTH = 2000
-# A 429 on the second or later part of one message is waited out in place, a few times and
-# briefly: starting the message again would repeat the parts already delivered, and a longer
-# wait could outlast the dispatcher's lease on the row.
-_MAX_IN_PLACE_RETRIES = 3
-_MAX_IN_PLACE_WAIT = 10.0
 
 # The web app's download link of a stored file, or None when there is none to give.
 FileUrl = Callable[[OutgoingFile], Awaitable[str | None]]
@@ -188,35 +184,22 @@ class ZaloTransport:
 
     async def _call(self, chat_id: str, index: int, text: str, *, urgent: bool) -> None:
         """One sendMessage under the pacer, its failure turned into a `DeliveryError`."""
-        retries = 0
-        while True:
-            try:
-                if self.pacer is None:
-                    await self.api.send_message(chat_id, text)
-                else:
-                    async with self.pacer.slot(chat_id, urgent=urgent):
-                        await self.api.send_message(chat_id, text)
-            except ZaloApiError as exc:
-                cause = exc
-                error = to_delivery_error(exc, self.api.token)
-            else:
-                if self.health is not None:
-                    self.health.ok(HEALTH_NAME)
-                return
-            self._report(error)
-            if error.retry_after is not None:
-                short = error.retry_after <= _MAX_IN_PLACE_WAIT
-                # Waiting in place: after the first call, starting the message again would
-                # repeat the parts delivered; for a person waiting, later would be too late.
-                in_place = (index > 0 or urgent) and short and retries < _MAX_IN_PLACE_RETRIES
-                if self.pacer is not None:
-                    self.pacer.pause(chat_id, error.retry_after)
-                elif in_place:
-                    await asyncio.sleep(error.retry_after)
-                if in_place:
-                    retries += 1
-                    continue
-            raise error from cause
+        await paced_call(
+            self.pacer,
+            chat_id,
+            index,
+            partial(self.api.send_message, chat_id, text),
+            urgent=urgent,
+            failure=ZaloApiError,
+            to_error=self._delivery_error,
+            on_error=self._report,
+        )
+        if self.health is not None:
+            self.health.ok(HEALTH_NAME)
+
+    def _delivery_error(self, exc: Exception) -> DeliveryError:
+        assert isinstance(exc, ZaloApiError)
+        return to_delivery_error(exc, self.api.token)
 
     def _report(self, error: DeliveryError) -> None:
         # Only failures of the API or the network as a whole: a refusal about one chat, or a
