@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.common import ROOT, current_rss_mb, median, peak_rss_mb, scratch_database, table
 from bench.datagen import NOW, Scale, fresh
@@ -44,6 +45,7 @@ from db.files import FileStore
 from db.models import Reminder, ReminderStatus, SweepMark
 from db.session import make_engine, make_sessionmaker
 from handlers.reminder_messages import OutboxRenderer
+from handlers.types import Reply
 from scheduler.dispatch import Dispatcher
 from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import ReminderSweeper
@@ -172,28 +174,35 @@ async def dispatch_all(scale: float, limit_s: float) -> dict[str, float]:
                 OutboxRenderer(sessions, FileStore(Path(tmp))),
                 clock=RunningClock(NOW),
             )
-            rss_before = current_rss_mb()
-            cpu_before = time.process_time()
-            stop = asyncio.Event()
-            # As `reminders worker` runs it; this process only watches for an empty outbox.
-            running = asyncio.create_task(dispatcher.run(stop, idle=0.05))
-            started = time.monotonic()
-            while time.monotonic() - started < limit_s:
-                await asyncio.sleep(0.2)
-                async with sessions() as session:
-                    left = await session.scalar(
-                        select(func.count())
-                        .select_from(Reminder)
-                        .where(Reminder.status == ReminderStatus.PENDING)
-                    )
-                if not left:
-                    break
-            stop.set()
-            await running
-            cpu = time.process_time() - cpu_before
+            figures = await drain(dispatcher, sessions, limit_s)
     await engine.dispose()
+    return figures
+
+
+async def drain(
+    dispatcher: Dispatcher[Reply], sessions: async_sessionmaker[AsyncSession], limit_s: float
+) -> dict[str, float]:
+    """Run the dispatcher as `reminders worker` runs it until the outbox has nothing pending
+    (or `limit_s` passed); its CPU time and this process's memory, for the report."""
+    rss_before = current_rss_mb()
+    cpu_before = time.process_time()
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, idle=0.05))
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        await asyncio.sleep(0.2)
+        async with sessions() as session:
+            left = await session.scalar(
+                select(func.count())
+                .select_from(Reminder)
+                .where(Reminder.status == ReminderStatus.PENDING)
+            )
+        if not left:
+            break
+    stop.set()
+    await running
     return {
-        "cpu_s": cpu,
+        "cpu_s": time.process_time() - cpu_before,
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak_rss_mb(),
     }

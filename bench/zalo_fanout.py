@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -32,16 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, update
 
-from bench.common import ROOT, current_rss_mb, peak_rss_mb, scratch_database
+from bench.common import ROOT, scratch_database
 from bench.datagen import NOW, Scale, fresh
-from bench.fanout import FanoutFigures, RunningClock, report, summary
+from bench.fanout import FanoutFigures, RunningClock, drain, report, summary
 from bot import wiring
 from bot.settings import Settings
 from bot.zalo_api import ZaloApi
 from bot.zalo_transport import ZaloTransport, zalo_pacer
 from db.clock import FixedClock
 from db.files import FileStore
-from db.models import Channel, ChannelIdentity, Reminder, ReminderStatus, SweepMark
+from db.models import Channel, ChannelIdentity, Reminder, SweepMark
 from db.session import make_engine, make_sessionmaker
 from handlers.reminder_messages import OutboxRenderer
 from scheduler.dispatch import Dispatcher
@@ -144,26 +143,9 @@ async def dispatch_all(limit_s: float) -> dict[str, float]:
                 OutboxRenderer(sessions, FileStore(Path(tmp))),
                 clock=clock,
             )
-            rss_before = current_rss_mb()
-            cpu_before = time.process_time()
-            stop = asyncio.Event()
-            running = asyncio.create_task(dispatcher.run(stop, idle=0.05))
-            started = time.monotonic()
-            while time.monotonic() - started < limit_s:
-                await asyncio.sleep(0.2)
-                async with sessions() as session:
-                    left = await session.scalar(
-                        select(func.count())
-                        .select_from(Reminder)
-                        .where(Reminder.status == ReminderStatus.PENDING)
-                    )
-                if not left:
-                    break
-            stop.set()
-            await running
-            cpu = time.process_time() - cpu_before
+            figures = await drain(dispatcher, sessions, limit_s)
     await engine.dispose()
-    return {"cpu_s": cpu, "rss_before_mb": rss_before, "peak_rss_mb": peak_rss_mb()}
+    return figures
 
 
 def main() -> None:
