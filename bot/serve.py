@@ -219,7 +219,8 @@ async def _start_zalo(
     forgetting = asyncio.create_task(_forget_old_updates(sessionmaker, clock, stop))
     stack.push_async_callback(_finish, forgetting)
     if webhook:
-        route = zalo_route(settings, channel.handle_update)
+        route = zalo_route(settings, channel.receive)
+        stack.push_async_callback(channel.finish)
         await api.set_webhook(f"{settings.base_url}{route.path}", route.secret)
         running.zalo_webhook = route
         log.info("nhacviec answers Zalo as %s through its webhook", conversation.zalo_bot)

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -110,6 +111,7 @@ class ZaloChannel:
         self.downloads = downloads
         self._monotonic = monotonic
         self._groups_refused: dict[str, float] = {}
+        self._acting: set[asyncio.Task[None]] = set()
 
     # --- updates in -------------------------------------------------------------------
 
@@ -117,41 +119,69 @@ class ZaloChannel:
         """Act on one update, bare (`{"event_name", "message"}`) or wrapped (`{"ok": true,
         "result": …}`); never raises: what cannot be handled is logged and dropped."""
         try:
-            await self._handle(payload)
+            work = await self._accept(payload)
+            if work is not None:
+                await work()
         except Exception:
             log.exception("could not handle a Zalo update")
 
-    async def _handle(self, payload: Mapping[str, Any]) -> None:
+    async def receive(self, payload: Mapping[str, Any]) -> None:
+        """The webhook's way in: record the update now, raising if that fails (the web app
+        then answers 500 and Zalo sends the update again), and act on it in the background,
+        so Zalo gets its answer at once."""
+        work = await self._accept(payload)
+        if work is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._logged(work))
+        self._acting.add(task)
+        task.add_done_callback(self._acting.discard)
+
+    async def finish(self) -> None:
+        """Wait for the updates still being acted on (at shutdown: nothing received is left
+        half done)."""
+        if self._acting:
+            await asyncio.gather(*self._acting, return_exceptions=True)
+
+    async def _logged(self, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except Exception:
+            log.exception("could not handle a Zalo update")
+
+    async def _accept(self, payload: Mapping[str, Any]) -> Callable[[], Awaitable[None]] | None:
+        """Check and record the update; the work left to do, or None when there is none."""
         try:
             update = _unwrap(payload)
             message = update["message"]
             message_id, user, chat = _envelope(message)
         except MalformedUpdate as exc:
             log.warning("dropped a malformed Zalo update: %s", exc)
-            return
+            return None
         if self.bot_id is not None and str(user.get("id")) == self.bot_id:
-            return  # the bot's own message coming back
+            return None  # the bot's own message coming back
         if user.get("is_bot") is True:
-            return
+            return None
         chat_id = str(chat["id"])
         if chat.get("chat_type") == "GROUP":
-            await self._refuse_group(chat_id)
-            return
+            return partial(self._refuse_group, chat_id)
         async with self.sessionmaker() as session, session.begin():
             first = await received_updates.record_once(
                 session, Channel.ZALO, message_id, dict(update), self.clock.now()
             )
         if not first:
             log.info("dropped a Zalo update delivered again")
-            return
+            return None
         event = self._event(str(update.get("event_name") or ""), message, message_id)
         if event is None:
-            return
+            return None
         sender = Sender(
             Channel.ZALO, chat_id, str(user.get("display_name") or ""), None, ZALO_TRAITS
         )
+        return partial(self._converse, sender, event)
+
+    async def _converse(self, sender: Sender, event: Event) -> None:
         replies = await self.conversation.handle(sender, event)
-        await self._answer(chat_id, replies)
+        await self._answer(sender.external_id, replies)
 
     def _event(self, name: str, message: Mapping[str, Any], message_id: str) -> Event | None:
         if name == "message.text.received":

@@ -349,3 +349,28 @@ async def test_polling_stops_promptly_in_the_middle_of_a_long_poll(bench: Bench)
     stop.set()
     await asyncio.wait_for(task, 2)
     assert time.monotonic() - started < 1
+
+
+async def test_the_webhook_way_records_first_and_answers_in_the_background(
+    bench: Bench,
+) -> None:
+    update = bench.server.user_sends_text(bench.an, "Chào bot")
+    await bench.channel.receive(update)
+    await bench.channel.receive(update)  # Zalo sent it again: recorded once, answered once
+    await bench.channel.finish()
+    assert bench.conversation.events == [TextSent("Chào bot")]
+    assert bench.server.texts(bench.an.id) == [ANSWER.format("TextSent")]
+    assert await bench.recorded() == 1
+
+
+async def test_the_webhook_way_raises_when_the_update_cannot_be_recorded(bench: Bench) -> None:
+    # The database is gone: the web app must answer 500 so that Zalo sends the update again.
+    class Broken:
+        def __call__(self) -> AsyncSession:
+            raise ConnectionRefusedError("database down")
+
+    bench.channel.sessionmaker = Broken()  # type: ignore[assignment]
+    with pytest.raises(ConnectionRefusedError):
+        await bench.channel.receive(bench.server.user_sends_text(bench.an, "Chào bot"))
+    await bench.channel.finish()
+    assert bench.conversation.events == []
