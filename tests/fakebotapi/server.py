@@ -56,6 +56,7 @@ from tests.fakebotapi.state import (
     StoredFile,
     StoredMessage,
 )
+from tests.local_server import serve_locally
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -315,20 +316,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=MAX_UPLOAD + 10 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        # handler_cancellation: a client that gives up (PTB cancelling a long poll at stop) must
-        # not leave a handler waiting; a short shutdown_timeout keeps teardown quick.
-        self._runner = web.AppRunner(
-            app,
-            handle_signals=False,
-            access_log=None,
-            handler_cancellation=True,
-            shutdown_timeout=1.0,
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_locally(app)
         return self
 
     async def close(self) -> None:

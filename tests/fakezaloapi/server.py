@@ -56,6 +56,8 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from tests.local_server import serve_locally
+
 __all__ = [
     "DEFAULT_TOKEN",
     "JPEG",
@@ -259,20 +261,7 @@ class FakeZaloApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle_api)
         app.router.add_get("/photos/{name}", self._handle_photo)
-        # handler_cancellation: a client that gives up on a long poll (the bot stopping)
-        # must not leave a handler waiting; a short shutdown_timeout keeps teardown quick.
-        self._runner = web.AppRunner(
-            app,
-            handle_signals=False,
-            access_log=None,
-            handler_cancellation=True,
-            shutdown_timeout=1.0,
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_locally(app)
         self._client = aiohttp.ClientSession()
         return self
 

@@ -1,0 +1,23 @@
+"""Serving a fake API's aiohttp app on 127.0.0.1 for a test (the fake Bot API, the fake Zalo)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Start `app` on a free port of 127.0.0.1; the runner (to clean up) and the base URL."""
+    # handler_cancellation: a client that gives up on a long poll (the bot stopping) must not
+    # leave a handler waiting; a short shutdown_timeout keeps teardown quick.
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
