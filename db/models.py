@@ -274,6 +274,10 @@ class Obligation(Base):
     collector_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
     forward_to: Mapped[str | None] = mapped_column(Text)
     forward_due: Mapped[date | None] = mapped_column(Date)
+    # The figures each submitter gives (db.plan.schema.IndicatorSpec, as dicts) and the
+    # headings of the report's outline: what a compiled report is made of.
+    indicators: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    outline: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     assignees: Mapped[list[ObligationAssignee]] = relationship(
@@ -376,6 +380,26 @@ class ExtensionRequest(Base):
 
     official: Mapped[Official] = relationship(foreign_keys=[official_id])
     decided_by: Mapped[Official | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class SubmissionFigure(Base):
+    """One figure given with a submission: versioned with it, never edited.
+
+    `number` is a decimal in canonical text ("376", "12.5"): sums stay exact on both
+    databases; `text` holds words (a `text` indicator), `number` a count's 1 or 0.
+    """
+
+    __tablename__ = "submission_figures"
+    __table_args__ = (UniqueConstraint("submission_id", "indicator"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    indicator: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(Text)
+    # How the figure came: "chat" (asked one by one) or "appendix" (read from the .xlsx).
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime]
 
 
 class StoredFile(Base):

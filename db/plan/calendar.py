@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from db.clock import format_date
 from db.plan.schema import DayOfYear, ReportSpec, parse_rule
@@ -42,6 +43,9 @@ class ObligationPlan:
     collector: str
     forward_to: str | None
     forward_due: date | None
+    # The report's indicators (as the plan gives them, JSON-ready) and outline headings.
+    indicators: tuple[dict[str, Any], ...] = ()
+    outline: tuple[str, ...] = ()
 
 
 def due_dates_in(rule_text: str, year: int) -> list[date]:
@@ -109,6 +113,10 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
                 collector=report.collector,
                 forward_to=report.forward_to or reports_to,
                 forward_due=forward_due,
+                indicators=tuple(
+                    i.model_dump(exclude_defaults=False) for i in report.indicators
+                ),
+                outline=tuple(report.outline),
             )
         )
     return obligations

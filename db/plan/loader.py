@@ -303,6 +303,8 @@ def _obligation_values(
         "collector_id": ids[item.collector],
         "forward_to": item.forward_to,
         "forward_due": item.forward_due,
+        "indicators": list(item.indicators),
+        "outline": list(item.outline),
         "active": True,
     }
 

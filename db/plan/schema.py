@@ -14,7 +14,14 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from db.clock import format_date, parse_local_date
 from db.names import fold_name
@@ -254,6 +261,50 @@ class SubmittersSpec(Spec):
         )
 
 
+Combine = Literal["sum", "count", "ratio", "text"]
+_CELL = re.compile(r"^(?:(?P<sheet>[^!]{1,31})!)?(?P<cell>\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6})$")
+
+
+class IndicatorSpec(Spec):
+    """A figure a report asks of each submitter, and how the unit's figure is made of them.
+
+    * `sum`: a number per person, added up (applications received: 376);
+    * `count`: yes or no per person, the unit's figure is how many said yes;
+    * `ratio`: never asked: `numerator` over `denominator` of the unit's summed figures, as a
+      percentage with `decimals` places ("43,1%") — recomputed, never averaged;
+    * `text`: words per person (difficulties), listed.
+    `cell` is where the report's appendix template holds it ("Phụ lục!C5" or "C5"), so a
+    filled-in appendix is read instead of asking.
+    """
+
+    code: Key
+    label: ShortText = Field(min_length=1)
+    unit: ShortText = ""
+    combine: Combine
+    numerator: Key | None = None
+    denominator: Key | None = None
+    decimals: int = Field(default=1, ge=0, le=4)
+    cell: str | None = None
+
+    @field_validator("cell")
+    @classmethod
+    def _cell_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _CELL.match(value.strip()):
+            raise ValueError(f"{value!r} is not a cell such as C5 or 'Phụ lục!C5'")
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _parts_fit_the_combination(self) -> IndicatorSpec:
+        parts = (self.numerator, self.denominator)
+        if self.combine == "ratio" and None in parts:
+            raise ValueError(f"indicator {self.code}: a ratio needs a numerator and a denominator")
+        if self.combine != "ratio" and parts != (None, None):
+            raise ValueError(f"indicator {self.code}: only a ratio has a numerator/denominator")
+        if self.combine == "ratio" and self.cell is not None:
+            raise ValueError(f"indicator {self.code}: a ratio is computed, not read from a cell")
+        return self
+
+
 class ReportSpec(Spec):
     """A periodic report, materialised once per year of `years`."""
 
@@ -268,6 +319,29 @@ class ReportSpec(Spec):
     templates: list[TemplatePath] = Field(default_factory=list)
     forward_to: ShortText | None = None
     forward_due: DayOfYear | None = None
+    indicators: list[IndicatorSpec] = Field(default_factory=list)
+    # The headings of the report's outline (sections I–V of the CCHC outline), in order.
+    outline: list[ShortText] = Field(default_factory=list)
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators_fit_together(cls, value: list[IndicatorSpec]) -> list[IndicatorSpec]:
+        seen: dict[str, IndicatorSpec] = {}
+        for indicator in value:
+            if indicator.code in seen:
+                raise ValueError(f"indicator {indicator.code} is defined twice")
+            seen[indicator.code] = indicator
+        for indicator in value:
+            for part in (indicator.numerator, indicator.denominator):
+                if part is None:
+                    continue
+                other = seen.get(part)
+                if other is None or other.combine not in ("sum", "count"):
+                    raise ValueError(
+                        f"indicator {indicator.code}: {part} is not a sum or count indicator "
+                        "of this report"
+                    )
+        return value
 
     @field_validator("title")
     @classmethod

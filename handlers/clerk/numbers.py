@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from handlers.indicators import percent_text
 
 
 def percent(count: int, total: int, lang: str) -> str:
     """`count` out of `total` as a percentage with one decimal, a decimal comma in Vietnamese."""
-    if total <= 0:
-        value = Decimal(0)
-    else:
-        # Decimal rounds 12,25 up the way people do; binary floats would give 12,2.
-        value = (Decimal(count) * 100 / Decimal(total)).quantize(
-            Decimal("0.1"), rounding=ROUND_HALF_UP
-        )
-    text = f"{value:.1f}%"
-    return text.replace(".", ",") if lang == "vi" else text
+    # Decimal rounds 12,25 up the way people do; binary floats would give 12,2.
+    return percent_text(Decimal(count), Decimal(total), lang, 1)
 
 
 def share(count: int, total: int) -> str:
