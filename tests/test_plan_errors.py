@@ -34,11 +34,44 @@ def swap(old: str, new: str) -> Callable[[str], str]:
 
 
 Q3_SUBMITTERS = "    submitters: {roles: [official]}\n    collector: nhut\n" + (
-    "    templates: [templates/cchc/de-cuong.docx, templates/cchc/phu-luc.xlsx]\n\n"
+    "    templates: [templates/cchc/de-cuong.docx, templates/cchc/phu-luc.xlsx]\n"
+    "    indicators: *cchc_indicators\n    outline: *cchc_outline\n\n"
     "  - code: CCHC-NAM"
 )
 
 CASES = [
+    Case(
+        "a ratio without its denominator",
+        swap(
+            "numerator: hs_truc_tuyen, denominator: hs_tiep_nhan, decimals: 1}",
+            "numerator: hs_truc_tuyen, decimals: 1}",
+        ),
+        "code: ty_le_truc_tuyen",
+        "reports[0].indicators[2]",
+        "a ratio needs a numerator and a denominator",
+    ),
+    Case(
+        "a ratio of an unknown indicator",
+        swap("numerator: hs_tre_han,", "numerator: hs_tre,"),
+        # A check across the list points at the list; the message names the indicator.
+        "indicators: &cchc_indicators",
+        "reports[0].indicators",
+        "hs_tre is not a sum or count indicator of this report",
+    ),
+    Case(
+        "a cell that is not a cell",
+        swap('cell: "Phụ lục!C6"}', 'cell: "Phụ lục!6C"}'),
+        "code: hs_tre_han",
+        "reports[0].indicators[3].cell",
+        "is not a cell such as C5",
+    ),
+    Case(
+        "an indicator that combines some other way",
+        swap("combine: text}", "combine: average}"),
+        "code: kho_khan",
+        "reports[0].indicators[9].combine",
+        "combine",
+    ),
     Case(
         "unknown top-level field",
         swap("version: 1\n", "version: 1\ncolour: red\n"),
