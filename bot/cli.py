@@ -86,6 +86,15 @@ async def _export(settings: Settings, args: argparse.Namespace, clock: Clock) ->
     return 0
 
 
+async def _compile(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.compile_command import compile_report
+
+    files = await compile_report(settings, args.report, Path(args.out), args.unit, clock)
+    print(files.appendix)
+    print(files.draft)
+    return 0
+
+
 async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.serve import run_bot
 
@@ -215,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--unit", help="the unit's code, when the database holds several")
     _add_at(export)
     export.set_defaults(handler=_export)
+
+    compile_parser = commands.add_parser(
+        "compile", help="the compiled report: an .xlsx appendix and a .docx draft to sign"
+    )
+    compile_parser.add_argument("report", help="a report code (CCHC-Q1 or CCHC-Q1-2024)")
+    compile_parser.add_argument(
+        "--out", required=True, metavar="DIR", help="the folder to write both files into"
+    )
+    compile_parser.add_argument("--unit", help="the unit's code, when the database holds several")
+    _add_at(compile_parser)
+    compile_parser.set_defaults(handler=_compile)
 
     run = commands.add_parser(
         "run",

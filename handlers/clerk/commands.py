@@ -13,6 +13,7 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import extension, matrix, nudge, review
 from handlers.clerk.access import may_use_desk, refusal
+from handlers.clerk.compile_command import compile_reply
 from handlers.clerk.context import Desk, DeskInputError, Tools, desk_of
 from handlers.clerk.export import export_reply
 from handlers.clerk.invite import invite_reply
@@ -30,6 +31,7 @@ ALIASES = {
     "tiepnhan": "accept",
     "tralai": "return",
     "xuat": "export",
+    "baocao": "compile",
 }
 
 Handler = Callable[[Desk, str, Tools, Turn], Awaitable[Reply]]
@@ -67,6 +69,10 @@ async def _export(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
     return await export_reply(desk, args, tools)
 
 
+async def _compile(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    return await compile_reply(desk, args, tools)
+
+
 async def _help(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
     parts = [t("help.body", desk.lang), t("clerk.help.extension", desk.lang)]
     return Reply("\n".join(parts) + "\n\n" + t("clerk.help.desk", desk.lang))
@@ -82,6 +88,7 @@ DESK_COMMANDS: dict[str, Handler] = {
     "remind": _remind,
     "invite": invite_reply,
     "export": _export,
+    "compile": _compile,
 }
 
 
