@@ -20,6 +20,11 @@ _CODES_OF_STATE = {state: code for code, state in _STATE_CODES.items()}
 _PATTERN = re.compile(r"^(?:(st):(\d{1,12}):([dpbr])|(ob|tk):(\d{1,12})|(cx))$")
 # The clerk's desk: xa/xr approve/refuse an extension; nd confirms an out-of-hours nudge.
 _DESK_PATTERN = re.compile(r"^(?:(x[ar]):(\d{1,12})|nd:([ot])(\d{1,12}):(\d{1,12}):(\d{1,10}))$")
+# A submission's figures: fa confirms the appendix's, fq asks them in chat, fc confirms the
+# chat's summary (each by submission id); tp hands in a template copy (by its first file id).
+_FIGURES_PATTERN = re.compile(r"^(?:(f[aqc])|(tp)):(\d{1,12})$")
+_FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
+_ACTION_CODES = {action: code for code, action in _FIGURE_ACTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,32 @@ class NudgeTap:
     minute: int
 
 
-Tap = StatusTap | ObligationTap | TaskTap | CancelTap | ExtensionTap | NudgeTap
+@dataclass(frozen=True)
+class FiguresTap:
+    """A choice about a submission's figures: `action` is "appendix" (confirm what the
+    appendix holds), "chat" (give them in chat, again) or "confirm" (the chat's summary)."""
+
+    action: str
+    submission_id: int
+
+
+@dataclass(frozen=True)
+class TemplateTap:
+    """ "Filled in, hand it in anyway" for files identical to the report's template."""
+
+    file_id: int
+
+
+Tap = (
+    StatusTap
+    | ObligationTap
+    | TaskTap
+    | CancelTap
+    | ExtensionTap
+    | NudgeTap
+    | FiguresTap
+    | TemplateTap
+)
 
 
 def status_data(task_id: int, state: TaskState | None) -> str:
@@ -88,6 +118,14 @@ def extension_data(request_id: int, approve: bool) -> str:
 
 def nudge_data(is_task: bool, subject_id: int, official_id: int | None, minute: int) -> str:
     return f"nd:{'t' if is_task else 'o'}{subject_id}:{official_id or 0}:{minute}"
+
+
+def figures_data(action: str, submission_id: int) -> str:
+    return f"{_ACTION_CODES[action]}:{submission_id}"
+
+
+def template_data(file_id: int) -> str:
+    return f"tp:{file_id}"
 
 
 CANCEL_DATA = "cx"
@@ -112,8 +150,18 @@ def parse(data: str) -> Tap | None:
 def _parse_desk(data: str) -> Tap | None:
     match = _DESK_PATTERN.fullmatch(data)
     if match is None:
-        return None
+        return _parse_figures(data)
     decision, request_id, kind, subject_id, official_id, minute = match.groups()
     if decision:
         return ExtensionTap(int(request_id), approve=decision == "xa")
     return NudgeTap(kind == "t", int(subject_id), int(official_id) or None, int(minute))
+
+
+def _parse_figures(data: str) -> Tap | None:
+    match = _FIGURES_PATTERN.fullmatch(data)
+    if match is None:
+        return None
+    figures, template, ref_id = match.groups()
+    if template:
+        return TemplateTap(int(ref_id))
+    return FiguresTap(_FIGURE_ACTIONS[figures], int(ref_id))

@@ -7,6 +7,7 @@ updates into `handlers.types` events and render the `Reply` objects they get bac
 from __future__ import annotations
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +16,15 @@ from db import audit, conversations, identities, invites
 from db.clock import Clock
 from db.files import FileStore
 from db.models import Obligation, Task
-from handlers import callbacks, channel_choice, registration, reports, status
+from handlers import (
+    callbacks,
+    channel_choice,
+    figures_flow,
+    registration,
+    reports,
+    status,
+    submission_checks,
+)
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
 from handlers.invitation import InviteLink, no_link
@@ -146,6 +155,9 @@ class Conversation:
     async def _typed_answer(self, turn: Turn, event: TextSent) -> ChoiceTapped | Reply | None:
         assert turn.identity is not None
         state = await conversations.current(turn.session, turn.identity.id, turn.now)
+        if figures_flow.is_asking(state):
+            # While a figure is asked, "162" or "không" is the figure, not a numbered choice.
+            return None
         # While a reason is awaited, words are the reason; only a bare number picks a choice.
         words = state is None or state.kind != status.AWAIT_REASON
         return await typed_answer(turn, event.text, words=words)
@@ -192,7 +204,13 @@ class Conversation:
                 return await reports.report_for_task(turn, tap.task_id, self.upload_url)
             return await status.status_tapped(turn, tap.task_id, tap.state)
         if isinstance(tap, callbacks.ObligationTap):
-            return await reports.obligation_tapped(turn, tap.obligation_id, self.upload_url)
+            return await reports.obligation_tapped(
+                turn, tap.obligation_id, self.upload_url, self.store
+            )
+        if isinstance(tap, callbacks.FiguresTap):
+            return await figures_flow.tapped(turn, tap.action, tap.submission_id, self.store)
+        if isinstance(tap, callbacks.TemplateTap):
+            return await reports.template_tapped(turn, tap.file_id, self.store)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
         if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap):
@@ -223,9 +241,13 @@ class Conversation:
         if state is not None and state.kind == reports.AWAIT_FILE:
             subject = await self._awaited_title(turn, state.data)
             return Reply(t("report.waiting_file", turn.lang, title=h(subject)))
+        if state is not None and state.kind == figures_flow.AWAIT_FIGURE:
+            return await figures_flow.answered(turn, state, event.text)
+        if state is not None and state.kind == submission_checks.CONFIRM_TEMPLATE:
+            return submission_checks.template_question(state, turn.lang)
         return Reply(t("unknown.text", turn.lang))
 
-    async def _awaited_title(self, turn: Turn, data: dict[str, int]) -> str:
+    async def _awaited_title(self, turn: Turn, data: dict[str, Any]) -> str:
         if "obligation_id" in data:
             obligation = await turn.session.get(Obligation, data["obligation_id"])
             return obligation.title if obligation else ""
@@ -240,6 +262,10 @@ class Conversation:
             return Reply(t("cancel.nothing", turn.lang))
         if state.kind == status.AWAIT_REASON:
             return Reply(t("cancel.reason_dropped", turn.lang))
+        if state.kind == figures_flow.AWAIT_FIGURE:
+            return figures_flow.cancelled(state, turn.lang)
+        if state.kind == submission_checks.CONFIRM_TEMPLATE:
+            return Reply(t("checks.template_cancelled", turn.lang))
         return Reply(t("cancel.done", turn.lang))
 
     def _set_language(self, turn: Turn, wanted: str) -> Reply:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import PurePosixPath
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,7 +26,7 @@ from db.models import (
     Task,
 )
 from db.workload import report_items
-from handlers import callbacks
+from handlers import callbacks, figures_flow, submission_checks
 from handlers.catalog import t
 from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
@@ -114,7 +116,10 @@ async def _ask_for_files(
 
 
 async def obligation_tapped(
-    turn: Turn, obligation_id: int, upload_url: UploadUrl | None = None
+    turn: Turn,
+    obligation_id: int,
+    upload_url: UploadUrl | None = None,
+    store: FileStore | None = None,
 ) -> list[Reply]:
     """An obligation chosen: submit the files waiting for it, or wait for files."""
     obligation = await assigned_obligation(turn, obligation_id)
@@ -131,8 +136,8 @@ async def obligation_tapped(
             )
         )
         if waiting:
-            receipt = await _submit(turn, obligation, waiting)
-            return [Reply(receipt.text, edit=True, notice=t("button.done", turn.lang))]
+            replies = await _submit(turn, obligation, waiting, store)
+            return _in_place(replies, t("button.done", turn.lang))
     await conversations.begin(
         turn.session, turn.identity.id, AWAIT_FILE, {"obligation_id": obligation.id}, turn.now
     )
@@ -191,10 +196,11 @@ async def files_sent(
         )
     assert turn.identity is not None
     state = await conversations.current(turn.session, turn.identity.id, turn.now)
-    if state is not None and state.kind == AWAIT_FILE:
+    # Files sent while a template copy is held are the filled-in report the bot asked for.
+    if state is not None and state.kind in (AWAIT_FILE, submission_checks.CONFIRM_TEMPLATE):
         subject = await _awaited_subject(turn, state.data)
         if subject is not None:
-            return [await _submit(turn, subject, stored, note=event.caption)]
+            return await _submit(turn, subject, stored, store, note=event.caption)
     return await _ask_which(
         turn, stored, state.data if state and state.kind == CHOOSE_SUBJECT else None
     )
@@ -235,7 +241,7 @@ def refusal_size(turn: Turn, incoming: IncomingFile) -> str:
     return t("report.refused_size", turn.lang, name=h(incoming.name))
 
 
-async def _awaited_subject(turn: Turn, data: dict[str, int]) -> Obligation | Task | None:
+async def _awaited_subject(turn: Turn, data: dict[str, Any]) -> Obligation | Task | None:
     if "obligation_id" in data:
         return await assigned_obligation(turn, data["obligation_id"])
     return await assigned_task(turn, data["task_id"])
@@ -273,15 +279,54 @@ async def _ask_which(
     return [Reply(text, _obligation_choices([*not_yet, *resubmittable], turn.lang))]
 
 
+def _in_place(replies: list[Reply], notice: str) -> list[Reply]:
+    # The first reply replaces the message whose choice was tapped; any question follows it.
+    first, *rest = replies
+    return [replace(first, edit=True, notice=notice), *rest]
+
+
 async def _submit(
-    turn: Turn, subject: Obligation | Task, files: list[StoredFile], note: str = ""
-) -> Reply:
+    turn: Turn,
+    subject: Obligation | Task,
+    files: list[StoredFile],
+    store: FileStore | None,
+    note: str = "",
+    *,
+    template_confirmed: bool = False,
+) -> list[Reply]:
+    """Hand the files in (a template copy is asked about first) and answer with the receipt,
+    its hints, and what the report's figures need."""
+    if isinstance(subject, Obligation) and not template_confirmed:
+        copies = submission_checks.template_copies(subject, files)
+        if copies:
+            return [await submission_checks.hold_template_copy(turn, subject, files, copies, note)]
     submission, due = await hand_in(
         turn.session, turn.official, subject, files, turn.now, turn.tz, actor=turn.actor, note=note
     )
     assert turn.identity is not None
     await conversations.finish(turn.session, turn.identity.id)
-    return Reply(receipt_text(turn.lang, turn.tz, subject, submission, files, due))
+    receipt = receipt_text(turn.lang, turn.tz, subject, submission, files, due)
+    if not isinstance(subject, Obligation):
+        return [Reply(receipt)]
+    if store is not None:
+        missing = await submission_checks.missing_sections(subject, files, store)
+        if missing:
+            receipt = f"{receipt}\n{submission_checks.missing_sections_text(missing, turn.lang)}"
+    found = await figures_flow.offer(subject, files, store, turn.lang)
+    return await figures_flow.after_receipt(turn, subject, submission, found, receipt)
+
+
+async def template_tapped(turn: Turn, file_id: int, store: FileStore) -> list[Reply]:
+    """ "Đã điền, vẫn nộp": hand in the held template copy as it is."""
+    held = await submission_checks.held_files(turn, file_id)
+    if held is None:
+        text = t("checks.template_expired", turn.lang)
+        return [Reply(text, edit=True, notice=text)]
+    obligation = await assigned_obligation(turn, held.obligation_id)
+    if obligation is None:
+        return [refusal(turn, "refuse.not_assigned")]
+    replies = await _submit(turn, obligation, held.files, store, held.note, template_confirmed=True)
+    return _in_place(replies, t("button.done", turn.lang))
 
 
 async def hand_in(

@@ -4,6 +4,12 @@ The web app (`bot/`) streams the files to disk and stores them; this module deci
 database's terms, whether the link still works, records the submission exactly as a chat
 submission is recorded (`reports.hand_in`), uses the link up and queues the same receipt for
 the official's chat.
+
+A report's figures: when an .xlsx among the files is its appendix and reads cleanly, the page
+shows the figures and the chat's receipt asks to confirm them with one tap; otherwise (no
+appendix, an unreadable cell, or no file store given) the page says so and the chat's receipt
+offers "Nhập số liệu", which asks them in the chat. The chat asks only when tapped: the
+official may have several chats, and the receipt goes to the one they used last.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from db import audit, submissions
 from db.clock import format_date
 from db.desk.dues import official_due
 from db.desk.subjects import subject_type_of
+from db.files import FileStore
 from db.kinds import UPLOAD_RECEIPT
-from db.models import Obligation, Task
+from db.models import Obligation, StoredFile, Submission, Task
 from db.web_links import LinkState, UploadTarget, upload_target, use_upload_link
+from handlers import figures_flow, submission_checks
 from handlers.catalog import DEFAULT_LANGUAGE, t
 from handlers.clerk import notices
 from handlers.presenting import file_size, h
 from handlers.reports import ACCEPTED_EXTENSIONS, hand_in, receipt_text
+from handlers.types import Choice
 
 # Larger than a chat download (Telegram: 20 MB), which is why the link exists; the upper
 # bound of what a commune report with scans needs.
@@ -113,11 +122,14 @@ async def accept_upload(
     token: str,
     files: Sequence[submissions.ReceivedFile],
     now: datetime,
+    *,
+    store: FileStore | None = None,
 ) -> UploadResult:
-    """Record `files` (already in the file store) as one submission through the link.
+    """Record `files` (already in `store`) as one submission through the link.
 
     Nothing changes unless the link is valid at `now`; the caller has checked `refusals`.
-    The caller commits.
+    Without `store` the files are not read: no outline hint, and the figures are asked in
+    the chat. The caller commits.
     """
     target: UploadTarget = await upload_target(session, token, now)
     link, subject = target.link, target.subject
@@ -144,6 +156,9 @@ async def accept_upload(
         details={"files": len(stored)},
     )
     receipt = receipt_text(lang, tz, subject, submission, stored, due)
+    page, chat, choices = receipt, receipt, list[list[Choice]]()
+    if isinstance(subject, Obligation):
+        page, chat, choices = await _with_checks(subject, submission, stored, store, receipt, lang)
     # The chat gets the same receipt, through the outbox like every message the bot starts.
     await notices.queue(
         session,
@@ -155,9 +170,37 @@ async def accept_upload(
                 subject_type=subject_type_of(subject),
                 subject_id=subject.id,
                 ref=str(submission.id),
-                text=receipt,
+                text=chat,
+                choices=choices,
             )
         ],
         now,
     )
-    return UploadResult(LinkState.VALID, lang, receipt)
+    return UploadResult(LinkState.VALID, lang, page)
+
+
+async def _with_checks(
+    obligation: Obligation,
+    submission: Submission,
+    files: Sequence[StoredFile],
+    store: FileStore | None,
+    receipt: str,
+    lang: str,
+) -> tuple[str, str, list[list[Choice]]]:
+    """The page's receipt and the chat's, with the outline hint and what the figures need,
+    and the chat receipt's choices."""
+    if store is not None:
+        missing = await submission_checks.missing_sections(obligation, files, store)
+        if missing:
+            receipt = f"{receipt}\n{submission_checks.missing_sections_text(missing, lang)}"
+    found = await figures_flow.offer(obligation, files, store, lang)
+    if found is None:
+        return receipt, receipt, []
+    told = "\n".join([receipt, *found.lines])
+    if found.read:
+        page = f"{told}\n{t('figures.web_confirm', lang)}"
+        chat = f"{told}\n{t('figures.appendix_confirm', lang)}"
+        return page, chat, figures_flow.appendix_choices(submission.id, lang)
+    page = f"{told}\n{t('figures.web_ask', lang, count=found.count)}"
+    chat = f"{told}\n{t('figures.offer_chat', lang, count=found.count)}"
+    return page, chat, figures_flow.enter_choices(submission.id, lang)
