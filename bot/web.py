@@ -246,7 +246,9 @@ class _WebApp:
                 return self._refused(page, reasons, 413 if oversize else 400)
             received = [await self._store(f) for f in files]
         async with self.sessionmaker() as session:
-            result = await accept_upload(session, token, received, self.clock.now())
+            result = await accept_upload(
+                session, token, received, self.clock.now(), store=self.store
+            )
             if result.state is LinkState.VALID:
                 await session.commit()
         if result.state is not LinkState.VALID or result.receipt is None:

@@ -132,12 +132,16 @@ def q1_receipt(files: str, time: str) -> str:
 
 
 def has_tour_receipt(out: str) -> bool:
-    """Whether `out` shows the tour's receipt for phu-luc.xlsx at 07/03/2024 08:01 (the
-    template's size is the example file's: matched, not spelled)."""
+    """Whether `out` shows the tour's receipt for the filled appendix at 07/03/2024 08:01 (the
+    file's size is the example file's: matched, not spelled), its figures recorded, and the
+    clerk's compiled report with the seed's ratios."""
     receipt = q1_receipt(
-        vi("report.file_line", name="phu-luc.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
+        vi("report.file_line", name="phu-luc-quy-1-hoa.xlsx", size="⟨size⟩"), "07/03/2024 08:01"
     )
-    return re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), out) is not None
+    if re.search(marked(receipt, size=r"\d+(,\d)? [KM]?B"), out) is None:
+        return False
+    saved = shown(vi("figures.saved", title=Q1, version=1, lines=""))
+    return saved.rstrip() in out and "162/376" in out and "13,56%" in out
 
 
 def welcome(name: str) -> str:
@@ -224,7 +228,9 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
     assert "  [1] Báo cáo CCHC Quý I năm 2024 (10/03/2024)" in said["/nop"]
     assert steps[11][2] == f"  {vi('demo.console.edited')}\n{SEND_Q1}"
     file_line = vi("report.file_line", name="bao-cao-quy-1.pdf", size="1,4 KB")
-    assert steps[12][2] == q1_receipt(file_line, "07/03/2024 08:01")
+    # The receipt, then the report's figures are asked for, one at a time.
+    assert steps[12][2].startswith(q1_receipt(file_line, "07/03/2024 08:01") + "\n")
+    assert shown(vi("figures.intro", title=Q1, count=7)) in steps[12][2]
     # 11/03: overdue reminders for everyone but Hoa, and the clerk's digest.
     overdue_tick = steps[14][2]
     digest = vi(
@@ -377,7 +383,8 @@ async def test_a_tick_delivers_each_reminder_at_its_own_slot(tmp_path: Path) -> 
     assert steps[2][2] == f"  {vi('demo.console.edited')}\n{SEND_Q1}"
     file_line = vi("report.file_line", name="bao-cao.pdf", size="1,4 KB")
     bye = vi("demo.bye", dir=str(tmp_path / "demo"))
-    assert steps[3][2] == q1_receipt(file_line, "07/03/2024 12:00") + "\n" + bye
+    assert steps[3][2].startswith(q1_receipt(file_line, "07/03/2024 12:00") + "\n")
+    assert steps[3][2].endswith("\n" + bye)
 
 
 async def test_bad_lines_get_a_polite_answer_and_change_nothing(tmp_path: Path) -> None:

@@ -37,10 +37,19 @@ from bot.web import content_disposition, create_app, serve_web
 from db.clock import FixedClock
 from db.files import FileStore
 from db.kinds import UPLOAD_RECEIPT
-from db.models import Official, Reminder, ReminderStatus, StoredFile, Submission, UploadLink
+from db.models import (
+    Obligation,
+    Official,
+    Reminder,
+    ReminderStatus,
+    StoredFile,
+    Submission,
+    UploadLink,
+)
 from db.web_links import create_file_link, create_upload_link, use_upload_link
 from handlers.presenting import file_size
 from handlers.uploads import WEB_MAX_FILE_BYTES, refusals
+from tests.conftest import ROOT
 from tests.factories import Commune, build_commune
 from tests.wording import en, vi
 
@@ -708,3 +717,34 @@ async def test_listening_on_a_busy_port_is_an_error_not_an_exit(site: Site) -> N
         port = busy.getsockname()[1]
         with pytest.raises(OSError, match="could not listen"):
             await serve_web(site.app, "127.0.0.1", port, asyncio.Event())
+
+
+async def test_a_filled_appendix_uploaded_shows_its_figures_and_the_chat_asks_to_confirm(
+    site: Site,
+) -> None:
+    async with site.sessionmaker() as session:
+        q1 = await session.get(Obligation, site.commune.q1.id)
+        assert q1 is not None
+        q1.indicators = [
+            {"code": "tt", "label": "Hồ sơ trực tuyến", "unit": "hồ sơ", "combine": "sum",
+             "cell": "Phụ lục!C5"},
+            {"code": "tn", "label": "Hồ sơ tiếp nhận", "unit": "hồ sơ", "combine": "sum",
+             "cell": "Phụ lục!D5"},
+            {"code": "tl", "label": "Tỷ lệ trực tuyến", "unit": "%", "combine": "ratio",
+             "numerator": "tt", "denominator": "tn", "decimals": 1},
+        ]  # fmt: skip
+        await session.commit()
+    filled = ROOT / "examples" / "mau-da-dien" / "phu-luc-quy-1-hoa.xlsx"
+    token = await site.link()
+    response = await site.client.post(
+        f"/u/{token}", files=[("files", ("phu-luc.xlsx", filled.read_bytes()))]
+    )
+    assert response.status_code == 200, response.text
+    text = page_text(response)
+    # The seed's own figures, read from the appendix's cells: 162 of 376, "43,1%".
+    assert "162" in text and "376" in text and "43,1%" in text
+    async with site.sessionmaker() as session:
+        queued = list(await session.scalars(select(Reminder)))
+        [receipt] = [r for r in queued if r.kind == UPLOAD_RECEIPT]
+        # The chat's copy carries the one-tap confirmation of the figures.
+        assert receipt.payload["choices"], receipt.payload
