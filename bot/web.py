@@ -68,9 +68,12 @@ from handlers.uploads import (
     UploadPage,
     accept_upload,
     refusals,
+    template_copies,
     upload_page,
 )
 
+# The query of a second POST that hands in a copy of the template anyway.
+CONFIRM_TEMPLATE = "template"
 logger = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -245,6 +248,14 @@ class _WebApp:
                 oversize = any(f.size > self.limits.max_file_bytes for f in files)
                 return self._refused(page, reasons, 413 if oversize else 400)
             received = [await self._store(f) for f in files]
+        if request.query_params.get("confirm") != CONFIRM_TEMPLATE:
+            async with self.sessionmaker() as session:
+                copies = await template_copies(session, token, received, self.clock.now())
+            if copies:
+                # As in the chat: an unfilled template is not handed in unless confirmed. The
+                # stored copy is harmless (content-addressed); no submission is recorded.
+                reason = t("upload.template_copy", lang, names=h(", ".join(copies)))
+                return _html(upload_form(page, [reason], confirm=CONFIRM_TEMPLATE), 409)
         async with self.sessionmaker() as session:
             result = await accept_upload(
                 session, token, received, self.clock.now(), store=self.store

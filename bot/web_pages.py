@@ -61,8 +61,9 @@ def _message(lang: str, title_key: str, body_key: str) -> str:
     return _document(lang, title, f"<h1>{_e(title)}</h1>\n<p>{_e(t(body_key, lang))}</p>")
 
 
-def upload_form(page: UploadPage, reasons: Sequence[str] = ()) -> str:
-    """The upload page of a valid link, with the reasons a previous try was refused."""
+def upload_form(page: UploadPage, reasons: Sequence[str] = (), *, confirm: str = "") -> str:
+    """The upload page of a valid link, with the reasons a previous try was refused; with
+    `confirm`, the form hands in what the official confirms (`?confirm=<confirm>`)."""
     lang = page.lang
     title = t("web.upload.title", lang)
     facts = [
@@ -88,14 +89,20 @@ def upload_form(page: UploadPage, reasons: Sequence[str] = ()) -> str:
         size=file_size(page.max_bytes, lang),
         count=page.max_files,
     )
+    action = f' action="?confirm={_e(confirm)}"' if confirm else ""
+    submit = t("upload.template_submit" if confirm else "web.upload.submit", lang)
+    confirming = (
+        f'<p class="note">{_e(t("upload.template_confirm", lang))}</p>\n' if confirm else ""
+    )
     body = (
         f"<h1>{_e(title)}</h1>\n{refused}<dl>{facts_html}</dl>\n"
-        '<form method="post" enctype="multipart/form-data">\n'
+        f'<form method="post" enctype="multipart/form-data"{action}>\n'
         f'<label for="files">{_e(t("web.upload.choose", lang))}</label>\n'
         f'<input id="files" type="file" name="files" multiple accept="{_e(accept)}">\n'
         f'<p class="note">{_e(limits)}</p>\n'
         f'<p class="note">{_e(t("web.upload.once", lang))}</p>\n'
-        f'<button type="submit">{_e(t("web.upload.submit", lang))}</button>\n'
+        f"{confirming}"
+        f'<button type="submit">{_e(submit)}</button>\n'
         "</form>"
     )
     return _document(lang, title, body)

@@ -35,6 +35,7 @@ from handlers.catalog import DEFAULT_LANGUAGE, t
 from handlers.clerk import notices
 from handlers.presenting import file_size, h
 from handlers.reports import ACCEPTED_EXTENSIONS, hand_in, receipt_text
+from handlers.submission_checks import template_hashes
 from handlers.types import Choice
 
 # Larger than a chat download (Telegram: 20 MB), which is why the link exists; the upper
@@ -204,3 +205,15 @@ async def _with_checks(
     page = f"{told}\n{t('figures.web_ask', lang, count=found.count)}"
     chat = f"{told}\n{t('figures.offer_chat', lang, count=found.count)}"
     return page, chat, figures_flow.enter_choices(submission.id, lang)
+
+
+async def template_copies(
+    session: AsyncSession, token: str, files: Sequence[submissions.ReceivedFile], now: datetime
+) -> list[str]:
+    """The names of the files identical to a template of the link's report: not handed in
+    unless the official confirms (as in the chat)."""
+    target = await upload_target(session, token, now)
+    if not isinstance(target.subject, Obligation):
+        return []
+    hashes = template_hashes(target.subject)
+    return [f.name for f in files if f.sha256 in hashes]

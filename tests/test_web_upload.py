@@ -748,3 +748,25 @@ async def test_a_filled_appendix_uploaded_shows_its_figures_and_the_chat_asks_to
         [receipt] = [r for r in queued if r.kind == UPLOAD_RECEIPT]
         # The chat's copy carries the one-tap confirmation of the figures.
         assert receipt.payload["choices"], receipt.payload
+
+
+async def test_a_copy_of_the_template_is_handed_in_only_when_confirmed(site: Site) -> None:
+    template = b"PK\x03\x04 mau phu luc chua dien " * 40
+    _, path = site.store.put(template)
+    async with site.sessionmaker() as session:
+        q1 = await session.get(Obligation, site.commune.q1.id)
+        assert q1 is not None
+        q1.templates = [{"name": "phu-luc.xlsx", "source": "phu-luc.xlsx", "path": path}]
+        await session.commit()
+    token = await site.link()
+    upload = [("files", ("phu-luc.xlsx", template))]
+    response = await site.client.post(f"/u/{token}", files=upload)
+    assert response.status_code == 409
+    text = page_text(response)
+    assert vi("upload.template_copy", names="phu-luc.xlsx") in text
+    assert vi("upload.template_submit") in text and 'action="?confirm=template"' in text
+    assert await site.count(Submission) == 0
+    # The official confirms: chosen again and handed in anyway, one version.
+    response = await site.client.post(f"/u/{token}?confirm=template", files=upload)
+    assert response.status_code == 200, response.text
+    assert await site.count(Submission) == 1
