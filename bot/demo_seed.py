@@ -45,16 +45,18 @@ async def seed(
 
 
 def bundled_plan(language: str) -> Plan:
-    """The Ba Bích plan, its officials speaking `language`."""
+    """The Ba Bích plan, its officials speaking `language`, without its province."""
     try:
         plan = read_plan(BUNDLED_PLAN)
     except PlanError as exc:
         raise CommandError(str(exc)) from exc
-    if all(o.language == language for o in plan.spec.officials):
-        return plan
-    # The demo speaks one language throughout: the bot's messages follow --lang too.
-    officials = [o.model_copy(update={"language": language}) for o in plan.spec.officials]
-    return dataclasses.replace(plan, spec=plan.spec.model_copy(update={"officials": officials}))
+    # The demo is one commune: its province (examples/tinh-quang-ngai.yaml) is not loaded.
+    spec = plan.spec.model_copy(update={"unit": plan.spec.unit.model_copy(update={"parent": None})})
+    if any(o.language != language for o in spec.officials):
+        # The demo speaks one language throughout: the bot's messages follow --lang too.
+        officials = [o.model_copy(update={"language": language}) for o in spec.officials]
+        spec = spec.model_copy(update={"officials": officials})
+    return dataclasses.replace(plan, spec=spec, parent_line=None)
 
 
 async def bind_phone(session: AsyncSession, official: Official, at: datetime) -> str:

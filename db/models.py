@@ -105,7 +105,7 @@ class ReminderStatus(enum.StrEnum):
 
 
 class Unit(Base):
-    """A commune (UBND xã)."""
+    """An office: a commune (UBND xã), or the level above it (the province's Sở Nội vụ)."""
 
     __tablename__ = "units"
 
@@ -115,6 +115,8 @@ class Unit(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # The level the clerk forwards compiled reports to (district in the seed, province since 2025).
     reports_to: Mapped[str | None] = mapped_column(String(200))
+    # The unit above in the tree (province → communes); a unit with children is that level.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
 
     officials: Mapped[list[Official]] = relationship(back_populates="unit")
 
@@ -272,8 +274,12 @@ class Obligation(Base):
     window_end: Mapped[date] = mapped_column(Date)
     templates: Mapped[list[Any]] = mapped_column(default=list)
     collector_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    # Free text ("Phòng Nội vụ huyện"), or the code of the parent unit's report this one feeds.
     forward_to: Mapped[str | None] = mapped_column(Text)
     forward_due: Mapped[date | None] = mapped_column(Date)
+    # Submitted by the child units (`submitters: {units: children}`): their reports that name
+    # this one in `forward_to` make their collectors its assignees (db/plan/forwarding.py).
+    children_submit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The figures each submitter gives (db.plan.schema.IndicatorSpec, as dicts) and the
     # headings of the report's outline: what a compiled report is made of.
     indicators: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
@@ -305,7 +311,10 @@ class ObligationAssignee(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"))
     official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"), index=True)
-    # An approved extension for this official only; the later of this and the report's date counts.
+    # This assignee's own date from the plan, in place of the report's: a child unit's
+    # `forward_due` to its parent. Kept apart from `extended_due`, which is the desk's decision.
+    own_due: Mapped[date | None] = mapped_column(Date)
+    # An approved extension for this official only; the later of this and their date counts.
     extended_due: Mapped[date | None] = mapped_column(Date)
     # Latest submission exists and was not returned; kept by triggers (db/desk/handed_in.py).
     handed_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

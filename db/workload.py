@@ -55,11 +55,13 @@ class ReportItem:
     last_review: ReviewState | None
     last_at: datetime | None
     extended_due: date | None = None
+    # Their own date from the plan (a child unit's forward_due on its parent's report).
+    own_due: date | None = None
 
     @property
     def due(self) -> date:
-        """This official's due date: the report's, or their approved extension."""
-        return effective_due(self.obligation.due_date, self.extended_due)
+        """This official's due date: the report's or their own, or their approved extension."""
+        return effective_due(self.obligation.due_date, self.extended_due, self.own_due)
 
     @property
     def submitted(self) -> bool:
@@ -111,6 +113,7 @@ async def report_items(session: AsyncSession, official_id: int) -> list[ReportIt
             Submission.review_state,
             Submission.submitted_at,
             ObligationAssignee.extended_due,
+            ObligationAssignee.own_due,
         )
         .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
         .outerjoin(latest, latest.c.obligation_id == Obligation.id)

@@ -5,6 +5,9 @@ language at that moment, from the database as it is then: a reminder for somethi
 meanwhile renders to None (the dispatcher drops it), and a digest lists only who is still
 missing.
 
+A report of another unit (the province's, which a commune clerk hands in for the commune)
+names that unit in its reminders, and its digests name each missing person's unit.
+
 `reminder_replies` renders a claimed batch in a handful of queries: it loads the batch's
 recipients, reports and tasks into the session first, so the per-row `session.get` calls find
 them there, and reads the batch's handed-in flags in one query. `OutboxRenderer` is that
@@ -114,7 +117,7 @@ async def reminder_reply(
     if is_digest(row.kind):
         return await _digest(session, row, payload, lang)
     if row.subject_type == OBLIGATION:
-        return await _obligation_reminder(session, row, payload, lang, store, handed_in)
+        return await _obligation_reminder(session, row, recipient, payload, lang, store, handed_in)
     if row.subject_type == TASK:
         return await _task_reminder(session, row, payload, lang)
     return None
@@ -123,6 +126,7 @@ async def reminder_reply(
 async def _obligation_reminder(
     session: AsyncSession,
     row: Reminder,
+    recipient: Official,
     payload: dict[str, Any],
     lang: str,
     store: FileStore,
@@ -131,7 +135,13 @@ async def _obligation_reminder(
     obligation = await session.get(Obligation, row.subject_id)
     if obligation is None or not obligation.active or await _handed_in(session, row, handed_in):
         return None
-    lines = [_deadline_line(payload, obligation.title, lang)]
+    title = obligation.title
+    if obligation.unit_id != recipient.unit_id:
+        # The commune has a report of the same title: say whose this one is.
+        owner = await session.get(Unit, obligation.unit_id)
+        if owner is not None:
+            title = t("units.report_of", lang, title=title, unit=owner.name)
+    lines = [_deadline_line(payload, title, lang)]
     lines.append(
         t(
             "remind.window",
@@ -226,7 +236,19 @@ async def _digest(
     people = await assignees.officials_by_name(session, still)
     due = format_date(date.fromisoformat(payload["due_date"]))
     count, of = share(len(people), total), percent(len(people), total, lang)
-    if row.subject_type == OBLIGATION:
+    obligation = (
+        await session.get(Obligation, subject_id) if row.subject_type == OBLIGATION else None
+    )
+    if obligation is not None and obligation.children_submit:
+        head = t(
+            "units.digest_obligation",
+            lang,
+            title=h(payload["title"]),
+            due=due,
+            share=count,
+            percent=of,
+        )
+    elif row.subject_type == OBLIGATION:
         head = t(
             "remind.digest_obligation",
             lang,
@@ -253,5 +275,10 @@ async def _digest(
             key = "remind.digest_line_leave"
         elif not entry.get("reachable", True):
             key = "remind.digest_line_unreachable"
-        lines.append(t(key, lang, name=h(person.full_name), department=h(person.department)))
+        where = person.department
+        if obligation is not None and person.unit_id != obligation.unit_id:
+            # A child unit's collector: which commune is missing matters, not their office.
+            home = await session.get(Unit, person.unit_id)
+            where = home.name if home is not None else where
+        lines.append(t(key, lang, name=h(person.full_name), department=h(where)))
     return Reply("\n".join(lines))

@@ -2,6 +2,11 @@
 
 Only narrow columns are read (no ORM objects), because the sweep reads every open
 assignment of the unit whenever a reminder slot comes round.
+
+A report the child units submit (a province's, `children_submit`) is owed by other units'
+people, their collectors: the unit's view holds them too, with their leave and chats, so they
+get its reminders from this unit's sweep by their own date; but it gives them no role here,
+so the unit's digests go to its own clerks and leaders only.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.answers import latest_answer_ids
@@ -52,32 +57,57 @@ async def load_snapshot(
     )
 
 
+def _people(unit_id: int) -> ColumnElement[bool]:
+    """The unit's officials, and other units' people who still owe a report the unit's
+    children submit."""
+    owing_here = (
+        select(ObligationAssignee.official_id)
+        .join(Obligation, Obligation.id == ObligationAssignee.obligation_id)
+        .where(
+            Obligation.unit_id == unit_id,
+            Obligation.active.is_(True),
+            Obligation.children_submit.is_(True),
+            ObligationAssignee.handed_in.is_(False),
+        )
+    )
+    return or_(Official.unit_id == unit_id, Official.id.in_(owing_here))
+
+
 async def _officials(session: AsyncSession, unit_id: int) -> dict[int, OfficialView]:
+    people = _people(unit_id)
     leaves: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for official_id, start, end in await session.execute(
         select(LeavePeriod.official_id, LeavePeriod.starts_on, LeavePeriod.ends_on)
         .join(Official, Official.id == LeavePeriod.official_id)
-        .where(Official.unit_id == unit_id)
+        .where(people)
     ):
         leaves[official_id].append((start, end))
     reachable = set(
         await session.scalars(
             select(ChannelIdentity.official_id)
             .join(Official, Official.id == ChannelIdentity.official_id)
-            .where(Official.unit_id == unit_id, ChannelIdentity.reachable.is_(True))
+            .where(people, ChannelIdentity.reachable.is_(True))
         )
     )
     views = {}
-    for official_id, active, is_official, is_clerk, is_leader in await session.execute(
+    for official_id, home, active, is_official, is_clerk, is_leader in await session.execute(
         select(
             Official.id,
+            Official.unit_id,
             Official.active,
             Official.is_official,
             Official.is_clerk,
             Official.is_leader,
-        ).where(Official.unit_id == unit_id)
+        ).where(people)
     ):
-        flags = ((ROLE_OFFICIAL, is_official), (ROLE_CLERK, is_clerk), (ROLE_LEADER, is_leader))
+        flags: tuple[tuple[str, bool], ...] = (
+            (ROLE_OFFICIAL, is_official),
+            (ROLE_CLERK, is_clerk),
+            (ROLE_LEADER, is_leader),
+        )
+        if home != unit_id:
+            # A commune clerk is no clerk of the province: they only owe its report.
+            flags = ((ROLE_OFFICIAL, True),)
         views[official_id] = OfficialView(
             official_id,
             active=active,
@@ -100,7 +130,8 @@ async def _obligations(
         ObligationAssignee.handed_in.is_(False),
     ]
     if due_until is not None:
-        owing.append(Obligation.due_date <= due_until)
+        # A child unit's own date on a report its children submit may come before the report's.
+        owing.append(or_(Obligation.due_date <= due_until, Obligation.children_submit.is_(True)))
     rows = (
         await session.execute(
             select(
@@ -113,6 +144,7 @@ async def _obligations(
                 Obligation.templates,
                 ObligationAssignee.official_id,
                 ObligationAssignee.extended_due,
+                ObligationAssignee.own_due,
             )
             .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
             .where(*owing)
@@ -125,7 +157,7 @@ async def _obligations(
     subjects: dict[int, Any] = {}
     for row in rows:
         subjects[row.id] = row
-        due = effective_due(row.due_date, row.extended_due)
+        due = effective_due(row.due_date, row.extended_due, row.own_due)
         restarted = returned.get((row.id, row.official_id))
         groups[(row.id, due)].append(AssigneeState(row.official_id, restarted_at=restarted))
     return [

@@ -119,7 +119,8 @@ async def test_the_seed_calendar_is_loaded_exactly(
                 {"name": "de-cuong.docx", "source": "templates/cchc/de-cuong.docx", "path": None},
                 {"name": "phu-luc.xlsx", "source": "templates/cchc/phu-luc.xlsx", "path": None},
             ]
-            assert obligation.forward_to == "UBND huyện (qua Phòng Nội vụ)"
+            # Each names the province's report it feeds (examples/tinh-quang-ngai.yaml).
+            assert obligation.forward_to == obligation.report_code
             submitters = {a.official_id for a in obligation.assignees}
             assert submitters == {officials[key].id for key in role_officials}
         assert obligations[0].title == "Báo cáo CCHC Quý I năm 2024"
@@ -345,8 +346,8 @@ async def test_rolling_the_calendar_forward_adds_the_new_years(
     report = await load(sessionmaker, example_plan(text), clock)
 
     assert report.unit_updated
-    # The 2024 reports get the new forwarding level too: it is plan data, applied as written.
-    assert (report.obligations.created, report.obligations.updated) == (4, 4)
+    # The CCHC reports name the province's report they feed, so the unit's level leaves them.
+    assert (report.obligations.created, report.obligations.updated) == (4, 0)
     async with sessionmaker() as session:
         codes = list(await session.scalars(select(Obligation.code).order_by(Obligation.due_date)))
     assert codes[-1] == "CCHC-NAM-2025"

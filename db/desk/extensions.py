@@ -50,7 +50,8 @@ def own_due(subject: Subject, row: ObligationAssignee | TaskAssignee) -> date | 
     """The official's due date for the subject, extension included; None for undated tasks."""
     if subject.due_date is None:
         return None
-    return effective_due(subject.due_date, row.extended_due)
+    own = row.own_due if isinstance(row, ObligationAssignee) else None
+    return effective_due(subject.due_date, row.extended_due, own)
 
 
 def _subject_filter(subject: Subject) -> Any:

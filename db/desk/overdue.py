@@ -116,8 +116,9 @@ async def _overdue_reports(
     past = select(Obligation.id).where(
         Obligation.unit_id == unit_id,
         Obligation.active.is_(True),
-        # No extension moves a date earlier, so this bound lets the due-date index work.
-        Obligation.due_date < today,
+        # No extension moves a date earlier, so this bound lets the due-date index work; only
+        # a child unit's own date on a report the children submit may fall before the report's.
+        or_(Obligation.due_date < today, Obligation.children_submit.is_(True)),
     )
     if only.obligation_id is not None:
         past = past.where(Obligation.id == only.obligation_id)
@@ -127,6 +128,7 @@ async def _overdue_reports(
                 ObligationAssignee.obligation_id,
                 ObligationAssignee.official_id,
                 ObligationAssignee.extended_due,
+                ObligationAssignee.own_due,
             ).where(
                 ObligationAssignee.obligation_id.in_(past.scalar_subquery()),
                 ObligationAssignee.handed_in == false(),
@@ -143,8 +145,8 @@ async def _overdue_reports(
     }
     late = [
         (obligation_id, official_id, own_due)
-        for obligation_id, official_id, extended in open_rows
-        if (own_due := effective_due(obligations[obligation_id].due_date, extended)) < today
+        for obligation_id, official_id, extended, own in open_rows
+        if (own_due := effective_due(obligations[obligation_id].due_date, extended, own)) < today
     ]
     people = await _people(session, {official_id for _, official_id, _ in late}, only)
     late = [row for row in late if row[1] in people]

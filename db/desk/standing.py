@@ -144,7 +144,7 @@ async def report_standings(
 ) -> list[ReportStanding]:
     """Every active submitter of `obligation` with their versions, by name."""
     rows = await session.execute(
-        select(Official, ObligationAssignee.extended_due)
+        select(Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
         .join(ObligationAssignee, ObligationAssignee.official_id == Official.id)
         .where(ObligationAssignee.obligation_id == obligation.id, Official.active.is_(True))
         .options(selectinload(Official.leaves))
@@ -161,12 +161,12 @@ async def report_standings(
     standings = [
         ReportStanding(
             official=official,
-            due=effective_due(obligation.due_date, extended),
+            due=effective_due(obligation.due_date, extended, own),
             subject_due=obligation.due_date,
             versions=tuple(versions.get(official.id, ())),
             leave_until=leave_until(official, today),
         )
-        for official, extended in people
+        for official, extended, own in people
     ]
     return sorted(standings, key=lambda s: _by_name(s.official))
 

@@ -5,7 +5,7 @@
 """
 
 from db.plan.calendar import CalendarError, ObligationPlan, expand_report, expand_reports
-from db.plan.loader import LoadReport, Tally, load_plan
+from db.plan.loader import LoadReport, ParentNotLoaded, Tally, load_plan
 from db.plan.schema import PlanFile, ReportSpec
 from db.plan.source import Plan, PlanError, parse_plan, read_plan
 
@@ -13,6 +13,7 @@ __all__ = [
     "CalendarError",
     "LoadReport",
     "ObligationPlan",
+    "ParentNotLoaded",
     "Plan",
     "PlanError",
     "PlanFile",

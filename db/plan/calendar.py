@@ -46,6 +46,8 @@ class ObligationPlan:
     # The report's indicators (as the plan gives them, JSON-ready) and outline headings.
     indicators: tuple[dict[str, Any], ...] = ()
     outline: tuple[str, ...] = ()
+    # Submitted by the child units' collectors (`submitters: {units: children}`).
+    children_submit: bool = False
 
 
 def due_dates_in(rule_text: str, year: int) -> list[date]:
@@ -113,10 +115,9 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
                 collector=report.collector,
                 forward_to=report.forward_to or reports_to,
                 forward_due=forward_due,
-                indicators=tuple(
-                    i.model_dump(exclude_defaults=False) for i in report.indicators
-                ),
+                indicators=tuple(i.model_dump(exclude_defaults=False) for i in report.indicators),
                 outline=tuple(report.outline),
+                children_submit=report.submitters.units == "children",
             )
         )
     return obligations

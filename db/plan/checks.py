@@ -91,8 +91,12 @@ def _report_problems(plan: PlanFile) -> Iterator[Problem]:
         if (why := _reference(plan, report.collector)) is not None:
             yield (*base, "collector"), why
         submitters = report.submitters
-        if not (submitters.roles or submitters.officials or submitters.departments):
-            yield (*base, "submitters"), "name at least one of roles, officials, departments"
+        people = bool(submitters.roles or submitters.officials or submitters.departments)
+        if not (people or submitters.units):
+            yield (
+                (*base, "submitters"),
+                "name at least one of roles, officials, departments, units",
+            )
             continue
         for j, key in enumerate(submitters.officials):
             if (why := _reference(plan, key)) is not None:
@@ -106,5 +110,6 @@ def _report_problems(plan: PlanFile) -> Iterator[Problem]:
         for field in ("roles", "officials", "departments"):
             for j, _ in _duplicates([fold_name(v) for v in getattr(submitters, field)]):
                 yield (*base, "submitters", field, j), "listed twice"
-        if not plan.submitters_of(report):
+        # Child units' collectors are found when the plans are loaded, not in this file.
+        if people and not plan.submitters_of(report):
             yield (*base, "submitters"), "no active official matches"

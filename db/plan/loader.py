@@ -7,6 +7,7 @@ past work keep pointing at it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -31,8 +32,26 @@ from db.models import (
 )
 from db.names import fold_name
 from db.plan.calendar import ObligationPlan
+from db.plan.forwarding import ForwardLinks, relink
 from db.plan.schema import LeaveSpec, OfficialSpec, PlanFile, TaskSpec
-from db.plan.source import Plan
+from db.plan.source import Plan, PlanError
+from db.unit_tree import ancestors
+
+log = logging.getLogger(__name__)
+
+
+class ParentNotLoaded(PlanError):
+    """`unit.parent` names a unit that is not in the database: its plan comes first."""
+
+    def __init__(self, plan: Plan, code: str) -> None:
+        super().__init__(
+            plan.filename,
+            plan.parent_line,
+            "unit.parent",
+            f"no unit {code!r} in the database: load the parent's plan first "
+            "(nạp kế hoạch của tỉnh trước)",
+        )
+        self.code = code
 
 
 @dataclass
@@ -59,16 +78,22 @@ class LoadReport:
     officials: Tally = field(default_factory=Tally)
     tasks: Tally = field(default_factory=Tally)
     obligations: Tally = field(default_factory=Tally)
+    # Child collectors linked to, re-dated on, unlinked from parent reports by this load.
+    forwarded: ForwardLinks = field(default_factory=ForwardLinks)
+    # `unit.parent` when it is not loaded and the unit was let stand alone (see `_parent_id`).
+    parent_missing: str | None = None
 
     @property
     def changed(self) -> bool:
-        tallies = (self.officials, self.tasks, self.obligations)
+        tallies = (self.officials, self.tasks, self.obligations, self.forwarded)
         return self.unit_created or self.unit_updated or any(t.changed for t in tallies)
 
     def counts(self) -> dict[str, Any]:
         """The counts as plain data, for the audit entry."""
         return {
             "unit": "created" if self.unit_created else "updated" if self.unit_updated else None,
+            "forwarded": vars(self.forwarded),
+            **({"parent_missing": self.parent_missing} if self.parent_missing else {}),
             **{
                 kind: vars(tally)
                 for kind, tally in (
@@ -103,11 +128,14 @@ async def _apply(
     spec = plan.spec
     report = LoadReport(spec.unit.code, spec.unit.name)
     unit = await session.scalar(select(Unit).where(Unit.code == spec.unit.code))
+    parent_id = await _parent_id(session, plan, unit, report)
     unit_values = {
         "name": spec.unit.name,
         "timezone": spec.unit.timezone,
         "reports_to": spec.unit.reports_to,
+        "parent_id": parent_id,
     }
+    old_parent_id = unit.parent_id if unit is not None else None
     if unit is None:
         unit = Unit(code=spec.unit.code, **unit_values)
         session.add(unit)
@@ -123,6 +151,11 @@ async def _apply(
     await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks)
     templates = _stored_templates(plan, store)
     await _sync_obligations(session, unit.id, plan, ids, templates, report.obligations)
+    await session.flush()
+    # As a parent, its reports may take its children's collectors; as a child, its reports
+    # may feed its parent's (and no longer the old parent's, if it moved).
+    parents = {p for p in (unit.id, parent_id, old_parent_id) if p is not None}
+    report.forwarded = await relink(session, parents)
 
     if report.changed:
         session.add(
@@ -137,6 +170,41 @@ async def _apply(
         )
     await session.flush()
     return report
+
+
+async def _parent_id(
+    session: AsyncSession, plan: Plan, unit: Unit | None, report: LoadReport
+) -> int | None:
+    """The id of the unit `unit.parent` names; refused when it is missing or below this unit.
+
+    A database holding no other unit lets the plan stand alone (a one-commune trial, the
+    bundled example): `report.parent_missing` says so, and loading it again after the
+    parent's puts it in the tree.
+    """
+    code = plan.spec.unit.parent
+    if code is None:
+        return None
+    parent = await session.scalar(select(Unit).where(Unit.code == code))
+    if parent is None:
+        other = await session.scalar(
+            select(Unit.id).where(Unit.code != plan.spec.unit.code).limit(1)
+        )
+        if other is not None:
+            raise ParentNotLoaded(plan, code)
+        report.parent_missing = code
+        log.warning("unit %s stands alone: its parent %s is not loaded", plan.spec.unit.code, code)
+        return None
+    if unit is not None and unit.id in {
+        parent.id,
+        *(a.id for a in await ancestors(session, parent.id)),
+    }:
+        raise PlanError(
+            plan.filename,
+            plan.parent_line,
+            "unit.parent",
+            f"unit {code!r} is below {unit.code!r} in the tree; a unit cannot be above itself",
+        )
+    return parent.id
 
 
 def _assign(row: object, values: Mapping[str, Any]) -> bool:
@@ -305,6 +373,7 @@ def _obligation_values(
         "forward_due": item.forward_due,
         "indicators": list(item.indicators),
         "outline": list(item.outline),
+        "children_submit": item.children_submit,
         "active": True,
     }
 
@@ -314,10 +383,11 @@ def _submitter_ids(spec: PlanFile, item: ObligationPlan, ids: Mapping[str, int])
     return {ids[official.key] for official in spec.submitters_of(report)}
 
 
-def _sync_obligation_assignees(obligation: Obligation, wanted: set[int]) -> bool:
+def _sync_obligation_assignees(obligation: Obligation, wanted: set[int], own: set[int]) -> bool:
     changed = False
     for row in list(obligation.assignees):
-        if row.official_id not in wanted:
+        # Other units' people (a child's collector) are linked by `forwarding.relink`.
+        if row.official_id not in wanted and row.official_id in own:
             obligation.assignees.remove(row)
             changed = True
     present = {row.official_id for row in obligation.assignees}
@@ -341,6 +411,7 @@ async def _sync_obligations(
         .options(selectinload(Obligation.assignees))
     )
     existing = {obligation.code: obligation for obligation in rows}
+    own = set(ids.values())
     for item in plan.obligations:
         values = _obligation_values(item, ids, templates)
         wanted = _submitter_ids(plan.spec, item, ids)
@@ -351,7 +422,7 @@ async def _sync_obligations(
             tally.created += 1
         else:
             changed = _assign(obligation, values)
-            if _sync_obligation_assignees(obligation, wanted) or changed:
+            if _sync_obligation_assignees(obligation, wanted, own) or changed:
                 tally.updated += 1
     in_file = {item.code for item in plan.obligations}
     tally.deactivated += _deactivate(o for code, o in existing.items() if code not in in_file)

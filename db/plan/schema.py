@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -162,13 +163,22 @@ class Spec(BaseModel):
 
 
 class UnitSpec(Spec):
-    """The commune the plan belongs to."""
+    """The office the plan belongs to: a commune, or the level above it (a province)."""
 
     code: Key
     name: Name
     timezone: str = "Asia/Ho_Chi_Minh"
     # Who the clerk forwards compiled reports to: data, since the 2025 reform changed it.
     reports_to: ShortText | None = None
+    # The code of the unit above (a commune's province), whose plan is loaded first.
+    parent: Key | None = None
+
+    @field_validator("parent")
+    @classmethod
+    def _not_its_own_parent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value == info.data.get("code"):
+            raise ValueError(f"unit {value} cannot be its own parent")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -245,11 +255,13 @@ class WindowSpec(Spec):
 
 
 class SubmittersSpec(Spec):
-    """Who must submit: everyone matching any of the roles, keys or departments."""
+    """Who must submit: everyone matching any of the roles, keys or departments, and with
+    `units: children` the child units whose reports name this one in `forward_to`."""
 
     roles: list[RoleName] = Field(default_factory=list)
     officials: list[Key] = Field(default_factory=list)
     departments: list[Name] = Field(default_factory=list)
+    units: Literal["children"] | None = None
 
     def matches(self, official: OfficialSpec) -> bool:
         """Whether `official` is one of the submitters (active or not)."""

@@ -50,6 +50,8 @@ class Plan:
     filename: str
     spec: PlanFile
     obligations: tuple[ObligationPlan, ...]
+    # Where `unit.parent` is written, for the loader's error when that unit is not there.
+    parent_line: int | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -89,7 +91,8 @@ def parse_plan(text: str, filename: str) -> Plan:
         obligations = expand_reports(spec.reports, spec.unit.reports_to)
     except CalendarError as exc:
         raise PlanError(filename, _line_of(root, exc.loc), _path(exc.loc), exc.message) from None
-    return Plan(filename, spec, tuple(obligations))
+    parent_line = _line_of(root, ("unit", "parent")) if spec.unit.parent else None
+    return Plan(filename, spec, tuple(obligations), parent_line)
 
 
 def _compose(text: str, filename: str) -> tuple[yaml.Node, Any]:

@@ -58,18 +58,24 @@ async def _own_dues(desk: Desk, subject: Subject) -> dict[int, date]:
         return {}
     if isinstance(subject, Obligation):
         rows = await desk.session.execute(
-            select(ObligationAssignee.official_id, ObligationAssignee.extended_due).where(
-                ObligationAssignee.obligation_id == subject.id
-            )
+            select(
+                ObligationAssignee.official_id,
+                ObligationAssignee.extended_due,
+                ObligationAssignee.own_due,
+            ).where(ObligationAssignee.obligation_id == subject.id)
         )
-    else:
-        rows = await desk.session.execute(
-            select(TaskAssignee.official_id, TaskAssignee.extended_due).where(
-                TaskAssignee.task_id == subject.id
-            )
+        return {
+            official_id: effective_due(subject.due_date, extended, own)
+            for official_id, extended, own in rows
+        }
+    task_rows = await desk.session.execute(
+        select(TaskAssignee.official_id, TaskAssignee.extended_due).where(
+            TaskAssignee.task_id == subject.id
         )
+    )
     return {
-        official_id: effective_due(subject.due_date, extended) for official_id, extended in rows
+        official_id: effective_due(subject.due_date, extended)
+        for official_id, extended in task_rows
     }
 
 
