@@ -57,7 +57,11 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
     except PlanError as exc:
         raise CommandError(str(exc)) from None
     async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
-        report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
+        try:
+            report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
+        except PlanError as exc:
+            # Checks that need the database (a parent unit not loaded yet) fail while writing.
+            raise CommandError(str(exc)) from None
     return "\n".join(_load_summary(plan, report))
 
 
@@ -100,6 +104,8 @@ def _load_summary(plan: Plan, report: LoadReport) -> list[str]:
     lines.extend(render_table(columns, rows))
     if not report.changed:
         lines.append(t("plan.load.unchanged", LANGUAGE))
+    if report.parent_missing:
+        lines.append(t("plan.load.parent_missing", LANGUAGE, parent=report.parent_missing))
     samples = sum(1 for official in plan.spec.officials if official.sample)
     if samples:
         lines.append(t("plan.load.sample", LANGUAGE, count=samples))

@@ -58,3 +58,24 @@ async def test_a_bad_file_exits_1_with_file_line_field_and_no_traceback(
     assert err.strip() == f"error: {bad}:{line}: tasks[1].lead[0]: unknown official 'nhut2'"
     assert "Traceback" not in err
     assert out == ""
+
+
+async def test_a_commune_before_its_province_is_refused_in_one_line(database_url: str) -> None:
+    assert (await run_cli(database_url, "db", "upgrade"))[0] == 0
+    example = str(EXAMPLE_PLAN.relative_to(ROOT))
+    code, out, err = await run_cli(database_url, "plan", "load", example)
+    assert code == 0, err
+    # Alone in the database, Ba Bích stands alone, and says so.
+    assert vi("plan.load.parent_missing", parent="tinh-quang-ngai") in out.splitlines()
+
+    sample = str((ROOT / "examples" / "xa-mau-1.yaml").relative_to(ROOT))
+    code, out, err = await run_cli(database_url, "plan", "load", sample)
+    assert code == 1
+    assert err.startswith(f"error: {sample}:") and "tinh-quang-ngai" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    province = str((ROOT / "examples" / "tinh-quang-ngai.yaml").relative_to(ROOT))
+    for plan in (province, sample, example):
+        code, out, err = await run_cli(database_url, "plan", "load", plan)
+        assert code == 0, err
+        assert vi("plan.load.parent_missing", parent="tinh-quang-ngai") not in out
