@@ -7,10 +7,12 @@ instance of the same year is the one fed (`CCHC-Q1-2024` feeds the parent's `CCH
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Obligation, Unit
+from db.models import Obligation, Official, Unit
 
 
 async def children_of(session: AsyncSession, unit_id: int) -> list[Unit]:
@@ -93,3 +95,13 @@ async def feeding_reports(session: AsyncSession, obligation: Obligation) -> list
         if child.forward_to is not None
         and fed_report_code(child.forward_to, child.code, child.report_code) == obligation.code
     ]
+
+
+async def unit_names_of(session: AsyncSession, official_ids: Sequence[int]) -> dict[int, str]:
+    """The name of each official's unit (a commune, for the clerks who owe a province report)."""
+    rows = await session.execute(
+        select(Official.id, Unit.name)
+        .join(Unit, Unit.id == Official.unit_id)
+        .where(Official.id.in_(list(official_ids)))
+    )
+    return {official_id: name for official_id, name in rows}

@@ -23,6 +23,8 @@ _DESK_PATTERN = re.compile(r"^(?:(x[ar]):(\d{1,12})|nd:([ot])(\d{1,12}):(\d{1,12
 # A submission's figures: fa confirms the appendix's, fq asks them in chat, fc confirms the
 # chat's summary (each by submission id); tp hands in a template copy (by its first file id).
 _FIGURES_PATTERN = re.compile(r"^(?:(f[aqc])|(tp)):(\d{1,12})$")
+# The clerk hands the compiled report of a commune report (by its id) up to the parent's.
+_FORWARD_PATTERN = re.compile(r"^up:(\d{1,12})$")
 _FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
 _ACTION_CODES = {action: code for code, action in _FIGURE_ACTIONS.items()}
 
@@ -88,6 +90,13 @@ class TemplateTap:
     file_id: int
 
 
+@dataclass(frozen=True)
+class ForwardTap:
+    """ "Hand it up": the compiled report of `obligation_id` to the report it feeds."""
+
+    obligation_id: int
+
+
 Tap = (
     StatusTap
     | ObligationTap
@@ -97,6 +106,7 @@ Tap = (
     | NudgeTap
     | FiguresTap
     | TemplateTap
+    | ForwardTap
 )
 
 
@@ -126,6 +136,10 @@ def figures_data(action: str, submission_id: int) -> str:
 
 def template_data(file_id: int) -> str:
     return f"tp:{file_id}"
+
+
+def forward_data(obligation_id: int) -> str:
+    return f"up:{obligation_id}"
 
 
 CANCEL_DATA = "cx"
@@ -160,7 +174,8 @@ def _parse_desk(data: str) -> Tap | None:
 def _parse_figures(data: str) -> Tap | None:
     match = _FIGURES_PATTERN.fullmatch(data)
     if match is None:
-        return None
+        forward = _FORWARD_PATTERN.fullmatch(data)
+        return ForwardTap(int(forward.group(1))) if forward else None
     figures, template, ref_id = match.groups()
     if template:
         return TemplateTap(int(ref_id))

@@ -30,6 +30,7 @@ from db.figures import COUNT, RATIO, SUM, TEXT, Figure, Indicator, indicators_of
 from db.models import AssigneeRole, Obligation, ReviewState, TaskState, Unit
 from db.names import fold_name
 from db.plan.current import active_tasks
+from db.unit_tree import fed_report, unit_names_of
 from handlers.catalog import t
 from handlers.indicators import Total, format_number, percent_text, totals
 
@@ -92,6 +93,8 @@ class Compilation:
     tasks: tuple[TaskProgress, ...]
     as_of: datetime
     tz: ZoneInfo
+    # The submitters are the child units (a province's report from its communes).
+    by_units: bool = False
 
     @property
     def handed_in(self) -> int:
@@ -108,6 +111,11 @@ async def compile_obligation(
     assert unit is not None
     indicators = tuple(indicators_of(obligation))
     standings = await report_standings(session, obligation, today)
+    # A report the child units submit is a table of units: each row names the commune (its
+    # clerk's unit), not the clerk's department.
+    places: dict[int, str] = {}
+    if obligation.children_submit:
+        places = await unit_names_of(session, [s.official.id for s in standings])
     handed = [s for s in standings if s.current is not None]
     figures = await latest_figures(session, obligation.id, [s.official.id for s in handed])
     submitters = sorted(
@@ -115,7 +123,7 @@ async def compile_obligation(
             SubmitterFigures(
                 s.official.id,
                 s.official.full_name,
-                s.official.department,
+                places.get(s.official.id, s.official.department),
                 figures.get(s.official.id, {}),
             )
             for s in handed
@@ -124,7 +132,7 @@ async def compile_obligation(
     )
     return Compilation(
         unit_name=unit.name,
-        reports_to=obligation.forward_to or unit.reports_to,
+        reports_to=await _reported_to(session, obligation, unit),
         code=obligation.code,
         title=obligation.title,
         window_start=obligation.window_start,
@@ -135,11 +143,16 @@ async def compile_obligation(
         totals=totals(indicators, [p.figures for p in submitters]),
         expected=len(standings),
         outstanding=tuple(
-            [await _outstanding(session, obligation, s) for s in standings if s.current is None]
+            [
+                await _outstanding(session, obligation, s, places)
+                for s in standings
+                if s.current is None
+            ]
         ),
         tasks=tuple(await _task_progress(session, obligation.unit_id, today, tz)),
         as_of=now,
         tz=tz,
+        by_units=obligation.children_submit,
     )
 
 
@@ -147,15 +160,28 @@ def _name_order(name: str, official_id: int) -> tuple[str, str, int]:
     return name_key(fold_name(name), official_id)
 
 
+async def _reported_to(session: AsyncSession, obligation: Obligation, unit: Unit) -> str | None:
+    # A report that feeds one of the level above goes to that unit, named as people name it.
+    parent = await fed_report(session, obligation)
+    if parent is not None:
+        above = await session.get(Unit, parent.unit_id)
+        if above is not None:
+            return above.name
+    return obligation.forward_to or unit.reports_to
+
+
 async def _outstanding(
-    session: AsyncSession, obligation: Obligation, standing: ReportStanding
+    session: AsyncSession,
+    obligation: Obligation,
+    standing: ReportStanding,
+    places: Mapping[int, str],
 ) -> Outstanding:
     latest = standing.latest
     row = await assignment(session, obligation, standing.official.id)
     extended = row.extended_due if row is not None else None
     return Outstanding(
         name=standing.official.full_name,
-        department=standing.official.department,
+        department=places.get(standing.official.id, standing.official.department),
         on_leave_until=standing.leave_until,
         # Marked only when the extension is the date that holds for them.
         extended_to=extended if extended is not None and extended == standing.due else None,

@@ -193,7 +193,7 @@ def _task_row(task: TaskProgress, lang: str) -> list[str]:
 
 def _outstanding_title(compilation: Compilation, lang: str) -> str:
     return t(
-        "compile.docx.outstanding",
+        "compile.docx.outstanding_units" if compilation.by_units else "compile.docx.outstanding",
         lang,
         count=len(compilation.outstanding),
         expected=compilation.expected,

@@ -175,10 +175,7 @@ class Conversation:
         return Reply(t("unreadable.message", turn.lang))
 
     async def _command(self, turn: Turn, name: str, args: str) -> list[Reply]:
-        tools = desk_commands.Tools(
-            self.store, self.invite_link, telegram=self.telegram, zalo_bot=self.zalo_bot
-        )
-        desk = await desk_commands.command(turn, name, args, tools)
+        desk = await desk_commands.command(turn, name, args, self._tools())
         if desk is not None:
             return desk
         if name == "help":
@@ -197,6 +194,11 @@ class Conversation:
             return [self._set_language(turn, args.strip().lower())]
         return [Reply(t("unknown.command", turn.lang, name=h(name)))]
 
+    def _tools(self) -> desk_commands.Tools:
+        return desk_commands.Tools(
+            self.store, self.invite_link, telegram=self.telegram, zalo_bot=self.zalo_bot
+        )
+
     async def _tap(self, turn: Turn, data: str) -> list[Reply]:
         tap = callbacks.parse(data)
         if isinstance(tap, callbacks.StatusTap):
@@ -213,8 +215,8 @@ class Conversation:
             return await reports.template_tapped(turn, tap.file_id, self.store)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
-        if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap):
-            return await desk_commands.tap(turn, tap)
+        if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap | callbacks.ForwardTap):
+            return await desk_commands.tap(turn, tap, self._tools())
         if isinstance(tap, callbacks.CancelTap):
             reply = await self._cancel(turn)
             return [Reply(reply.text, edit=True, notice=reply.text)]

@@ -16,6 +16,7 @@ from handlers.clerk.access import may_use_desk, refusal
 from handlers.clerk.compile_command import compile_reply
 from handlers.clerk.context import Desk, DeskInputError, Tools, desk_of
 from handlers.clerk.export import export_reply
+from handlers.clerk.forward_up import forward_tapped
 from handlers.clerk.invite import invite_reply
 from handlers.clerk.overdue import overdue_text
 from handlers.turn import Turn
@@ -70,7 +71,7 @@ async def _export(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
 
 
 async def _compile(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
-    return await compile_reply(desk, args, tools)
+    return await compile_reply(desk, args, tools, turn)
 
 
 async def _help(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
@@ -111,12 +112,18 @@ async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply]
     return [await _answer(handler(desk_of(turn), args, tools, turn))]
 
 
-async def tap(turn: Turn, data: callbacks.ExtensionTap | callbacks.NudgeTap) -> list[Reply]:
-    """A tap on a desk button: an extension decision or a confirmed nudge."""
+async def tap(
+    turn: Turn,
+    data: callbacks.ExtensionTap | callbacks.NudgeTap | callbacks.ForwardTap,
+    tools: Tools,
+) -> list[Reply]:
+    """A tap on a desk button: an extension decision, a confirmed nudge, a report handed up."""
     if isinstance(data, callbacks.ExtensionTap):
         return await extension.decision_tapped(turn, data)
     if not may_use_desk(turn.official):
         return [refusal(turn.lang)]
+    if isinstance(data, callbacks.ForwardTap):
+        return [await forward_tapped(turn, data, tools)]
     try:
         return [await nudge.confirmed(desk_of(turn), data)]
     except DeskInputError as exc:

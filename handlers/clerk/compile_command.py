@@ -15,10 +15,12 @@ from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
 from handlers.clerk.numbers import percent, share
+from handlers.clerk.upward import forward_choices
 from handlers.compilation import Compilation, compile_obligation, total_text
 from handlers.compiled_docx import write_draft
 from handlers.compiled_xlsx import write_appendix
 from handlers.presenting import h
+from handlers.turn import Turn
 from handlers.types import OutgoingFile, Reply
 
 # The appendix and the draft are Vietnamese documents, whatever language the clerk reads.
@@ -35,18 +37,24 @@ class CompiledFiles:
     draft: Path
 
 
-async def compile_reply(desk: Desk, args: str, tools: Tools) -> Reply:
-    """Compile the named report under DATA_DIR/compiled and send both files back."""
+async def compile_reply(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
+    """Compile the named report under DATA_DIR/compiled and send both files back; when the
+    report feeds one of the level above that the clerk owes, offer to hand it up."""
     obligation = await named_report(desk, args)
-    folder = tools.data_dir / "compiled" / f"{stamp(desk.now)}-{_safe(obligation.code)}"
-    files = await compile_into(desk, obligation, folder)
+    files = await compile_into(desk, obligation, compile_folder(tools, desk, obligation))
     return Reply(
         summary_text(files.compilation, desk.lang),
+        choices=await forward_choices(desk.session, obligation, turn.official, desk.lang),
         files=[
             OutgoingFile(files.draft.name, str(files.draft.resolve())),
             OutgoingFile(files.appendix.name, str(files.appendix.resolve())),
         ],
     )
+
+
+def compile_folder(tools: Tools, desk: Desk, obligation: Obligation) -> Path:
+    """Where a compilation of `obligation` at the desk's moment is written."""
+    return tools.data_dir / "compiled" / f"{stamp(desk.now)}-{_safe(obligation.code)}"
 
 
 async def named_report(desk: Desk, query: str) -> Obligation:
@@ -81,7 +89,9 @@ def summary_text(compilation: Compilation, lang: str) -> str:
     lines = [
         t("compile.summary.header", lang, code=h(compilation.code), title=h(compilation.title)),
         t(
-            "compile.summary.handed_in",
+            "compile.summary.units_handed_in"
+            if compilation.by_units
+            else "compile.summary.handed_in",
             lang,
             share=share(compilation.handed_in, compilation.expected),
             percent=percent(compilation.handed_in, compilation.expected, lang),
