@@ -21,6 +21,8 @@ from handlers.catalog import t
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_PLAN = REPO_ROOT / "examples" / "ba-bich-2024.yaml"
+# The level above Ba Bích: the tour hands the compiled report up to it.
+PROVINCE_PLAN = REPO_ROOT / "examples" / "tinh-quang-ngai.yaml"
 # Played by `--tour` on a fresh demo, so `make run` alone shows the whole story once.
 TOUR_SCRIPT = REPO_ROOT / "examples" / "demo-script.txt"
 # The same office on Zalo: numbered choices answered by typing, upload links (`--tour --zalo`).
@@ -35,8 +37,11 @@ async def seed(
 
     A fresh demo's sweep starts at the clock's time, not at the start of its day.
     """
-    async with sessionmaker() as session:
-        await load_plan(session, bundled_plan(language), clock, store)
+    # Ba Bích first, so it is the demo's unit (the first); then its province, then Ba Bích
+    # again, which puts it under the province (the tour hands its report up there).
+    for plan in (bundled_plan(language), province_plan(language), bundled_plan(language)):
+        async with sessionmaker() as session:
+            await load_plan(session, plan, clock, store)
     async with sessionmaker() as session, session.begin():
         unit, speaker = await _set_up_people(session, clock.now())
         if await sweep_marks.swept_until(session, unit.id) is None:
@@ -45,18 +50,26 @@ async def seed(
 
 
 def bundled_plan(language: str) -> Plan:
-    """The Ba Bích plan, its officials speaking `language`, without its province."""
+    """The Ba Bích plan, its officials speaking `language`."""
+    return _in_language(BUNDLED_PLAN, language)
+
+
+def province_plan(language: str) -> Plan:
+    """The province above Ba Bích, its officer speaking `language`."""
+    return _in_language(PROVINCE_PLAN, language)
+
+
+def _in_language(path: Path, language: str) -> Plan:
     try:
-        plan = read_plan(BUNDLED_PLAN)
+        plan = read_plan(path)
     except PlanError as exc:
         raise CommandError(str(exc)) from exc
-    # The demo is one commune: its province (examples/tinh-quang-ngai.yaml) is not loaded.
-    spec = plan.spec.model_copy(update={"unit": plan.spec.unit.model_copy(update={"parent": None})})
+    spec = plan.spec
     if any(o.language != language for o in spec.officials):
         # The demo speaks one language throughout: the bot's messages follow --lang too.
         officials = [o.model_copy(update={"language": language}) for o in spec.officials]
         spec = spec.model_copy(update={"officials": officials})
-    return dataclasses.replace(plan, spec=spec, parent_line=None)
+    return dataclasses.replace(plan, spec=spec)
 
 
 async def bind_phone(session: AsyncSession, official: Official, at: datetime) -> str:
