@@ -34,6 +34,8 @@ class Indicator:
     denominator: str | None = None
     decimals: int = 1
     cell: str | None = None
+    # "higher": a higher ratio is good ("đạt"); "lower": it is bad ("chiếm").
+    better: str = "higher"
 
     @property
     def asked(self) -> bool:
@@ -56,6 +58,7 @@ def _indicator(raw: Mapping[str, Any]) -> Indicator:
         denominator=raw.get("denominator"),
         decimals=int(raw.get("decimals", 1)),
         cell=raw.get("cell"),
+        better=str(raw.get("better") or "higher"),
     )
 
 

@@ -7,7 +7,6 @@ same `Compilation` out, so the appendix and the draft cannot disagree.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,11 +32,6 @@ from db.plan.current import active_tasks
 from db.unit_tree import fed_report, unit_names_of
 from handlers.catalog import t
 from handlers.indicators import Total, format_number, percent_text, totals
-
-# The documents read a bad rate "chiếm" and a good one "đạt" ("51/376 hồ sơ trễ hẹn, chiếm
-# 13,56%"). The plan does not say which an indicator is, so its label decides; compared with
-# the tone marks kept, since "trẻ" (child) folds to the same letters as "trễ" (late).
-_BAD_RATE_WORDS = ("trễ", "quá hạn", "chậm", "tồn đọng", "sai sót")
 
 
 @dataclass(frozen=True)
@@ -227,9 +221,9 @@ def _lead_outcome(leads: Sequence[TaskStanding], today: date, tz: ZoneInfo) -> T
 
 
 def good_rate(indicator: Indicator) -> bool:
-    """Whether a higher ratio is better ("đạt") rather than worse ("chiếm")."""
-    label = unicodedata.normalize("NFC", indicator.label).casefold()
-    return not any(word in label for word in _BAD_RATE_WORDS)
+    """Whether a higher ratio is better ("đạt") rather than worse ("chiếm"), as the plan says
+    (`better: lower` for late files)."""
+    return indicator.better != "lower"
 
 
 def ratio_text(total: Total, lang: str) -> str:

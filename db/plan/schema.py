@@ -283,7 +283,8 @@ class IndicatorSpec(Spec):
     * `sum`: a number per person, added up (applications received: 376);
     * `count`: yes or no per person, the unit's figure is how many said yes;
     * `ratio`: never asked: `numerator` over `denominator` of the unit's summed figures, as a
-      percentage with `decimals` places ("43,1%") — recomputed, never averaged;
+      percentage with `decimals` places ("43,1%") — recomputed, never averaged; `better:
+      lower` when a high one is bad (late files: "chiếm 13,56%");
     * `text`: words per person (difficulties), listed.
     `cell` is where the report's appendix template holds it ("Phụ lục!C5" or "C5"), so a
     filled-in appendix is read instead of asking.
@@ -297,6 +298,9 @@ class IndicatorSpec(Spec):
     denominator: Key | None = None
     decimals: int = Field(default=1, ge=0, le=4)
     cell: str | None = None
+    # Whether a higher ratio is the good direction: documents read a good one "đạt 43,1%"
+    # and a bad one "chiếm 13,56%" (late files).
+    better: Literal["higher", "lower"] = "higher"
 
     @field_validator("cell")
     @classmethod
@@ -314,6 +318,8 @@ class IndicatorSpec(Spec):
             raise ValueError(f"indicator {self.code}: only a ratio has a numerator/denominator")
         if self.combine == "ratio" and self.cell is not None:
             raise ValueError(f"indicator {self.code}: a ratio is computed, not read from a cell")
+        if self.combine != "ratio" and self.better != "higher":
+            raise ValueError(f"indicator {self.code}: only a ratio reads better or worse")
         return self
 
 
