@@ -649,8 +649,11 @@ class Dispatcher(Generic[Message]):
         channel: Channel | None,
         now: datetime,
     ) -> int:
-        """Queue one notice per clerk (leaders when the unit has no clerk) about a person."""
+        """Queue one notice per clerk (leaders when the unit has no clerk) of the person's own
+        unit: a commune clerk who owes the province's report is the commune's to reach."""
         person = await session.get(Official, official_id)
+        if person is not None:
+            unit_id = person.unit_id
         recipients = await reachability.who_hears_of(session, unit_id, official_id)
         payload: dict[str, Any] = {
             "official_id": official_id,

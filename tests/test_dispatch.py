@@ -22,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.clock import FixedClock
 from db.identities import bind
 from db.kinds import UNREACHABLE_NOTICE
-from db.models import AuditEntry, Channel, ChannelIdentity, Official, Reminder, ReminderStatus
+from db.models import (
+    AuditEntry,
+    Channel,
+    ChannelIdentity,
+    Official,
+    Reminder,
+    ReminderStatus,
+    Unit,
+)
 from db.names import fold_name
 from db.outbox import NewReminder, drop_pending, enqueue
 from db.session import make_engine, make_sessionmaker
@@ -535,6 +543,44 @@ async def test_someone_without_a_chat_is_dropped_and_the_clerk_told_once(office:
     again = await dispatcher.drain()
     assert (again.dropped, again.notices) == (1, 0)
     assert len(await office.notices()) == 1
+
+
+async def test_a_person_of_another_unit_without_a_chat_is_told_to_their_own_units_clerk(
+    office: Office,
+) -> None:
+    # A commune clerk owes the province's report: the province's row, the commune's person.
+    commune = office.commune
+    async with office.sessionmaker() as session:
+        below = Unit(code="xa-duoi", name="UBND xã Dưới", timezone="Asia/Ho_Chi_Minh")
+        session.add(below)
+        await session.flush()
+        their_clerk = Official(
+            unit_id=below.id,
+            key="vp",
+            full_name="Văn Phòng Dưới",
+            name_folded="van phong duoi",
+            position="",
+            department="",
+            is_official=False,
+            is_clerk=True,
+            is_leader=False,
+            active=True,
+            language="vi",
+        )
+        owing = Official(
+            unit_id=below.id, key="no", full_name="Nợ Báo Cáo", name_folded="no bao cao",
+            position="", department="", is_official=True, is_clerk=False, is_leader=False,
+            active=True, language="vi",
+        )  # fmt: skip
+        session.add_all([their_clerk, owing])
+        await session.commit()
+    await office.add(new_reminder(commune, owing, due=T0 - timedelta(minutes=1)))
+
+    report = await office.dispatcher(ScriptedTransport()).run_once()
+
+    assert (report.dropped, report.notices) == (1, 1)
+    [notice] = await office.notices()
+    assert notice.recipient_id == their_clerk.id and notice.unit_id == below.id
 
 
 async def test_someone_whose_chat_is_known_unreachable_is_dropped_without_a_new_notice(
