@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,6 +13,12 @@ from db.files import FileStore
 from db.models import Channel, ChannelIdentity, Official
 from db.plan import load_plan, read_plan
 from tests.conftest import EXAMPLE_PLAN
+
+
+def example_indicators(report: str = "CCHC-Q1") -> list[dict[str, Any]]:
+    """The indicators the example plan declares for `report`, as an obligation keeps them."""
+    spec = next(r for r in read_plan(EXAMPLE_PLAN).spec.reports if r.code == report)
+    return [indicator.model_dump() for indicator in spec.indicators]
 
 
 async def load_example(

@@ -162,7 +162,8 @@ def indicators() -> list[Indicator]:
 def with_cells(where: Callable[[str], str]) -> list[Indicator]:
     """The indicators with each cell reference rewritten from its bare cell ("C5")."""
     raw = [
-        {**i, "cell": where(i["cell"].split("!")[1])} if "cell" in i else i for i in CCHC_INDICATORS
+        {**i, "cell": where(i["cell"].split("!")[1])} if i.get("cell") else i
+        for i in CCHC_INDICATORS
     ]
     return indicators_of(Obligation(indicators=raw))
 

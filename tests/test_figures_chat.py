@@ -40,6 +40,7 @@ from handlers.types import (
 )
 from tests.factories import Commune, build_commune
 from tests.fakebotapi import parse_html
+from tests.plans import example_indicators
 from tests.test_conversation import (
     AN_CHAT,
     TZ,
@@ -53,79 +54,9 @@ from tests.wording import vi
 
 Q1 = "Báo cáo CCHC Quý I năm 2024"
 
-# The seed's appendix figures (rows 5-7: number in C, total in D) and a remark in words.
-CCHC_INDICATORS: list[dict[str, Any]] = [
-    {
-        "code": "hs_truc_tuyen",
-        "label": "Hồ sơ TTHC tiếp nhận trực tuyến",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!C5",
-    },
-    {
-        "code": "hs_tiep_nhan",
-        "label": "Tổng số hồ sơ TTHC tiếp nhận",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!D5",
-    },
-    {
-        "code": "ty_le_truc_tuyen",
-        "label": "Tỷ lệ hồ sơ tiếp nhận trực tuyến",
-        "unit": "%",
-        "combine": "ratio",
-        "numerator": "hs_truc_tuyen",
-        "denominator": "hs_tiep_nhan",
-        "decimals": 1,
-    },
-    {
-        "code": "hs_tre_han",
-        "label": "Hồ sơ TTHC giải quyết trễ hẹn",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!C6",
-    },
-    {
-        "code": "hs_giai_quyet",
-        "label": "Tổng số hồ sơ TTHC đã giải quyết",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!D6",
-    },
-    {
-        "code": "ty_le_tre_han",
-        "label": "Tỷ lệ hồ sơ trễ hẹn",
-        "unit": "%",
-        "combine": "ratio",
-        "numerator": "hs_tre_han",
-        "denominator": "hs_giai_quyet",
-        "decimals": 2,
-    },
-    {
-        "code": "hs_so_hoa",
-        "label": "Hồ sơ, kết quả giải quyết TTHC được số hóa",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!C7",
-    },
-    {
-        "code": "hs_can_so_hoa",
-        "label": "Tổng số hồ sơ, kết quả cần số hóa",
-        "unit": "hồ sơ",
-        "combine": "sum",
-        "cell": "Phụ lục!D7",
-    },
-    {
-        "code": "ty_le_so_hoa",
-        "label": "Tỷ lệ số hóa hồ sơ",
-        "unit": "%",
-        "combine": "ratio",
-        "numerator": "hs_so_hoa",
-        "denominator": "hs_can_so_hoa",
-        "decimals": 1,
-    },
-    {"code": "kho_khan", "label": "Khó khăn, vướng mắc, đề xuất", "combine": "text"},
-]
+# The example plan's CCHC figures: the appendix's rows (number in C, total in D), their
+# ratios, and a remark in words.
+CCHC_INDICATORS: list[dict[str, Any]] = example_indicators()
 # A yes/no figure too, for the chat's tests.
 COUNT_INDICATOR = {
     "code": "thanh_toan",
