@@ -6,6 +6,9 @@ The reports side starts from the obligations already past their date (index on
 `db.desk.handed_in`), so the work follows the size of the answer, not of the submissions.
 Details (the latest version's review, leave, reminders sent) are then read for the rows of
 the answer alone, through `submissions (official_id, obligation_id, version)`.
+
+A report the child units submit (a province's) is owed by each commune's clerk by their own
+date; its rows carry the commune, and are ordered by it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from db.models import (
     Task,
     TaskAssignee,
     TaskState,
+    Unit,
 )
+from db.names import fold_name
 from db.task_codes import code_order
 
 
@@ -53,6 +58,9 @@ class OverdueRow:
     last_at: datetime | None
     leave_until: date | None = None  # the last day of the leave they are on today
     reminders_sent: int = 0
+    extended: bool = False  # `due` is an approved extension, not their plan's date
+    # The official's unit: on a report the children submit, the commune that owes it.
+    unit_name: str = ""
 
     @property
     def on_leave(self) -> bool:
@@ -70,6 +78,7 @@ class OverdueGroup:
     due: date
     total: int
     rows: Sequence[OverdueRow] = field(default_factory=tuple)
+    children_submit: bool = False  # owed by the child units' clerks, one row per commune
 
 
 @dataclass(frozen=True)
@@ -143,37 +152,44 @@ async def _overdue_reports(
             select(Obligation).where(Obligation.id.in_({r[0] for r in open_rows}))
         )
     }
-    late = [
-        (obligation_id, official_id, own_due)
-        for obligation_id, official_id, extended, own in open_rows
-        if (own_due := effective_due(obligations[obligation_id].due_date, extended, own)) < today
-    ]
-    people = await _people(session, {official_id for _, official_id, _ in late}, only)
+    late: list[tuple[int, int, date, bool]] = []  # report, official, their date, extended
+    for obligation_id, official_id, extended_due, own_due in open_rows:
+        planned = own_due or obligations[obligation_id].due_date
+        theirs = effective_due(planned, extended_due)
+        if theirs < today:
+            late.append((obligation_id, official_id, theirs, theirs != planned))
+    people = await _people(session, {row[1] for row in late}, only)
     late = [row for row in late if row[1] in people]
     if not late:
         return []
-    obligation_ids = sorted({obligation_id for obligation_id, _, _ in late})
-    official_ids = sorted({official_id for _, official_id, _ in late})
+    obligation_ids = sorted({row[0] for row in late})
+    official_ids = sorted({row[1] for row in late})
     totals = await _report_totals(session, unit_id, obligation_ids, only)
     latest = await _latest_versions(session, official_ids, obligation_ids)
     away = await _on_leave(session, official_ids, today)
     sent = await outbox.reminders_sent(session, OBLIGATION, official_ids, obligation_ids)
     by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
-    for obligation_id, official_id, own_due in late:
-        name, department, folded = people[official_id]
+    for obligation_id, official_id, theirs, extended in late:
+        person = people[official_id]
         state, reviewed_at = latest.get((official_id, obligation_id), (None, None))
         row = OverdueRow(
             official_id=official_id,
-            full_name=name,
-            department=department,
-            due=own_due,
+            full_name=person.name,
+            department=person.department,
+            due=theirs,
             role=None,
             last_state=state,
             last_at=reviewed_at,
             leave_until=away.get(official_id),
             reminders_sent=sent.get((official_id, obligation_id), 0),
+            extended=extended,
+            unit_name=person.unit_name,
         )
-        by_subject[obligation_id].append((row, folded))
+        # A commune's list is read by commune, a commune office's by person.
+        o = obligations[obligation_id]
+        by_subject[obligation_id].append(
+            (row, fold_name(person.unit_name) if o.children_submit else person.folded)
+        )
     groups = []
     for obligation_id, members in by_subject.items():
         o = obligations[obligation_id]
@@ -185,24 +201,42 @@ async def _overdue_reports(
                 o.title,
                 o.due_date,
                 totals.get(o.id, 0),
-                _ordered(members),
+                _ordered(members, by_unit=o.children_submit),
+                children_submit=o.children_submit,
             )
         )
     return sorted(groups, key=lambda g: (g.due, g.code))
 
 
+@dataclass(frozen=True)
+class _Person:
+    name: str
+    department: str
+    folded: str
+    unit_name: str
+
+
 async def _people(
     session: AsyncSession, official_ids: Collection[int], only: OverdueFilter
-) -> dict[int, tuple[str, str, str]]:
-    """Name, department and folded name of the active officials among `official_ids`."""
+) -> dict[int, _Person]:
+    """Name, department, folded name and unit of the active officials among `official_ids`."""
     if not official_ids:
         return {}
     rows = await session.execute(
-        select(Official.id, Official.full_name, Official.department, Official.name_folded).where(
-            Official.id.in_(sorted(official_ids)), Official.active.is_(True), *_department(only)
+        select(
+            Official.id,
+            Official.full_name,
+            Official.department,
+            Official.name_folded,
+            Unit.name,
         )
+        .join(Unit, Unit.id == Official.unit_id)
+        .where(Official.id.in_(sorted(official_ids)), Official.active.is_(True), *_department(only))
     )
-    return {official_id: (name, dept, folded) for official_id, name, dept, folded in rows}
+    return {
+        official_id: _Person(name, department, folded, unit_name)
+        for official_id, name, department, folded, unit_name in rows
+    }
 
 
 async def _report_totals(
@@ -267,6 +301,7 @@ async def _overdue_tasks(
             Official.name_folded,
             TaskAssignee.role,
             due.label("due"),
+            Task.due_date,
             StatusUpdate.state,
             StatusUpdate.at,
         )
@@ -303,7 +338,7 @@ async def _overdue_tasks(
     away = await _on_leave(session, official_ids, today)
     sent = await outbox.reminders_sent(session, TASK, official_ids, task_ids)
     by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
-    for task_id, official_id, name, department, folded, role, own_due, st, at in rows:
+    for task_id, official_id, name, department, folded, role, own_due, task_due, st, at in rows:
         row = OverdueRow(
             official_id=official_id,
             full_name=name,
@@ -314,6 +349,7 @@ async def _overdue_tasks(
             last_at=at,
             leave_until=away.get(official_id),
             reminders_sent=sent.get((official_id, task_id), 0),
+            extended=own_due != task_due,
         )
         by_subject[task_id].append((row, folded))
     groups = []
@@ -334,9 +370,15 @@ async def _overdue_tasks(
     return sorted(groups, key=lambda g: (g.due, code_order(g.code)))
 
 
-def _ordered(members: list[tuple[OverdueRow, str]]) -> tuple[OverdueRow, ...]:
-    # The longest late first; then by given name, the way the clerk reads a list.
-    members.sort(key=lambda m: (m[0].due, *name_key(m[1], m[0].official_id)))
+def _ordered(
+    members: list[tuple[OverdueRow, str]], by_unit: bool = False
+) -> tuple[OverdueRow, ...]:
+    # The longest late first; then by given name, the way the clerk reads a list, or by the
+    # commune's name (folded) when each row is a commune.
+    if by_unit:
+        members.sort(key=lambda m: (m[0].due, m[1], m[0].official_id))
+    else:
+        members.sort(key=lambda m: (m[0].due, *name_key(m[1], m[0].official_id)))
     return tuple(row for row, _ in members)
 
 

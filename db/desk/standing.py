@@ -59,10 +59,17 @@ class ReportStanding:
     subject_due: date
     versions: tuple[Submission, ...]
     leave_until: date | None  # the last day of the leave they are on today
+    # Their own date from the plan (a child unit's clerk on the parent's report), if any.
+    own_due: date | None = None
 
     @property
     def on_leave(self) -> bool:
         return self.leave_until is not None
+
+    @property
+    def extended(self) -> bool:
+        """Whether an approved extension is the date that holds for them."""
+        return self.due != (self.own_due or self.subject_due)
 
     @property
     def latest(self) -> Submission | None:
@@ -165,6 +172,7 @@ async def report_standings(
             subject_due=obligation.due_date,
             versions=tuple(versions.get(official.id, ())),
             leave_until=leave_until(official, today),
+            own_due=own,
         )
         for official, extended, own in people
     ]

@@ -120,9 +120,13 @@ async def _due_this_week(desk: Desk, monday: date, sunday: date) -> str:
     lines = [t("clerk.digest.due_header", lang)]
     for obligation in obligations:
         progress = await _progress(desk, obligation)
+        # A province's report is counted in communes, a commune's in people.
+        key = (
+            "clerk.digest.due_communes" if obligation.children_submit else "clerk.digest.due_report"
+        )
         lines.append(
             t(
-                "clerk.digest.due_report",
+                key,
                 lang,
                 code=h(obligation.code),
                 due=format_date(obligation.due_date),
@@ -157,11 +161,12 @@ async def _overdue_now(desk: Desk) -> str:
     lines = [t("clerk.digest.overdue_header", lang)]
     for group in groups:
         late = len(group.rows)
-        key = (
-            "clerk.digest.overdue_report"
-            if group.kind == OBLIGATION
-            else "clerk.digest.overdue_task"
-        )
+        if group.children_submit:
+            key = "clerk.digest.overdue_communes"
+        elif group.kind == OBLIGATION:
+            key = "clerk.digest.overdue_report"
+        else:
+            key = "clerk.digest.overdue_task"
         lines.append(
             t(
                 key,

@@ -3,6 +3,8 @@
 Sheets: the status matrix of the reports (with counts and on-time rates as real numbers),
 one sheet per report listing every version handed in, and every task status answer of the
 period. Times are real Excel datetimes in local time, dates real Excel dates.
+
+Reports the child units submit (a province's) have one row per commune, with its clerk.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from db.deadlines import days_late
 from db.desk.standing import ReportOutcome, ReportStanding, name_key, report_standings
 from db.desk.subjects import find_obligation, obligations_due_in
 from db.models import Obligation, Official, StatusUpdate, Task, Unit
+from db.names import fold_name
+from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
@@ -82,17 +86,25 @@ async def write_export(
     unit = await desk.session.get(Unit, desk.unit_id)
     assert unit is not None
     standings = {o.id: await report_standings(desk.session, o, desk.today) for o in obligations}
+    communes: dict[int, str] = {}  # official → their commune, on reports the communes submit
+    if any(o.children_submit for o in obligations):
+        people = {s.official.id for group in standings.values() for s in group}
+        communes = await unit_names_of(desk.session, sorted(people))
     book = Workbook()
     matrix = book.active
     assert matrix is not None
     matrix.title = _sheet_title(t("clerk.xlsx.matrix_sheet", desk.lang), set())
-    _matrix_sheet(desk, matrix, unit, scope, obligations, standings)
+    if obligations and all(o.children_submit for o in obligations):
+        _communes_sheet(desk, matrix, unit, scope, obligations, standings, communes)
+    else:
+        _matrix_sheet(desk, matrix, unit, scope, obligations, standings)
     used = {matrix.title}
     names = await _reviewer_names(desk, standings.values())
     for obligation in obligations:
         sheet = book.create_sheet(_sheet_title(obligation.code, used))
         used.add(sheet.title)
-        _report_sheet(desk, sheet, obligation, standings[obligation.id], names)
+        by_commune = communes if obligation.children_submit else None
+        _report_sheet(desk, sheet, obligation, standings[obligation.id], names, by_commune)
     answers = book.create_sheet(_sheet_title(t("clerk.xlsx.status_sheet", desk.lang), used))
     start, end = _period(obligations, scope)
     await _status_sheet(desk, answers, start, end)
@@ -209,7 +221,60 @@ def _matrix_sheet(
         values: list[Any] = [index, official.full_name, official.department]
         values += [cells.get((official.id, o.id), "") for o in obligations]
         _put(sheet, first + index, values, {})
-    row = first + len(ordered) + 2
+    _count_rows(desk, sheet, first + len(ordered) + 2, obligations, standings)
+
+
+def _communes_sheet(
+    desk: Desk,
+    sheet: Worksheet,
+    unit: Unit,
+    scope: str,
+    obligations: Sequence[Obligation],
+    standings: dict[int, list[ReportStanding]],
+    communes: dict[int, str],
+) -> None:
+    """The matrix of reports the communes submit: one row per commune, whoever its clerk was."""
+    lang = desk.lang
+    first = _title_rows(
+        sheet,
+        t("clerk.xlsx.matrix_title", lang, unit=unit.name, scope=scope),
+        [(t("clerk.xlsx.as_of", lang), local(desk.now, desk), DATETIME_FORMAT)],
+    )
+    # Rows by the commune's name: names are unique among a province's communes.
+    clerks: dict[str, list[str]] = {}
+    cells: dict[tuple[str, int], str] = {}
+    for obligation in obligations:
+        for standing in standings[obligation.id]:
+            commune = communes[standing.official.id]
+            # A commune whose clerk changed between reports keeps one row, naming both.
+            names = clerks.setdefault(commune, [])
+            if standing.official.full_name not in names:
+                names.append(standing.official.full_name)
+            cells[(commune, obligation.id)] = outcome_cell(desk, standing)
+    labels = [
+        t("clerk.xlsx.no", lang),
+        t("clerk.xlsx.commune", lang),
+        t("clerk.xlsx.commune_clerk", lang),
+        *(o.code for o in obligations),
+    ]
+    _header(sheet, first, labels)
+    ordered = sorted(clerks, key=lambda name: (fold_name(name), name))
+    for index, commune in enumerate(ordered, start=1):
+        values: list[Any] = [index, commune, "; ".join(clerks[commune])]
+        values += [cells.get((commune, o.id), "") for o in obligations]
+        _put(sheet, first + index, values, {})
+    _count_rows(desk, sheet, first + len(ordered) + 2, obligations, standings)
+
+
+def _count_rows(
+    desk: Desk,
+    sheet: Worksheet,
+    row: int,
+    obligations: Sequence[Obligation],
+    standings: dict[int, list[ReportStanding]],
+) -> None:
+    """Below the matrix: each outcome counted, the total owed and the on-time rate."""
+    lang = desk.lang
     for outcome in OUTCOMES:
         counts = [
             sum(1 for s in standings[o.id] if s.outcome(desk.tz) is outcome) for o in obligations
@@ -234,6 +299,7 @@ def _report_sheet(
     obligation: Obligation,
     standings: Sequence[ReportStanding],
     names: dict[int, str],
+    communes: dict[int, str] | None = None,
 ) -> None:
     lang = desk.lang
     first = _title_rows(
@@ -245,6 +311,8 @@ def _report_sheet(
             (t("clerk.xlsx.window_end", lang), obligation.window_end, DATE_FORMAT),
         ],
     )
+    # A version of a commune's report: the commune, then the clerk who handed it in.
+    who = ("commune", "commune_clerk") if communes is not None else ("name", "department")
     _header(
         sheet,
         first,
@@ -252,8 +320,7 @@ def _report_sheet(
             t(f"clerk.xlsx.{key}", lang)
             for key in (
                 "no",
-                "name",
-                "department",
+                *who,
                 "version",
                 "submitted_at",
                 "own_due",
@@ -274,10 +341,14 @@ def _report_sheet(
     )
     for index, (standing, version) in enumerate(rows, start=1):
         late = days_late(standing.due, version.submitted_at, desk.tz)
+        official = standing.official
+        if communes is not None:
+            first_two = [communes[official.id], official.full_name]
+        else:
+            first_two = [official.full_name, official.department]
         values: list[Any] = [
             index,
-            standing.official.full_name,
-            standing.official.department,
+            *first_two,
             version.version,
             local(version.submitted_at, desk),
             standing.due,

@@ -1,8 +1,13 @@
-"""/tonghop (/summary) <report or task>: the status matrix of one report or task."""
+"""/tonghop (/summary) <report or task>: the status matrix of one report or task.
+
+A report the child units submit (the province's) is counted and listed commune by commune,
+with the figures the communes have given so far.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from db.clock import format_date
 from db.desk.standing import (
@@ -14,10 +19,14 @@ from db.desk.standing import (
     task_standings,
 )
 from db.desk.subjects import find_subject
+from db.figures import COUNT, RATIO, TEXT, indicators_of, latest_figures
 from db.models import Obligation, Task
+from db.names import fold_name
+from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.numbers import percent, share
+from handlers.indicators import Total, format_number, percent_text, totals
 from handlers.presenting import h, moment, state_label
 
 REPORT_ORDER = (
@@ -49,11 +58,17 @@ async def summary_text(desk: Desk, query: str) -> str:
     return await _task_matrix(desk, subject)
 
 
-def _counts(desk: Desk, outcomes: Sequence[str], order: Sequence[str], prefix: str) -> str:
+def _counts(
+    desk: Desk,
+    outcomes: Sequence[str],
+    order: Sequence[str],
+    prefix: str,
+    line_key: str = "clerk.summary.line",
+) -> str:
     total = len(outcomes)
     return "\n".join(
         t(
-            "clerk.summary.line",
+            line_key,
             desk.lang,
             label=t(f"{prefix}.{value}", desk.lang),
             share=share(outcomes.count(value), total),
@@ -70,10 +85,8 @@ def _names_block(desk: Desk, label_key: str, lines: Sequence[str]) -> str | None
     return "\n".join([header, *lines])
 
 
-async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
-    standings = await report_standings(desk.session, obligation, desk.today)
-    outcomes = [s.outcome(desk.tz) for s in standings]
-    head = t(
+def _report_head(desk: Desk, obligation: Obligation) -> str:
+    return t(
         "clerk.summary.header",
         desk.lang,
         code=h(obligation.code),
@@ -81,6 +94,14 @@ async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
         due_part=t("clerk.due", desk.lang, due=format_date(obligation.due_date)),
         when=moment(desk.now, desk.tz),
     )
+
+
+async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
+    standings = await report_standings(desk.session, obligation, desk.today)
+    if obligation.children_submit:
+        return await _communes_matrix(desk, obligation, standings)
+    outcomes = [s.outcome(desk.tz) for s in standings]
+    head = _report_head(desk, obligation)
     blocks = [head, _counts(desk, outcomes, REPORT_ORDER, "clerk.report")]
     for outcome in (ReportOutcome.LATE, ReportOutcome.MISSING, ReportOutcome.ON_LEAVE):
         members = [s for s, o in zip(standings, outcomes, strict=True) if o is outcome]
@@ -109,6 +130,97 @@ def _report_person(desk: Desk, standing: ReportStanding, outcome: ReportOutcome)
 
 def _facts(facts: Sequence[str]) -> str:
     return f" — {', '.join(facts)}" if facts else ""
+
+
+async def _communes_matrix(
+    desk: Desk, obligation: Obligation, standings: Sequence[ReportStanding]
+) -> str:
+    """Each commune under its outcome, every outcome listed, then the figures so far."""
+    units = await unit_names_of(desk.session, [s.official.id for s in standings])
+    ordered = sorted(standings, key=lambda s: (fold_name(units[s.official.id]), s.official.id))
+    outcomes = [s.outcome(desk.tz) for s in ordered]
+    counts = _counts(
+        desk, outcomes, REPORT_ORDER, "clerk.report", line_key="clerk.province.summary_line"
+    )
+    blocks = [_report_head(desk, obligation), counts]
+    # The province reads every commune, on time included: which have handed in is the news.
+    for outcome in REPORT_ORDER:
+        lines = [
+            _commune_line(desk, s, outcome, units[s.official.id])
+            for s, o in zip(ordered, outcomes, strict=True)
+            if o is outcome
+        ]
+        block = _names_block(desk, f"clerk.report.{outcome.value}", lines)
+        if block:
+            blocks.append(block)
+    if obligation.indicators:
+        blocks.append(await _figures_so_far(desk, obligation, ordered))
+    return "\n\n".join(blocks)
+
+
+def _commune_line(desk: Desk, standing: ReportStanding, outcome: ReportOutcome, unit: str) -> str:
+    line = partial(
+        t,
+        "clerk.province.summary_commune",
+        desk.lang,
+        unit=h(unit),
+        name=h(standing.official.full_name),
+    )
+    if outcome is ReportOutcome.ON_TIME:
+        # Dates and extensions explain a commune that is late or missing, not one on time.
+        return line(facts="")
+    facts: list[str] = []
+    if outcome is ReportOutcome.LATE:
+        facts.append(t("clerk.late_days", desk.lang, days=standing.late_days(desk.tz)))
+    elif standing.latest is not None:  # sent, then returned
+        reviewed = standing.latest.reviewed_at
+        when = format_date(reviewed.astimezone(desk.tz).date()) if reviewed else ""
+        facts.append(t("clerk.returned_on", desk.lang, date=when))
+    if standing.extended:
+        facts.append(t("clerk.overdue.extended", desk.lang, due=format_date(standing.due)))
+    elif standing.due != standing.subject_due:
+        facts.append(t("clerk.province.own_due", desk.lang, due=format_date(standing.due)))
+    if outcome is ReportOutcome.ON_LEAVE and standing.leave_until is not None:
+        facts.append(t("clerk.on_leave_until", desk.lang, date=format_date(standing.leave_until)))
+    return line(facts=_facts(facts))
+
+
+async def _figures_so_far(
+    desk: Desk, obligation: Obligation, standings: Sequence[ReportStanding]
+) -> str:
+    """The province's totals of the figures of the communes whose report stands."""
+    handed = [s.official.id for s in standings if s.current is not None]
+    figures = await latest_figures(desk.session, obligation.id, handed) if handed else {}
+    header = t(
+        "clerk.province.figures_header",
+        desk.lang,
+        share=share(len(figures), len(standings)),
+    )
+    if not figures:
+        return "\n".join([header, t("clerk.province.figures_none", desk.lang)])
+    indicators = indicators_of(obligation)
+    summed = totals(indicators, [figures[i] for i in handed if i in figures])
+    return "\n".join([header, *(_figure_line(desk.lang, summed[i.code]) for i in indicators)])
+
+
+def _figure_line(lang: str, total: Total) -> str:
+    indicator = total.indicator
+    label = h(indicator.label)
+    if total.given == 0:
+        return t("clerk.province.figure_missing", lang, label=label)
+    if indicator.combine == RATIO:
+        assert total.numerator is not None and total.denominator is not None
+        parts = f"{format_number(total.numerator, lang)}/{format_number(total.denominator, lang)}"
+        shown = percent_text(total.numerator, total.denominator, lang, indicator.decimals)
+        return t("clerk.province.figure_ratio", lang, label=label, percent=shown, share=parts)
+    if indicator.combine == COUNT:
+        yes = int(total.number or 0)
+        return t("clerk.province.figure_count", lang, label=label, yes=yes, given=total.given)
+    if indicator.combine == TEXT:
+        # A hundred communes' words do not fit a chat message; the draft (/baocao) has them.
+        return t("clerk.province.figure_text", lang, label=label, count=len(total.texts))
+    value = f"{total.shown(lang)} {h(indicator.unit)}".rstrip()
+    return t("clerk.province.figure", lang, label=label, value=value)
 
 
 async def _task_matrix(desk: Desk, task: Task) -> str:

@@ -1,4 +1,7 @@
-"""/overdue (/quahan) [report or task code | department]: who is late on what, right now."""
+"""/overdue (/quahan) [report or task code | department]: who is late on what, right now.
+
+On a report the child units submit (the province's), each line is a commune with its clerk.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +65,8 @@ def _scope(label: str) -> str:
 
 def _group_block(desk: Desk, group: OverdueGroup) -> str:
     lang = desk.lang
+    if group.children_submit:
+        return _communes_block(desk, group)
     is_report = group.kind == OBLIGATION
     head = t(
         "clerk.overdue.report" if is_report else "clerk.overdue.task",
@@ -75,11 +80,33 @@ def _group_block(desk: Desk, group: OverdueGroup) -> str:
     return "\n".join([head, *(_row_lines(desk, group, row) for row in group.rows)])
 
 
-def _row_lines(desk: Desk, group: OverdueGroup, row: OverdueRow) -> str:
+def _communes_block(desk: Desk, group: OverdueGroup) -> str:
+    lang = desk.lang
+    head = t(
+        "clerk.province.overdue_report",
+        lang,
+        code=h(group.code),
+        title=h(group.title),
+        due=format_date(group.due),
+        share=share(len(group.rows), group.total),
+        percent=percent(len(group.rows), group.total, lang),
+    )
+    lines = [head]
+    for row in group.rows:
+        commune = t("clerk.province.commune", lang, unit=h(row.unit_name), name=h(row.full_name))
+        lines.append(f"{commune}\n  {' · '.join(_facts(desk, group, row))}")
+    return "\n".join(lines)
+
+
+def _facts(desk: Desk, group: OverdueGroup, row: OverdueRow) -> list[str]:
+    """Days late, the date that holds if not the report's, leave, reminders, the last state."""
     lang = desk.lang
     facts = [t("clerk.late_days", lang, days=days_late(row.due, desk.now, desk.tz))]
-    if row.due != group.due:
+    if row.extended:
         facts.append(t("clerk.overdue.extended", lang, due=format_date(row.due)))
+    elif row.due != group.due:
+        # Only a commune's own date to the province (its `forward_due`) differs unextended.
+        facts.append(t("clerk.province.own_due", lang, due=format_date(row.due)))
     if row.leave_until is not None:
         facts.append(t("clerk.on_leave_until", lang, date=format_date(row.leave_until)))
     facts.append(
@@ -88,6 +115,12 @@ def _row_lines(desk: Desk, group: OverdueGroup, row: OverdueRow) -> str:
         else t("clerk.overdue.not_reminded", lang)
     )
     facts.append(_last(desk, row))
+    return facts
+
+
+def _row_lines(desk: Desk, group: OverdueGroup, row: OverdueRow) -> str:
+    lang = desk.lang
+    facts = _facts(desk, group, row)
     role = f" · {t(f'role.{row.role.value}', lang)}" if row.role is not None else ""
     department = f" ({h(row.department)})" if row.department else ""
     person = t(
