@@ -17,16 +17,15 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml
-
-from bench.common import ROOT, median, scratch_database, table
+from bench.cchc import q1_2024
+from bench.common import median, scratch_database, table
 from db.figures import Figure, record_figures
 from db.migrate import upgrade
 from db.models import Obligation, ObligationAssignee, Official, Submission, Task, Unit
@@ -40,18 +39,11 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2024, 3, 11, 1, 0, tzinfo=UTC)
 
 
-def cchc_report() -> dict[str, object]:
-    """The example plan's CCHC-Q1 report: its indicators and outline."""
-    plan = yaml.safe_load((ROOT / "examples" / "ba-bich-2024.yaml").read_text(encoding="utf-8"))
-    return next(r for r in plan["reports"] if r["code"] == "CCHC-Q1")
-
-
 async def build(url: str, submitters: int) -> int:
     """One unit, `submitters` people who handed in with figures; the obligation's id."""
     await upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    report = cchc_report()
     rng = random.Random(12)
     async with sessions() as session, session.begin():
         unit = Unit(code="tinh", name="Sở Nội vụ tỉnh", timezone="Asia/Ho_Chi_Minh")
@@ -69,20 +61,7 @@ async def build(url: str, submitters: int) -> int:
             for i in range(submitters)
         ]
         session.add_all(people)
-        obligation = Obligation(
-            unit_id=unit.id,
-            code="CCHC-Q1-2024",
-            report_code="CCHC-Q1",
-            kind="cchc",
-            title="Báo cáo CCHC Quý I năm 2024",
-            due_date=date(2024, 3, 10),
-            window_start=date(2023, 12, 15),
-            window_end=date(2024, 3, 14),
-            templates=[],
-            indicators=report["indicators"],
-            outline=report["outline"],
-            active=True,
-        )
+        obligation = q1_2024(unit.id)
         session.add(obligation)
         session.add_all(
             Task(unit_id=unit.id, code=f"2.{i}", title=f"Nhiệm vụ {i}", detail="",

@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.common import ROOT, median, percentile, scratch_database, table, timed
+from bench.cchc import example_report, q1_2024
+from bench.common import median, percentile, scratch_database, table, timed
 from db.desk.overdue import overdue
 from db.figures import Figure, record_figures
 from db.kinds import OBLIGATION
@@ -76,9 +76,7 @@ def local(day: int, hour: int) -> datetime:
 
 def province_indicators() -> list[Any]:
     """The sample province's CCHC indicators (examples/tinh-quang-ngai.yaml)."""
-    path = ROOT / "examples" / "tinh-quang-ngai.yaml"
-    plan = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return list(plan["reports"][0]["indicators"])
+    return list(example_report("tinh-quang-ngai.yaml")["indicators"])
 
 
 def person(
@@ -180,22 +178,13 @@ async def _commune(
     await session.flush()
     own_q1 = date(2024, 3, 14) if i % 3 == 0 else date(2024, 3, 15)
     # The commune's own Quý I, collected by its clerk and fed to the province's.
-    mine = Obligation(
-        unit_id=commune.id,
-        code="CCHC-Q1-2024",
-        report_code="CCHC-Q1",
-        kind="cchc",
-        title="Báo cáo CCHC Quý I năm 2024",
-        due_date=date(2024, 3, 10),
-        window_start=date(2023, 12, 15),
-        window_end=date(2024, 3, 14),
-        templates=[],
+    mine = q1_2024(
+        commune.id,
         collector_id=clerk.id,
         forward_to="CCHC-Q1",
         forward_due=own_q1,
         indicators=province_indicators(),
         outline=[],
-        active=True,
     )
     session.add(mine)
     await session.flush()
