@@ -406,7 +406,8 @@ class SubmissionFigure(Base):
     indicator: Mapped[str] = mapped_column(String(64))
     number: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str | None] = mapped_column(Text)
-    # How the figure came: "chat" (asked one by one) or "appendix" (read from the .xlsx).
+    # How the figure came: "chat" (asked one by one), "appendix" (read from the .xlsx) or
+    # "compiled" (a unit's total, handed up to the level above).
     source: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime]
 
