@@ -284,6 +284,8 @@ class Obligation(Base):
     # headings of the report's outline: what a compiled report is made of.
     indicators: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     outline: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    # Days after the due date that overdue reminders go on (issue 14); then the clerk's case.
+    chase_days: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     assignees: Mapped[list[ObligationAssignee]] = relationship(

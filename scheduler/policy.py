@@ -16,9 +16,17 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
   7/3/1 by default) and ``due_day`` at D, H. Their nominal slot moves EARLIER out of quiet
   time (`WorkingCalendar.move_earlier`: the latest working day, at H clamped into working
   hours, that is not after the nominal slot), so it still arrives before the deadline.
-* Overdue: the first on the first working day after D, then every
-  `overdue_every_working_days` (2) working days after that one, at H, for as long as the
-  assignee is not done (due Sun 10/03/2024: Mon 11/03, Wed 13/03, Fri 15/03, Tue 19/03 …).
+* Overdue (issue 14: a cadence that decays and ends): the first on the first working day
+  after D, then every `overdue_every_working_days` (2) working days after that one while the
+  nominal day is within `overdue_fast_days` (14) calendar days of D; then every
+  `overdue_slow_every_days` (7) calendar days after the last of those, at H. The chase ends
+  after D + `chase_days` (the obligation's, else `PolicyConfig.chase_days`, 30) and, for a
+  report, before `series_next_due`: the due date of the next report of the same series (same
+  unit and kind, a later due date, a data window covering this one's), which asks for the
+  late report's data again. No overdue reminder is SENT (slot's local day) after that last
+  day; the clerk's digests and desk carry the case from there. Due Sun 10/03/2024, 30 days:
+  Mon 11/03, Wed 13/03, Fri 15/03, Tue 19/03, Thu 21/03, then Thu 28/03, Thu 04/04; none
+  after Tue 09/04.
 * Check-ins: a task's RRULE is evaluated by dateutil from `checkin_start` at H local time;
   each occurrence is a ``checkin`` status prompt. Overdue and check-in slots move LATER
   out of quiet time (`WorkingCalendar.move_later`).
@@ -147,12 +155,21 @@ class PolicyConfig:
     holiday_country: str | None = "VN"
     # dtstart of a check-in rule whose task has no checkin_start (the sweep should pass one).
     checkin_epoch: date = date(2024, 1, 1)
+    # Issue 14: the overdue cadence is fast for two weeks, weekly after that, and ends after
+    # `chase_days` (an obligation may carry its own, from the plan); then it is the clerk's.
+    overdue_fast_days: int = 14
+    overdue_slow_every_days: int = 7
+    chase_days: int = 30
 
     def __post_init__(self) -> None:
         _check_clock(self.reminder_hour, self.reminder_minute)
         _check_before_days(self.before_days)
         if self.overdue_every_working_days < 1:
             raise ValueError("overdue_every_working_days must be at least 1")
+        if self.overdue_fast_days < 0 or self.chase_days < 0:
+            raise ValueError("overdue_fast_days and chase_days cannot be negative")
+        if self.overdue_slow_every_days < 1:
+            raise ValueError("overdue_slow_every_days must be at least 1")
         if self.clerk_digest_after_days < 1 or self.leader_digest_after_days < 1:
             raise ValueError("digests come at least one day after the due date")
         self.calendar()  # validates working hours, weekdays and extra days
@@ -222,6 +239,11 @@ class ObligationView:
     templates: tuple[tuple[str, str | None], ...] = ()
     assignees: tuple[AssigneeState, ...] = ()
     rule: ReminderRule | None = None
+    # Days after the due date that overdue reminders go on; None takes the config's.
+    chase_days: int | None = None
+    # The due date of the next report of the same series, whose data window covers this
+    # one's: from then on that report asks for the data, so this one is no longer chased.
+    series_next_due: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +324,7 @@ class _Stream:
     timing: _Timing
     checkin_rule: str | None
     checkin_start: date
+    chase_last: date | None = None  # the last local day of an overdue slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +346,16 @@ def _timing(config: PolicyConfig, rule: ReminderRule | None) -> _Timing:
 
 
 def _deadline_candidates(
-    cal: WorkingCalendar, every: int, due: date, timing: _Timing, lo: date, hi: date
+    cal: WorkingCalendar,
+    cadence: _Cadence,
+    due: date,
+    timing: _Timing,
+    lo: date,
+    hi: date,
+    chase_last: date | None,
 ) -> list[_Slot]:
-    """before_N, due_day and overdue slots whose NOMINAL day lies in [lo, hi]."""
+    """before_N, due_day and overdue slots whose NOMINAL day lies in [lo, hi] (overdue ones
+    only when sent on or before `chase_last`)."""
     when = timing.when
     out: list[_Slot] = []
     for n in timing.before_days:
@@ -334,17 +364,68 @@ def _deadline_candidates(
             out.append(_moved(cal, n, before_kind(n), cal.at(day, when), when, earlier=True))
     if lo <= due <= hi:
         out.append(_moved(cal, 0, DUE_DAY, cal.at(due, when), when, earlier=True))
+    # A slot is never sent before its nominal day, so nominal days after the chase's last day
+    # need not be looked at.
+    if chase_last is not None:
+        hi = min(hi, chase_last)
+    for day in _overdue_days(cal, cadence, due, lo, hi):
+        s = _moved(cal, _RANK_OVERDUE, OVERDUE, cal.at(day, when), when, earlier=False)
+        if chase_last is None or s.day <= chase_last:
+            out.append(s)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Cadence:
+    """The overdue cadence of `PolicyConfig`: fast (working days), then slow (calendar days)."""
+
+    every: int
+    fast_days: int
+    slow_every: int
+
+
+def _cadence(config: PolicyConfig) -> _Cadence:
+    return _Cadence(
+        config.overdue_every_working_days,
+        config.overdue_fast_days,
+        config.overdue_slow_every_days,
+    )
+
+
+def _overdue_days(
+    cal: WorkingCalendar, cadence: _Cadence, due: date, lo: date, hi: date
+) -> list[date]:
+    """The nominal overdue days in [lo, hi]: the fast ones, working days, then the slow ones.
+
+    The fast phase keeps the working-day count of issue 4 (a holiday re-spaces it, see the
+    module doc); the slow one counts calendar days from the last fast day, so its nominal
+    days (and keys) do not move when a day off is added, only its slots do.
+    """
+    every = cadence.every
     first = cal.next_working_day(due)
     if hi < first:
-        return out
+        return []
+    # The first overdue day is always a fast one, even when `fast_days` is 0.
+    fast_end = max(due + timedelta(days=cadence.fast_days), first)
+    days: list[date] = []
     # Overdue day k is the (k * every)-th working day after the first one: jump straight to
     # the first k inside the range instead of walking from the due date.
     k = 0 if lo <= first else -(-cal.count_working_days(first, lo) // every)
     day = cal.add_working_days(first, k * every)
-    while day <= hi:
-        out.append(_moved(cal, _RANK_OVERDUE, OVERDUE, cal.at(day, when), when, earlier=False))
+    while day <= hi and day <= fast_end:
+        days.append(day)
         day = cal.add_working_days(day, every)
-    return out
+    if hi <= fast_end:
+        return days
+    n_fast = -(-cal.count_working_days(first, fast_end + timedelta(days=1)) // every)
+    last_fast = cal.add_working_days(first, (n_fast - 1) * every)
+    step = cadence.slow_every
+    j = max(1, -(-(lo - last_fast).days // step))
+    day = last_fast + timedelta(days=j * step)
+    while day <= hi:
+        days.append(day)
+        day += timedelta(days=step)
+    return days
 
 
 @lru_cache(maxsize=256)
@@ -409,7 +490,7 @@ def _nominal_range(cal: WorkingCalendar, after: datetime, until: datetime) -> tu
 
 
 def _stream_between(
-    cal: WorkingCalendar, every: int, stream: _Stream, after: datetime, until: datetime
+    cal: WorkingCalendar, cadence: _Cadence, stream: _Stream, after: datetime, until: datetime
 ) -> tuple[_Slot, ...]:
     """The collapsed slots of a subject in (after, until], with no shortcut (reference path)."""
     if until <= after:
@@ -417,7 +498,9 @@ def _stream_between(
     lo, hi = _nominal_range(cal, after, until)
     found: list[_Slot] = []
     if stream.due is not None:
-        found += _deadline_candidates(cal, every, stream.due, stream.timing, lo, hi)
+        found += _deadline_candidates(
+            cal, cadence, stream.due, stream.timing, lo, hi, stream.chase_last
+        )
     if stream.checkin_rule is not None:
         found += _checkin_candidates(cal, stream, lo, hi)
     return tuple(s for s in _collapse(found) if after < s.slot <= until)
@@ -451,7 +534,7 @@ class _Sweep:
         self.snapshot = snapshot
         self.config = config
         self.cal = config.calendar()
-        self.every = config.overdue_every_working_days
+        self.cadence = _cadence(config)
         self.after = after
         self.until = until
         self.full_range = _nominal_range(self.cal, after, until)
@@ -510,7 +593,7 @@ class _Sweep:
             span = self.time_range(stream.timing.when)
             if span is not None:
                 found += _deadline_candidates(
-                    self.cal, self.every, stream.due, stream.timing, *span
+                    self.cal, self.cadence, stream.due, stream.timing, *span, stream.chase_last
                 )
         if stream.checkin_rule is not None:
             found += _checkin_candidates(self.cal, stream, *self.full_range)
@@ -542,15 +625,22 @@ class _Sweep:
     # -- per subject ---------------------------------------------------------------------------
 
     def work(self, key: tuple[Any, ...]) -> _Work | None:
-        """What a subject with this (due, rule, check-in rule, check-in start) has in the window.
+        """What a subject with this (due, rule, check-in rule, check-in start, chase days,
+        next due of its series) has in the window.
 
         Cached per key, so subjects sharing a deadline and rule cost one dictionary lookup.
         """
         if key in self.work_cache:
             return self.work_cache[key]
-        due, rule, checkin_rule, checkin_start = key
+        due, rule, checkin_rule, checkin_start, chase_days, next_due = key
         start = checkin_start if checkin_start is not None else self.config.checkin_epoch
-        stream = _Stream(due, self.timing(rule), checkin_rule, start)
+        chase_last = None
+        if due is not None:
+            days = chase_days if chase_days is not None else self.config.chase_days
+            chase_last = due + timedelta(days=days)
+            if next_due is not None:
+                chase_last = min(chase_last, next_due - timedelta(days=1))
+        stream = _Stream(due, self.timing(rule), checkin_rule, start, chase_last)
         slots = self.stream_slots(stream)
         digests = self.digest_slots(due) if due is not None else ()
         work = _Work(stream, slots, digests) if slots or digests else None
@@ -617,7 +707,7 @@ class _Sweep:
         start = first - _TICK
         if a.restarted_at is not None:
             start = max(start, a.restarted_at)
-        earlier = _stream_between(self.cal, self.every, stream, start, s.slot - _TICK)
+        earlier = _stream_between(self.cal, self.cadence, stream, start, s.slot - _TICK)
         return all(any(b <= e.day <= f for b, f in leaves) for e in earlier)
 
     def digest_reminders(
@@ -718,13 +808,15 @@ def reminders_between(
     # The hot loop of the per-minute sweep: keep it to one tuple and one lookup per subject.
     work_for = sweep.work
     for ob in snapshot.obligations:
-        work = work_for((ob.due_date, ob.rule, None, None))
+        work = work_for((ob.due_date, ob.rule, None, None, ob.chase_days, ob.series_next_due))
         if work is not None:
             sweep.subject(OBLIGATION, ob, work, out)
     for task in snapshot.tasks:
         if task.due_date is None and task.checkin_rrule is None:
             continue
-        work = work_for((task.due_date, task.rule, task.checkin_rrule, task.checkin_start))
+        # A task has no series and no chase days of its own: the config's default applies.
+        key = (task.due_date, task.rule, task.checkin_rrule, task.checkin_start, None, None)
+        work = work_for(key)
         if work is not None:
             sweep.subject(TASK, task, work, out)
     out.sort(key=_order)

@@ -7,6 +7,11 @@ A report the child units submit (a province's, `children_submit`) is owed by oth
 people, their collectors: the unit's view holds them too, with their leave and chats, so they
 get its reminders from this unit's sweep by their own date; but it gives them no role here,
 so the unit's digests go to its own clerks and leaders only.
+
+Each report carries what ends its overdue chase (issue 14): its `chase_days`, and the due
+date of the next report of its series — the unit's next active report of the same kind, due
+later, whose data window covers this one's (CCHC Quý I is followed by the 6-month report,
+whose window starts on the same day and ends later).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.answers import latest_answer_ids
 from db.desk.dues import effective_due
@@ -142,6 +148,7 @@ async def _obligations(
                 Obligation.window_start,
                 Obligation.window_end,
                 Obligation.templates,
+                Obligation.chase_days,
                 ObligationAssignee.official_id,
                 ObligationAssignee.extended_due,
                 ObligationAssignee.own_due,
@@ -152,6 +159,7 @@ async def _obligations(
         )
     ).all()
     returned = await _returned_at(session, {row.id for row in rows})
+    next_due = await _series_next_due(session, {row.id for row in rows})
     # An approved extension gives its official a due date of their own: a view of its own.
     groups: dict[tuple[int, date], list[AssigneeState]] = defaultdict(list)
     subjects: dict[int, Any] = {}
@@ -170,6 +178,8 @@ async def _obligations(
             subjects[ob_id].window_end,
             templates=_templates(subjects[ob_id].templates),
             assignees=tuple(states),
+            chase_days=subjects[ob_id].chase_days,
+            series_next_due=next_due.get(ob_id),
         )
         for (ob_id, due), states in groups.items()
     ]
@@ -197,6 +207,39 @@ async def _returned_at(
         for obligation_id, official_id, at in rows:
             if obligation_id is not None and at is not None:
                 found[(obligation_id, official_id)] = at
+    return found
+
+
+async def _series_next_due(session: AsyncSession, obligation_ids: set[int]) -> dict[int, date]:
+    """The due date of the next report of each one's series, where there is one.
+
+    The next of a series asks for the late report's data again (its window covers it), so
+    chasing the late one after that date would ask twice; the same kind keeps a CCHC report
+    from being ended by an unrelated report with a wide window. Read per 500 reports, apart
+    from the assignee rows, so it costs one row per report, not per assignee.
+    """
+    found: dict[int, date] = {}
+    later = aliased(Obligation)
+    ids = sorted(obligation_ids)
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(Obligation.id, func.min(later.due_date))
+            .join(
+                later,
+                (later.unit_id == Obligation.unit_id)
+                & (later.kind == Obligation.kind)
+                & (later.id != Obligation.id)
+                & later.active.is_(True)
+                & (later.due_date > Obligation.due_date)
+                & (later.window_start <= Obligation.window_start)
+                & (later.window_end >= Obligation.window_end),
+            )
+            .where(Obligation.id.in_(ids[start : start + 500]))
+            .group_by(Obligation.id)
+        )
+        for obligation_id, due in rows:
+            if due is not None:
+                found[obligation_id] = due
     return found
 
 

@@ -156,17 +156,19 @@ def test_q1_report_calendar_for_one_official_with_nothing_submitted(server_zone:
     assert {r.recipient_id for r in got} == {HOA, NHUT, LUONG, MANH}
 
 
-def test_overdue_cadence_goes_on_every_two_working_days_until_submitted() -> None:
+def test_overdue_cadence_decays_to_weekly_after_two_weeks_and_ends_after_30_days() -> None:
+    # Issue 14 replaced "every 2 working days until submitted": the fast cadence holds while
+    # the nominal day is within 14 days of the due date (Sun 10/03 → Sun 24/03), then weekly
+    # from the last fast day, and nothing after 10/03 + 30 days (Tue 09/04).
     plan = snapshot([q1_report(AssigneeState(HOA))])
-    got = [r for r in preview(plan, CONFIG, d("16/03/2024"), d("31/03/2024"))]
+    got = [r for r in preview(plan, CONFIG, d("16/03/2024"), d("30/06/2024"))]
     assert calendar_of(got, HOA) == [
         ("Tue 19/03/2024 08:00", OVERDUE),
         ("Thu 21/03/2024 08:00", OVERDUE),
-        ("Mon 25/03/2024 08:00", OVERDUE),
-        ("Wed 27/03/2024 08:00", OVERDUE),
-        ("Fri 29/03/2024 08:00", OVERDUE),
+        ("Thu 28/03/2024 08:00", OVERDUE),
+        ("Thu 04/04/2024 08:00", OVERDUE),
     ]
-    assert [r.payload["days_late"] for r in got] == [9, 11, 15, 17, 19]
+    assert [r.payload["days_late"] for r in got] == [9, 11, 18, 25]
 
 
 def test_slots_are_0100_utc_and_keys_use_the_nominal_slot() -> None:
@@ -742,6 +744,9 @@ def plans(draw: st.DrawFn) -> PlanSnapshot:
             draw(st.sampled_from([(), TEMPLATES])),
             draw(assignees()),
             draw(reminder_rules),
+            # Issue 14: the chase ends after chase_days or before the series' next report.
+            chase_days=draw(st.none() | st.integers(0, 60)),
+            series_next_due=draw(st.none() | span_days),
         )
         for i in range(draw(st.integers(1, 3)))
     ]
@@ -926,14 +931,36 @@ def oracle(
                 candidates.append((n, f"before_{n}", nominal, cal.move_earlier(nominal, when)))
             nominal = cal.at(due, when)
             candidates.append((0, DUE_DAY, nominal, cal.move_earlier(nominal, when)))
+            # Issue 14: every 2nd working day while within 14 days of the due date (the first
+            # always), then every 7 days from the last of those; none sent after the last day.
+            chase = config.chase_days
+            if isinstance(subject, ObligationView) and subject.chase_days is not None:
+                chase = subject.chase_days
+            last = due + timedelta(days=chase)
+            if isinstance(subject, ObligationView) and subject.series_next_due is not None:
+                last = min(last, subject.series_next_due - timedelta(days=1))
+            overdue_days: list[date] = []
             day, working = due + timedelta(days=1), 0
             while day <= horizon:
+                fast = not overdue_days or day <= due + timedelta(days=config.overdue_fast_days)
+                if not fast:
+                    break
                 if cal.is_working_day(day):
                     if working % config.overdue_every_working_days == 0:
-                        nominal = cal.at(day, when)
-                        candidates.append((10**6, OVERDUE, nominal, cal.move_later(nominal, when)))
+                        overdue_days.append(day)
                     working += 1
                 day += timedelta(days=1)
+            slow = horizon + timedelta(days=1)
+            if overdue_days:
+                slow = overdue_days[-1] + timedelta(days=config.overdue_slow_every_days)
+            while slow <= horizon:
+                overdue_days.append(slow)
+                slow += timedelta(days=config.overdue_slow_every_days)
+            for day in overdue_days:
+                nominal = cal.at(day, when)
+                slot = cal.move_later(nominal, when)
+                if cal.local_date(slot) <= last:
+                    candidates.append((10**6, OVERDUE, nominal, slot))
         if isinstance(subject, TaskView) and subject.checkin_rrule is not None:
             start = subject.checkin_start or config.checkin_epoch
             rr = rrulestr(subject.checkin_rrule, dtstart=datetime.combine(start, when))

@@ -48,6 +48,8 @@ class ObligationPlan:
     outline: tuple[str, ...] = ()
     # Submitted by the child units' collectors (`submitters: {units: children}`).
     children_submit: bool = False
+    # Days after the due date that overdue reminders go on (issue 14).
+    chase_days: int = 30
 
 
 def due_dates_in(rule_text: str, year: int) -> list[date]:
@@ -118,6 +120,7 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
                 indicators=tuple(i.model_dump(exclude_defaults=False) for i in report.indicators),
                 outline=tuple(report.outline),
                 children_submit=report.submitters.units == "children",
+                chase_days=report.chase_days,
             )
         )
     return obligations

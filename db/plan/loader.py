@@ -374,6 +374,7 @@ def _obligation_values(
         "indicators": list(item.indicators),
         "outline": list(item.outline),
         "children_submit": item.children_submit,
+        "chase_days": item.chase_days,
         "active": True,
     }
 

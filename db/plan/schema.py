@@ -340,6 +340,10 @@ class ReportSpec(Spec):
     indicators: list[IndicatorSpec] = Field(default_factory=list)
     # The headings of the report's outline (sections I–V of the CCHC outline), in order.
     outline: list[ShortText] = Field(default_factory=list)
+    # Days after the due date that a late submitter is reminded (issue 14); after that, and
+    # once the next report of its kind covering its data is due, the late report is the
+    # clerk's to follow up. 0 sends no overdue reminder at all.
+    chase_days: int = Field(default=30, ge=0, le=366)
 
     @field_validator("indicators")
     @classmethod
