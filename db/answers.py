@@ -59,6 +59,16 @@ async def latest_answer(
     )
 
 
+async def latest_answer_by(session: AsyncSession, official_id: int) -> StatusUpdate | None:
+    """The official's latest answer to any task (the greatest `id`), or None."""
+    return await session.scalar(
+        select(StatusUpdate)
+        .where(StatusUpdate.official_id == official_id)
+        .order_by(StatusUpdate.id.desc())
+        .limit(1)
+    )
+
+
 async def latest_answers_for(
     session: AsyncSession, task_id: int, official_ids: Collection[int]
 ) -> dict[int, StatusUpdate]:

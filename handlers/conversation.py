@@ -247,6 +247,10 @@ class Conversation:
             return await figures_flow.answered(turn, state, event.text)
         if state is not None and state.kind == submission_checks.CONFIRM_TEMPLATE:
             return submission_checks.template_question(state, turn.lang)
+        if state is None:
+            late = await status.late_reason(turn, event.text)
+            if late is not None:
+                return late
         return Reply(t("unknown.text", turn.lang))
 
     async def _awaited_title(self, turn: Turn, data: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import audit, conversations, outbox, submissions
+from db import answers, audit, conversations, outbox, submissions
 from db.clock import format_date
 from db.desk.dues import official_due
 from db.desk.subjects import subject_type_of
@@ -24,6 +24,7 @@ from db.models import (
     StoredFile,
     Submission,
     Task,
+    TaskState,
 )
 from db.workload import report_items
 from handlers import callbacks, figures_flow, submission_checks
@@ -345,6 +346,8 @@ async def hand_in(
     submission = await submissions.submit(
         session, official, subject, files, now, tz, actor=actor, note=note
     )
+    if isinstance(subject, Task):
+        await _report_is_progress(session, official, subject, now, actor=actor)
     # Handing in stops this person's reminders for the subject at once.
     await outbox.drop_pending(
         session,
@@ -354,6 +357,21 @@ async def hand_in(
         reason="submitted",
     )
     return submission, await official_due(session, subject, official.id)
+
+
+async def _report_is_progress(
+    session: AsyncSession, official: Official, task: Task, now: datetime, *, actor: str
+) -> None:
+    """A report handed in for a task is an answer too: "in progress".
+
+    Not "done": a progress report is what a task's "Gửi báo cáo" is mostly for, and only the
+    official can say the work is finished (the "Hoàn thành" button). A "done" already given
+    stands: a report sent afterwards does not reopen the task.
+    """
+    latest = await answers.latest_answer(session, task.id, official.id)
+    if latest is not None and latest.state is TaskState.DONE:
+        return
+    await answers.record_status(session, official, task, TaskState.IN_PROGRESS, now, actor=actor)
 
 
 def receipt_text(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from db import answers, conversations, outbox
@@ -15,6 +17,9 @@ from handlers.turn import Turn
 from handlers.types import Choice, Reply
 
 AWAIT_REASON = "await_reason"
+# A reason typed this long after a "blocked" answer without one is still taken for a late
+# reason (and told to tap again), not for words the bot does not understand.
+LATE_REASON_WINDOW = timedelta(days=1)
 
 
 def status_choices(task_id: int, lang: str) -> list[list[Choice]]:
@@ -142,6 +147,28 @@ async def reason_given(turn: Turn, status_update_id: int, task_code: str, text: 
         turn.session, turn.official, update, text.strip(), turn.now, actor=turn.actor
     )
     return Reply(t("status.reason_saved", turn.lang, code=h(task_code)))
+
+
+async def late_reason(turn: Turn, text: str) -> Reply | None:
+    """Text typed after the reason's 30 minutes ran out: if the official's latest answer is a
+    recent "blocked" still without a reason, say to tap "blocked" again; it records nothing."""
+    if not text.strip() or text.lstrip().startswith("/"):
+        return None
+    latest = await answers.latest_answer_by(turn.session, turn.official.id)
+    if (
+        latest is None
+        or latest.state is not TaskState.BLOCKED
+        or latest.note.strip()
+        or turn.now - latest.at > LATE_REASON_WINDOW
+    ):
+        return None
+    task = await assigned_task(turn, latest.task_id)
+    if task is None:
+        return None
+    return Reply(
+        t("status.reason_too_late", turn.lang, code=h(task.code)),
+        status_choices(task.id, turn.lang),
+    )
 
 
 def refusal(turn: Turn, key: str) -> Reply:

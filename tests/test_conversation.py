@@ -264,13 +264,13 @@ async def test_blocked_asks_for_a_reason_within_30_minutes(
     update = await fetch_one(session, select(StatusUpdate))
     assert update is not None and update.note == "Thiếu máy scan"
 
-    # After 30 minutes the next text is no longer taken as a reason.
+    # After 30 minutes the next text is no longer taken as a reason: tap "blocked" again.
     await conversation.handle(
         AN_CHAT, ChoiceTapped(status_data(commune.task_24.id, TaskState.BLOCKED))
     )
     clock.set(clock.now() + timedelta(minutes=31))
-    (unknown,) = await conversation.handle(AN_CHAT, TextSent("quá muộn"))
-    assert unknown.text == vi("unknown.text")
+    (late,) = await conversation.handle(AN_CHAT, TextSent("quá muộn"))
+    assert late.text == vi("status.reason_too_late", code="2.4")
     notes = await fetch_all(session, select(StatusUpdate.note).order_by(StatusUpdate.id))
     assert notes == ["Thiếu máy scan", ""]
 

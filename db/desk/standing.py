@@ -44,10 +44,17 @@ class TaskOutcome(enum.StrEnum):
 
     DONE_ON_TIME = "done_on_time"
     DONE_LATE = "done_late"
+    # Done, and the task has no deadline: neither on time nor late, so never "đúng hạn".
+    DONE = "done"
     IN_PROGRESS = "in_progress"
     OVERDUE = "overdue"  # past the official's due date and not done
     BLOCKED = "blocked"
     NOT_STARTED = "not_started"
+
+    @property
+    def done(self) -> bool:
+        """Whether the assignee has finished (on time, late, or without a deadline)."""
+        return self in (TaskOutcome.DONE_ON_TIME, TaskOutcome.DONE_LATE, TaskOutcome.DONE)
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,9 @@ class TaskStanding:
         state = self.last.state if self.last else None
         if state is TaskState.DONE:
             assert self.last is not None
-            if self.due is not None and days_late(self.due, self.last.at, tz):
+            if self.due is None:
+                return TaskOutcome.DONE
+            if days_late(self.due, self.last.at, tz):
                 return TaskOutcome.DONE_LATE
             return TaskOutcome.DONE_ON_TIME
         if self.due is not None and self.due < today:

@@ -43,6 +43,13 @@ TASK_ORDER = (
     TaskOutcome.BLOCKED,
     TaskOutcome.NOT_STARTED,
 )
+# A task without a deadline is done or not: never on time, late or overdue.
+UNDATED_TASK_ORDER = (
+    TaskOutcome.DONE,
+    TaskOutcome.IN_PROGRESS,
+    TaskOutcome.BLOCKED,
+    TaskOutcome.NOT_STARTED,
+)
 
 
 async def summary_text(desk: Desk, query: str) -> str:
@@ -239,8 +246,9 @@ async def _task_matrix(desk: Desk, task: Task) -> str:
         due_part=due_part,
         when=moment(desk.now, desk.tz),
     )
-    blocks = [head, _counts(desk, outcomes, TASK_ORDER, "clerk.task")]
-    for outcome in TASK_ORDER[1:]:
+    order = TASK_ORDER if task.due_date else UNDATED_TASK_ORDER
+    blocks = [head, _counts(desk, outcomes, order, "clerk.task")]
+    for outcome in order[1:]:
         members = [s for s, o in zip(standings, outcomes, strict=True) if o is outcome]
         lines = [_task_person(desk, s) for s in members]
         block = _names_block(desk, f"clerk.task.{outcome.value}", lines)

@@ -15,7 +15,6 @@ from db.clock import format_date
 from db.desk.people import reachable
 from db.desk.standing import (
     ReportStanding,
-    TaskOutcome,
     TaskStanding,
     report_standings,
     task_standings,
@@ -42,6 +41,8 @@ class Owing:
     official: Official
     due: date | None  # None for a task without a deadline
     on_leave: bool
+    # An approved extension is the date that holds for them, and it has not run out.
+    extended: bool = False
 
 
 async def remind_reply(desk: Desk, args: str, turn: Turn) -> Reply:
@@ -54,7 +55,9 @@ async def remind_reply(desk: Desk, args: str, turn: Turn) -> Reply:
         raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(code)))
     official_id = await _named(desk, subject, name.strip()) if name.strip() else None
     if not WorkingCalendar(desk.tz).is_working_time(desk.now):
-        present = [o for o in await _owing(desk, subject, official_id) if not o.on_leave]
+        present = [
+            o for o in await _owing(desk, subject, official_id) if not (o.on_leave or o.extended)
+        ]
         if not present:
             # Nothing would be sent: say why at once, there is nothing to confirm.
             return Reply(await send_nudges(desk, subject, official_id, desk.now))
@@ -112,13 +115,15 @@ async def _owing(desk: Desk, subject: Subject, official_id: int | None) -> list[
             continue
         if isinstance(standing, ReportStanding):
             done = standing.current is not None
+            extended = standing.extended
         else:
-            done = standing.outcome(desk.today, desk.tz) in (
-                TaskOutcome.DONE_ON_TIME,
-                TaskOutcome.DONE_LATE,
-            )
+            done = standing.outcome(desk.today, desk.tz).done
+            assert isinstance(subject, Task)
+            extended = standing.due is not None and standing.due != subject.due_date
         if not done:
-            owing.append(Owing(standing.official, standing.due, standing.on_leave))
+            # An extension that has not run out: the clerk agreed they have until then.
+            running = extended and standing.due is not None and standing.due >= desk.today
+            owing.append(Owing(standing.official, standing.due, standing.on_leave, running))
     return owing
 
 
@@ -132,13 +137,17 @@ async def send_nudges(
             return t("clerk.remind.done_already", desk.lang, code=h(subject.code))
         return t("clerk.remind.nobody", desk.lang, code=h(subject.code))
     away = [o for o in owing if o.on_leave]
-    present = [o for o in owing if not o.on_leave]
+    extended = [o for o in owing if o.extended and not o.on_leave]
+    present = [o for o in owing if not (o.on_leave or o.extended)]
     can_reach = await reachable(desk.session, [o.official.id for o in present])
     unreachable = [o for o in present if o.official.id not in can_reach]
     targets = [o for o in present if o.official.id in can_reach]
-    await notices.queue(
+    queued = await notices.queue(
         desk.session, [_nudge(desk, subject, o, requested) for o in targets], desk.now
     )
+    if targets and not queued:
+        # The same request within the same minute: its nudges are already in the outbox.
+        return t("clerk.remind.already_on_its_way", desk.lang, code=h(subject.code))
     if targets:
         lines = [t("clerk.remind.sent", desk.lang, count=len(targets), code=h(subject.code))]
         lines += [f"• {h(o.official.full_name)}" for o in targets]
@@ -147,6 +156,8 @@ async def send_nudges(
     if away:
         names = ", ".join(h(o.official.full_name) for o in away)
         lines.append(t("clerk.remind.skipped_leave", desk.lang, names=names))
+    if extended:
+        lines.append(t("clerk.remind.skipped_extended", desk.lang, count=len(extended)))
     if unreachable:
         names = ", ".join(h(o.official.full_name) for o in unreachable)
         lines.append(t("clerk.remind.skipped_unreachable", desk.lang, names=names))
