@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
 from db.files import FileStore
-from db.models import ObligationAssignee, Reminder, StatusUpdate, TaskState
+from db.models import ObligationAssignee, Reminder, StatusUpdate, TaskAssignee, TaskState
 from handlers.callbacks import status_data
+from handlers.clerk.digest import weekly_digest
 from handlers.conversation import Conversation
 from handlers.types import ChoiceTapped, CommandSent, FilesSent, TextSent
 from tests.factories import Commune, build_commune
@@ -217,3 +218,39 @@ async def test_a_day_later_or_a_slash_is_not_taken_for_a_late_reason(
     assert words.text == vi("unknown.text")
     count = await fetch(session, select(func.count()).select_from(StatusUpdate))
     assert count == [3] and await notes(session) == ["", "", ""]
+
+
+# 4. The weekly digest of the week an extended deadline falls in lists it.
+
+
+async def test_the_digest_lists_extended_deadlines_of_its_week(
+    story: BaBich, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await extend(sessionmaker, story, "lan", date(2024, 3, 15))
+    await extend(sessionmaker, story, "dung", date(2024, 3, 20))
+    task = story.tasks["2.3"]  # due 30/11/2024, Hồng leads
+    async with sessionmaker() as writing:
+        await writing.execute(
+            update(TaskAssignee)
+            .where(
+                TaskAssignee.task_id == task.id,
+                TaskAssignee.official_id == story.people["hong"].id,
+            )
+            .values(extended_due=date(2024, 12, 4))
+        )
+        await writing.commit()
+    unit_id = story.q1.unit_id
+
+    def line(code: str, name: str, due: str, state: str) -> str:
+        return vi("clerk.digest.due_extended", code=code, name=name, due=due, state=vi(state))
+
+    lan = line("CCHC-Q1-2024", "Phạm Thị Lan", "15/03/2024", "clerk.digest.extended_owing")
+    dung = line("CCHC-Q1-2024", "Phạm Văn Dũng", "20/03/2024", "clerk.digest.extended_owing")
+    text, _ = await weekly_digest(session, unit_id, local(11, 3, 8))
+    assert lan in text.split("\n") and dung not in text
+    assert vi("clerk.digest.due_none") not in text
+    text, _ = await weekly_digest(session, unit_id, local(18, 3, 8))
+    assert dung in text.split("\n") and lan not in text
+    text, _ = await weekly_digest(session, unit_id, local(2, 12, 8))
+    hong = line("2.3", "Lê Thị Hồng", "04/12/2024", "clerk.digest.extended_not_done")
+    assert hong in text.split("\n")
