@@ -7,13 +7,17 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
+from db.files import FileStore
 from db.session import make_engine, make_sessionmaker
+from handlers.conversation import Conversation
 from tests.databases import BACKENDS, DatabaseTemplates, postgres_admin_url, scratch_database
+from tests.factories import Commune, build_commune
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PLAN = ROOT / "examples" / "ba-bich-2024.yaml"
@@ -79,3 +83,19 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 def clock() -> FixedClock:
     """08:00 on Friday 08/03/2024 in Ba Bích (01:00 UTC)."""
     return FixedClock(datetime(2024, 3, 8, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def commune(session: AsyncSession) -> Commune:
+    """Ba Bích in miniature (tests.factories); test modules that need more override it."""
+    return await build_commune(session)
+
+
+@pytest.fixture
+def conversation(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
+) -> Conversation:
+    """The conversation on the test database, storing files under tmp_path/data."""
+    return Conversation(
+        sessionmaker, clock, FileStore(tmp_path / "data"), ZoneInfo("Asia/Ho_Chi_Minh")
+    )

@@ -38,7 +38,7 @@ from handlers.types import (
     Sender,
     TextSent,
 )
-from tests.factories import Commune, build_commune
+from tests.factories import Commune
 from tests.wording import days_late, days_left, due_part, en, state, vi
 
 T = TypeVar("T")
@@ -65,18 +65,6 @@ def a_file(
         channel_file_id=f"id-{name}",
         channel_file_unique_id=f"u-{name}",
     )
-
-
-@pytest.fixture
-async def commune(session: AsyncSession) -> Commune:
-    return await build_commune(session)
-
-
-@pytest.fixture
-def conversation(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
-) -> Conversation:
-    return Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
 
 
 async def invite_code(session: AsyncSession, official: Official, at: datetime) -> str:

@@ -5,7 +5,6 @@ versions, and Zalo's typed numbers."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import chat_prompts
 from db.clock import FixedClock
 from db.figures import Figure, figures_of
-from db.files import FileStore
 from db.invites import create_invite
 from db.models import (
     AuditEntry,
@@ -43,7 +41,6 @@ from tests.fakebotapi import parse_html
 from tests.plans import example_indicators
 from tests.test_conversation import (
     AN_CHAT,
-    TZ,
     a_file,
     count,
     fetch_all,
@@ -85,13 +82,6 @@ async def commune(session: AsyncSession) -> Commune:
     commune.q1.indicators = CHAT_INDICATORS
     await session.commit()
     return commune
-
-
-@pytest.fixture
-def conversation(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
-) -> Conversation:
-    return Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
 
 
 def question(index: int, total: int = len(ASKED), indicators: list[dict[str, Any]] = ASKED) -> str:

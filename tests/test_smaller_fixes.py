@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
-from db.files import FileStore
 from db.models import ObligationAssignee, Reminder, StatusUpdate, TaskAssignee, TaskState
 from handlers.callbacks import status_data
 from handlers.clerk.digest import weekly_digest
 from handlers.conversation import Conversation
 from handlers.types import ChoiceTapped, CommandSent, FilesSent, TextSent
-from tests.factories import Commune, build_commune
+from tests.factories import Commune
 from tests.test_clerk_nudge import nudges
-from tests.test_clerk_scenario import TZ, BaBich, desk, fetch, local, story
+from tests.test_clerk_scenario import BaBich, desk, fetch, local, story
 from tests.test_conversation import AN_CHAT, a_file, register
 from tests.wording import pattern, summary_line, vi
 
@@ -151,18 +148,6 @@ async def test_a_second_tap_of_the_confirmation_says_it_is_on_its_way(
 
 
 # 3. A reason typed after the 30 minutes: tap "Vướng mắc" again.
-
-
-@pytest.fixture
-async def commune(session: AsyncSession) -> Commune:
-    return await build_commune(session)
-
-
-@pytest.fixture
-def conversation(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
-) -> Conversation:
-    return Conversation(sessionmaker, clock, FileStore(tmp_path / "data"), TZ)
 
 
 async def notes(session: AsyncSession) -> list[str]:

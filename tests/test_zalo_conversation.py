@@ -42,7 +42,7 @@ from handlers.types import (
     UnfetchableFile,
     UnreadableMessage,
 )
-from tests.factories import Commune, build_commune
+from tests.factories import Commune
 from tests.test_conversation import TZ, a_file
 from tests.wording import pattern, state, vi
 
@@ -53,11 +53,6 @@ BASE = "https://nhacviec.example.vn"
 
 def upload_url(token: str) -> str:
     return f"{BASE}/u/{token}"
-
-
-@pytest.fixture
-async def commune(session: AsyncSession) -> Commune:
-    return await build_commune(session)
 
 
 @pytest.fixture
