@@ -316,3 +316,30 @@ async def test_approval_moves_that_officials_reminders(
         ("due_day", "20/03 08:00"),
         ("overdue", "21/03 08:00"),
     ]
+
+
+async def test_giahan_alone_lists_what_waits_for_the_clerk_with_one_tap_each(
+    desk: Conversation, story: BaBich, session: AsyncSession
+) -> None:
+    (nothing,) = await desk.handle(story.chats["nhut"], CommandSent("giahan"))
+    assert nothing.text == vi("clerk.extension.none_pending")
+    await ask_extension(desk, story, "son", "CCHC-Q1 15/03/2024 Trực bầu cử")
+    reply = await ask_extension(desk, story, "lan", "CCHC-Q1 14/03/2024 Chờ số liệu một cửa")
+    assert "14/03/2024" in reply.text, reply.text
+    first, second = await requests(session)
+
+    (waiting,) = await desk.handle(story.chats["nhut"], CommandSent("giahan"))
+
+    assert waiting.text.startswith(vi("clerk.extension.pending_header", count=2) + "\n\n")
+    assert "Trực bầu cử" in waiting.text and "Chờ số liệu một cửa" in waiting.text
+    assert [[c.data for c in row] for row in waiting.choices] == [
+        [f"xa:{first.id}", f"xr:{first.id}"],
+        [f"xa:{second.id}", f"xr:{second.id}"],
+    ]
+    # One tap decides, as on the request's own message; the list then has one left.
+    await desk.handle(story.chats["nhut"], ChoiceTapped(f"xa:{first.id}"))
+    (left,) = await desk.handle(story.chats["nhut"], CommandSent("giahan"))
+    assert left.text.startswith(vi("clerk.extension.pending_header", count=1))
+    # An official's /giahan alone still explains how to ask.
+    (usage,) = await desk.handle(story.chats["hoa"], CommandSent("giahan"))
+    assert usage.text == vi("clerk.extension.usage")

@@ -73,6 +73,21 @@ async def pending_request(
     )
 
 
+async def pending_requests(session: AsyncSession, unit_id: int) -> list[ExtensionRequest]:
+    """The unit's requests still waiting for a decision, oldest first, with who asked."""
+    return list(
+        await session.scalars(
+            select(ExtensionRequest)
+            .where(
+                ExtensionRequest.unit_id == unit_id,
+                ExtensionRequest.state == ExtensionState.PENDING,
+            )
+            .order_by(ExtensionRequest.requested_at, ExtensionRequest.id)
+            .options(selectinload(ExtensionRequest.official))
+        )
+    )
+
+
 async def request_extension(
     session: AsyncSession,
     official: Official,

@@ -97,6 +97,9 @@ async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply]
     """The replies to a desk command or /giahan; None when `name` is neither."""
     name = ALIASES.get(name, name)
     if name == "giahan":
+        if not args.strip() and may_use_desk(turn.official):
+            # The deciders' side of /giahan: what waits for them.
+            return [await extension.pending_reply(turn)]
         return [await _answer(extension.request_reply(turn, args))]
     if name == "help":
         if not may_use_desk(turn.official):

@@ -82,6 +82,34 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     )
 
 
+async def pending_reply(turn: Turn) -> Reply:
+    """/giahan with nothing after it, for a clerk or a leader: the requests waiting for a
+    decision, each with its one-tap approve and refuse."""
+    lang = turn.lang
+    waiting = await extensions.pending_requests(turn.session, turn.official.unit_id)
+    if not waiting:
+        return Reply(t("clerk.extension.none_pending", lang))
+    blocks = [t("clerk.extension.pending_header", lang, count=len(waiting))]
+    choices: list[list[Choice]] = []
+    for request in waiting:
+        subject = await subject_of(turn.session, request)
+        blocks.append(request_text(request, subject, lang))
+        who = f"{request.official.full_name} ({subject.code})"
+        choices.append(
+            [
+                Choice(
+                    t("clerk.extension.approve_who", lang, who=who),
+                    callbacks.extension_data(request.id, True),
+                ),
+                Choice(
+                    t("clerk.extension.refuse_who", lang, who=who),
+                    callbacks.extension_data(request.id, False),
+                ),
+            ]
+        )
+    return Reply("\n\n".join(blocks), choices)
+
+
 async def _finished(turn: Turn, subject: Subject) -> bool:
     if isinstance(subject, Obligation):
         items = await report_items(turn.session, turn.official.id)
