@@ -211,3 +211,53 @@ async def decide(
     )
     await session.flush()
     return Decision(request, decided=True)
+
+
+@dataclass(frozen=True)
+class EndingExtension:
+    """An approved extension that is the date holding for its official, ending `until`."""
+
+    subject: Subject
+    official: Official
+    until: date
+
+
+async def extensions_ending(
+    session: AsyncSession, unit_id: int, first: date, last: date
+) -> list[EndingExtension]:
+    """The unit's extensions that end between `first` and `last` (inclusive) and are the
+    date that holds (a plan date later than the extension wins over it)."""
+    found: list[EndingExtension] = []
+    reports = await session.execute(
+        select(Obligation, Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
+        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+        .join(Official, Official.id == ObligationAssignee.official_id)
+        .where(
+            Obligation.unit_id == unit_id,
+            Obligation.active.is_(True),
+            Official.active.is_(True),
+            ObligationAssignee.extended_due >= first,
+            ObligationAssignee.extended_due <= last,
+        )
+    )
+    for obligation, official, extended, own in reports.all():
+        if effective_due(obligation.due_date, extended, own) == extended:
+            found.append(EndingExtension(obligation, official, extended))
+    tasks = await session.execute(
+        select(Task, Official, TaskAssignee.extended_due)
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .join(Official, Official.id == TaskAssignee.official_id)
+        .where(
+            Task.unit_id == unit_id,
+            Task.active.is_(True),
+            Task.due_date.is_not(None),
+            Official.active.is_(True),
+            TaskAssignee.extended_due >= first,
+            TaskAssignee.extended_due <= last,
+        )
+    )
+    for task, official, extended in tasks.all():
+        assert task.due_date is not None
+        if effective_due(task.due_date, extended) == extended:
+            found.append(EndingExtension(task, official, extended))
+    return found

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.clock import format_date
-from db.desk.dues import effective_due
+from db.desk.extensions import extensions_ending
 from db.desk.overdue import overdue
 from db.desk.standing import (
     ReportOutcome,
@@ -27,7 +27,7 @@ from db.desk.standing import (
 )
 from db.desk.subjects import obligations_due_in
 from db.kinds import OBLIGATION
-from db.models import Obligation, ObligationAssignee, Official, Task, TaskAssignee, Unit
+from db.models import Obligation, Official, Task, Unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk
 from handlers.clerk.numbers import percent, share
@@ -157,48 +157,32 @@ async def _extended_this_week(desk: Desk, monday: date, sunday: date) -> list[st
     """A line per person whose approved extension ends this week (the date that holds for
     them), and whether they have handed in or finished; by date, code, then name."""
     found: list[tuple[date, str, tuple[str, str, int], str]] = []
-    reports = await desk.session.execute(
-        select(Obligation, Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
-        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
-        .join(Official, Official.id == ObligationAssignee.official_id)
-        .where(
-            Obligation.unit_id == desk.unit_id,
-            Obligation.active.is_(True),
-            Official.active.is_(True),
-            ObligationAssignee.extended_due >= monday,
-            ObligationAssignee.extended_due <= sunday,
-        )
-    )
-    for obligation, official, extended, own in reports.all():
-        if effective_due(obligation.due_date, extended, own) != extended:
-            continue  # the plan's date is later than the extension: no extension holds
-        standings = await report_standings(desk.session, obligation, desk.today)
-        handed = any(s.official.id == official.id and s.current for s in standings)
-        state = "clerk.digest.extended_handed_in" if handed else "clerk.digest.extended_owing"
-        found.append(_extended(desk, obligation.code, official, extended, state))
-    tasks = await desk.session.execute(
-        select(Task, Official, TaskAssignee.extended_due)
-        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
-        .join(Official, Official.id == TaskAssignee.official_id)
-        .where(
-            Task.unit_id == desk.unit_id,
-            Task.active.is_(True),
-            Task.due_date.is_not(None),
-            Official.active.is_(True),
-            TaskAssignee.extended_due >= monday,
-            TaskAssignee.extended_due <= sunday,
-        )
-    )
-    for task, official, extended in tasks.all():
-        assert task.due_date is not None
-        if effective_due(task.due_date, extended) != extended:
-            continue
-        assignees = await task_standings(desk.session, task, desk.today)
-        done = any(
-            s.official.id == official.id and s.outcome(desk.today, desk.tz).done for s in assignees
-        )
-        state = "clerk.digest.extended_done" if done else "clerk.digest.extended_not_done"
-        found.append(_extended(desk, task.code, official, extended, state))
+    # One look at each report's or task's standings, however many extensions it has.
+    handed: dict[int, set[int]] = {}
+    done: dict[int, set[int]] = {}
+    for ending in await extensions_ending(desk.session, desk.unit_id, monday, sunday):
+        subject, official = ending.subject, ending.official
+        if isinstance(subject, Obligation):
+            if subject.id not in handed:
+                standings = await report_standings(desk.session, subject, desk.today)
+                handed[subject.id] = {s.official.id for s in standings if s.current}
+            state = (
+                "clerk.digest.extended_handed_in"
+                if official.id in handed[subject.id]
+                else "clerk.digest.extended_owing"
+            )
+        else:
+            if subject.id not in done:
+                assignees = await task_standings(desk.session, subject, desk.today)
+                done[subject.id] = {
+                    s.official.id for s in assignees if s.outcome(desk.today, desk.tz).done
+                }
+            state = (
+                "clerk.digest.extended_done"
+                if official.id in done[subject.id]
+                else "clerk.digest.extended_not_done"
+            )
+        found.append(_extended(desk, subject.code, official, ending.until, state))
     return [line for *_, line in sorted(found)]
 
 
