@@ -45,6 +45,11 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what Telegram's getFile lets a bot download
 MAX_CHOICES = 8
 
 
+def accepted_type(name: str) -> bool:
+    """Whether a file of this name is one the office takes (pdf, Word, Excel, ODF, images)."""
+    return PurePosixPath(name.lower()).suffix.lstrip(".") in ACCEPTED_EXTENSIONS
+
+
 def refusal_reasons(
     files: Sequence[IncomingFile], lang: str, max_bytes: int | None = MAX_FILE_BYTES
 ) -> list[str]:
@@ -52,8 +57,7 @@ def refusal_reasons(
     is None); empty when all are fine."""
     reasons = []
     for f in files:
-        extension = PurePosixPath(f.name.lower()).suffix.lstrip(".")
-        if extension not in ACCEPTED_EXTENSIONS:
+        if not accepted_type(f.name):
             reasons.append(t("report.refused_type", lang, name=h(f.name)))
         elif max_bytes is not None and f.size is not None and f.size > max_bytes:
             reasons.append(t("report.refused_size", lang, name=h(f.name)))

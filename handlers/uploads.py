@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +33,7 @@ from handlers import figures_flow, submission_checks
 from handlers.catalog import DEFAULT_LANGUAGE, t
 from handlers.clerk import notices
 from handlers.presenting import file_size, h
-from handlers.reports import ACCEPTED_EXTENSIONS, hand_in, receipt_text
+from handlers.reports import ACCEPTED_EXTENSIONS, accepted_type, hand_in, receipt_text
 from handlers.submission_checks import template_hashes
 from handlers.types import Choice
 
@@ -101,8 +100,7 @@ def refusals(files: Sequence[tuple[str, int]], lang: str) -> list[str]:
     if len(files) > WEB_MAX_FILES:
         reasons.append(t("upload.too_many", lang, count=WEB_MAX_FILES))
     for name, size in files:
-        extension = PurePosixPath(name.lower()).suffix.lstrip(".")
-        if extension not in ACCEPTED_EXTENSIONS:
+        if not accepted_type(name):
             reasons.append(t("report.refused_type", lang, name=h(name)))
         elif size > WEB_MAX_FILE_BYTES:
             reasons.append(
