@@ -117,6 +117,17 @@ class Unit(Base):
     reports_to: Mapped[str | None] = mapped_column(String(200))
     # The unit above in the tree (province → communes); a unit with children is that level.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The unit's working calendar from the plan (issue 14): days off the `holidays` package
+    # does not know, weekend days worked to make up for a bridge day (ISO dates), office hours
+    # ("07:00"; None keeps the default) and what a due date on a day off means: "keep" (the
+    # document's date) or "next_working_day" (Civil Code 2015, Art. 148 §5).
+    days_off: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    working_days: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
+    work_start: Mapped[str | None] = mapped_column(String(5))
+    work_end: Mapped[str | None] = mapped_column(String(5))
+    deadline_on_day_off: Mapped[str] = mapped_column(
+        String(24), default="keep", server_default=text("'keep'")
+    )
 
     officials: Mapped[list[Official]] = relationship(back_populates="unit")
 
@@ -248,6 +259,9 @@ class TaskAssignee(Base):
     role: Mapped[AssigneeRole] = mapped_column(_enum(AssigneeRole))
     # An approved extension for this official only; the later of this and the task's date counts.
     extended_due: Mapped[date | None] = mapped_column(Date)
+    # When a plan load gave this person the task; None for rows older than migration 0011.
+    # The policy sends one assignment notice at the first working slot after it.
+    assigned_at: Mapped[datetime | None]
 
     task: Mapped[Task] = relationship(back_populates="assignees")
     official: Mapped[Official] = relationship()
@@ -320,6 +334,8 @@ class ObligationAssignee(Base):
     extended_due: Mapped[date | None] = mapped_column(Date)
     # Latest submission exists and was not returned; kept by triggers (db/desk/handed_in.py).
     handed_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a plan load made this person a submitter; None for rows older than migration 0011.
+    assigned_at: Mapped[datetime | None]
 
     obligation: Mapped[Obligation] = relationship(back_populates="assignees")
     official: Mapped[Official] = relationship()
@@ -382,6 +398,41 @@ class ExtensionRequest(Base):
     current_due: Mapped[date] = mapped_column(Date)
     requested_due: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    state: Mapped[ExtensionState] = mapped_column(
+        _enum(ExtensionState), default=ExtensionState.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    decided_at: Mapped[datetime | None]
+
+    official: Mapped[Official] = relationship(foreign_keys=[official_id])
+    decided_by: Mapped[Official | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class LeaveKind(enum.StrEnum):
+    LEAVE = "leave"  # nghỉ phép
+    SICK = "sick"  # nghỉ ốm
+    MISSION = "mission"  # đi công tác
+    STUDY = "study"  # đi học tập
+
+
+class LeaveRequest(Base):
+    """Leave asked for in the chat (/nghiphep) and its decision; approved, it silences the
+    reminders on those days and moves a deadline inside it to the first working day after."""
+
+    __tablename__ = "leave_requests"
+    __table_args__ = (
+        CheckConstraint("starts_on <= ends_on", name="order"),
+        Index("ix_leave_requests_by_official", "official_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id"))
+    kind: Mapped[LeaveKind] = mapped_column(_enum(LeaveKind))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
     requested_at: Mapped[datetime]
     state: Mapped[ExtensionState] = mapped_column(
         _enum(ExtensionState), default=ExtensionState.PENDING

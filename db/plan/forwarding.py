@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,16 +38,20 @@ class ForwardLinks:
         return bool(self.added or self.redated or self.removed)
 
 
-async def relink(session: AsyncSession, parent_ids: Iterable[int]) -> ForwardLinks:
+async def relink(
+    session: AsyncSession, parent_ids: Iterable[int], now: datetime | None = None
+) -> ForwardLinks:
     """Bring the child-submitted reports of these parent units in line with their children's
-    reports; the caller commits."""
+    reports; new links are stamped `assigned_at=now`. The caller commits."""
     links = ForwardLinks()
     for parent_id in sorted(set(parent_ids)):
-        await _relink_parent(session, parent_id, links)
+        await _relink_parent(session, parent_id, links, now)
     return links
 
 
-async def _relink_parent(session: AsyncSession, parent_id: int, links: ForwardLinks) -> None:
+async def _relink_parent(
+    session: AsyncSession, parent_id: int, links: ForwardLinks, now: datetime | None
+) -> None:
     reports = list(
         await session.scalars(
             select(Obligation)
@@ -74,7 +78,9 @@ async def _relink_parent(session: AsyncSession, parent_id: int, links: ForwardLi
         present = {row.official_id for row in report.assignees}
         for official_id in sorted(set(want) - present):
             report.assignees.append(
-                ObligationAssignee(official_id=official_id, own_due=want[official_id])
+                ObligationAssignee(
+                    official_id=official_id, own_due=want[official_id], assigned_at=now
+                )
             )
             links.added += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -148,14 +149,16 @@ async def _apply(
     # Assignee rows refer to officials by id, so new officials need theirs first.
     await session.flush()
     ids = {key: official.id for key, official in officials.items()}
-    await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks)
+    # New assignee rows are stamped: the policy's assignment notice is sent after this moment.
+    now = clock.now()
+    await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks, now)
     templates = _stored_templates(plan, store)
-    await _sync_obligations(session, unit.id, plan, ids, templates, report.obligations)
+    await _sync_obligations(session, unit.id, plan, ids, templates, report.obligations, now)
     await session.flush()
     # As a parent, its reports may take its children's collectors; as a child, its reports
     # may feed its parent's (and no longer the old parent's, if it moved).
     parents = {p for p in (unit.id, parent_id, old_parent_id) if p is not None}
-    report.forwarded = await relink(session, parents)
+    report.forwarded = await relink(session, parents, now)
 
     if report.changed:
         session.add(
@@ -299,7 +302,7 @@ def _task_roles(spec: TaskSpec, ids: Mapping[str, int]) -> dict[int, AssigneeRol
     return roles
 
 
-def _sync_task_assignees(task: Task, wanted: Mapping[int, AssigneeRole]) -> bool:
+def _sync_task_assignees(task: Task, wanted: Mapping[int, AssigneeRole], now: datetime) -> bool:
     changed = False
     for row in list(task.assignees):
         if row.official_id not in wanted:
@@ -312,7 +315,7 @@ def _sync_task_assignees(task: Task, wanted: Mapping[int, AssigneeRole]) -> bool
     present = {row.official_id for row in task.assignees}
     for official_id, role in wanted.items():
         if official_id not in present:
-            task.assignees.append(TaskAssignee(official_id=official_id, role=role))
+            task.assignees.append(TaskAssignee(official_id=official_id, role=role, assigned_at=now))
             changed = True
     return changed
 
@@ -323,6 +326,7 @@ async def _sync_tasks(
     specs: Sequence[TaskSpec],
     ids: Mapping[str, int],
     tally: Tally,
+    now: datetime,
 ) -> None:
     rows = await session.scalars(
         select(Task).where(Task.unit_id == unit_id).options(selectinload(Task.assignees))
@@ -333,12 +337,14 @@ async def _sync_tasks(
         wanted = _task_roles(spec, ids)
         task = existing.get(spec.code)
         if task is None:
-            assignees = [TaskAssignee(official_id=i, role=r) for i, r in wanted.items()]
+            assignees = [
+                TaskAssignee(official_id=i, role=r, assigned_at=now) for i, r in wanted.items()
+            ]
             session.add(Task(unit_id=unit_id, code=spec.code, assignees=assignees, **values))
             tally.created += 1
         else:
             changed = _assign(task, values)
-            if _sync_task_assignees(task, wanted) or changed:
+            if _sync_task_assignees(task, wanted, now) or changed:
                 tally.updated += 1
     in_file = {spec.code for spec in specs}
     tally.deactivated += _deactivate(t for code, t in existing.items() if code not in in_file)
@@ -384,7 +390,9 @@ def _submitter_ids(spec: PlanFile, item: ObligationPlan, ids: Mapping[str, int])
     return {ids[official.key] for official in spec.submitters_of(report)}
 
 
-def _sync_obligation_assignees(obligation: Obligation, wanted: set[int], own: set[int]) -> bool:
+def _sync_obligation_assignees(
+    obligation: Obligation, wanted: set[int], own: set[int], now: datetime
+) -> bool:
     changed = False
     for row in list(obligation.assignees):
         # Other units' people (a child's collector) are linked by `forwarding.relink`.
@@ -393,7 +401,7 @@ def _sync_obligation_assignees(obligation: Obligation, wanted: set[int], own: se
             changed = True
     present = {row.official_id for row in obligation.assignees}
     for official_id in sorted(wanted - present):
-        obligation.assignees.append(ObligationAssignee(official_id=official_id))
+        obligation.assignees.append(ObligationAssignee(official_id=official_id, assigned_at=now))
         changed = True
     return changed
 
@@ -405,6 +413,7 @@ async def _sync_obligations(
     ids: Mapping[str, int],
     templates: Mapping[str, dict[str, str | None]],
     tally: Tally,
+    now: datetime,
 ) -> None:
     rows = await session.scalars(
         select(Obligation)
@@ -418,12 +427,12 @@ async def _sync_obligations(
         wanted = _submitter_ids(plan.spec, item, ids)
         obligation = existing.get(item.code)
         if obligation is None:
-            assignees = [ObligationAssignee(official_id=i) for i in sorted(wanted)]
+            assignees = [ObligationAssignee(official_id=i, assigned_at=now) for i in sorted(wanted)]
             session.add(Obligation(unit_id=unit_id, code=item.code, assignees=assignees, **values))
             tally.created += 1
         else:
             changed = _assign(obligation, values)
-            if _sync_obligation_assignees(obligation, wanted, own) or changed:
+            if _sync_obligation_assignees(obligation, wanted, own, now) or changed:
                 tally.updated += 1
     in_file = {item.code for item in plan.obligations}
     tally.deactivated += _deactivate(o for code, o in existing.items() if code not in in_file)
