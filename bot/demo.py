@@ -93,10 +93,12 @@ async def open_demo(
             prompts=database_prompts(sessionmaker, clock),
         )
         channel.focus = state.chat
+        renderer = OutboxRenderer(sessionmaker, store)
         dispatcher = Dispatcher(
             sessionmaker,
             [ConsoleTransport(channel, clock)],
-            OutboxRenderer(sessionmaker, store),
+            renderer,
+            bundle=renderer.bundle,
             clock=clock,
             worker_id="demo",
         )

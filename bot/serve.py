@@ -303,7 +303,9 @@ async def _reminders(
         yield
         return
     render = OutboxRenderer(sessionmaker, FileStore(settings.data_dir))
-    async with reminders_running(sessionmaker, clock, transports, render, lease=lease):
+    async with reminders_running(
+        sessionmaker, clock, transports, render, bundle=render.bundle, lease=lease
+    ):
         yield
 
 

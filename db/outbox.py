@@ -254,7 +254,8 @@ def _dialect(session: AsyncSession) -> str:
 async def claim(
     session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Reminder]:
-    """Lease up to `limit` due rows to `worker_id` until `now` + `lease`; the rows, in due order.
+    """Lease up to `limit` due rows to `worker_id` until `now` + `lease`; the rows, in due order,
+    one person's rows of one slot together (the dispatcher sends them as one message).
 
     The caller commits before sending anything, and may expunge the rows to keep them readable.
     """
@@ -265,7 +266,7 @@ async def claim(
     picked = (
         select(Reminder.id)
         .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now, free)
-        .order_by(Reminder.due_at, Reminder.id)
+        .order_by(Reminder.due_at, Reminder.recipient_id, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite serialises writers
         .cte("picked")
@@ -288,7 +289,9 @@ async def claim(
         return []
     return list(
         await session.scalars(
-            select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at, Reminder.id)
+            select(Reminder)
+            .where(Reminder.id.in_(ids))
+            .order_by(Reminder.due_at, Reminder.recipient_id, Reminder.id)
         )
     )
 

@@ -26,6 +26,8 @@ _FIGURES_PATTERN = re.compile(r"^(?:(f[aqc])|(tp)):(\d{1,12})$")
 # The clerk hands the compiled report of a commune report (by its id) up to the parent's.
 _FORWARD_PATTERN = re.compile(r"^up:(\d{1,12})$")
 _FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
+# Marks a choice of a bundled message (handlers/bundled_message.py): answered in a new message.
+_BUNDLED = "m:"
 _ACTION_CODES = {action: code for code, action in _FIGURE_ACTIONS.items()}
 
 
@@ -143,6 +145,18 @@ def forward_data(obligation_id: int) -> str:
 
 
 CANCEL_DATA = "cx"
+
+
+def in_bundle(data: str) -> str:
+    """The data of a choice shown inside a bundled message (at most 2 bytes longer)."""
+    return _BUNDLED + data
+
+
+def unbundled(data: str) -> tuple[str, bool]:
+    """The choice's own data, and whether it was tapped inside a bundled message."""
+    if data.startswith(_BUNDLED):
+        return data[len(_BUNDLED) :], True
+    return data, False
 
 
 def parse(data: str) -> Tap | None:

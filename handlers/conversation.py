@@ -7,6 +7,7 @@ updates into `handlers.types` events and render the `Reply` objects they get bac
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,6 +201,14 @@ class Conversation:
         )
 
     async def _tap(self, turn: Turn, data: str) -> list[Reply]:
+        own, bundled = callbacks.unbundled(data)
+        replies = await self._tapped(turn, own)
+        if bundled:
+            # Editing a bundled message would erase its other items: answer below it instead.
+            return [replace(reply, edit=False) for reply in replies]
+        return replies
+
+    async def _tapped(self, turn: Turn, data: str) -> list[Reply]:
         tap = callbacks.parse(data)
         if isinstance(tap, callbacks.StatusTap):
             if tap.state is None:

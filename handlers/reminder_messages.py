@@ -11,7 +11,8 @@ names that unit in its reminders, and its digests name each missing person's uni
 `reminder_replies` renders a claimed batch in a handful of queries: it loads the batch's
 recipients, reports and tasks into the session first, so the per-row `session.get` calls find
 them there, and reads the batch's handed-in flags in one query. `OutboxRenderer` is that
-function as the dispatcher's renderer; the composition root (`bot/`) injects it.
+function as the dispatcher's renderer, and its `bundle` makes one message of one person's
+messages of one slot (`handlers.bundled_message`); the composition root (`bot/`) injects both.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from db.models import (
     Unit,
 )
 from handlers import callbacks
+from handlers.bundled_message import bundle_replies
 from handlers.catalog import t
 from handlers.clerk.digest import weekly_digest
 from handlers.clerk.notices import notice_reply
@@ -54,18 +56,28 @@ class OutboxRenderer:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], store: FileStore) -> None:
         self.sessionmaker = sessionmaker
         self.store = store
+        # Each recipient's language as of the latest batch rendered: what `bundle` speaks.
+        self.languages: dict[int, str] = {}
 
     async def __call__(self, rows: Sequence[Reminder]) -> list[Reply | Exception | None]:
         """Each row's message, None (no longer needed) or why it failed, in the rows' order."""
         async with self.sessionmaker() as session:
-            return await reminder_replies(session, rows, self.store)
+            return await reminder_replies(session, rows, self.store, self.languages)
+
+    def bundle(self, rows: Sequence[Reminder], replies: Sequence[Reply]) -> Reply:
+        """One message of one person's rendered messages of one slot, in their language."""
+        return bundle_replies(replies, self.languages.get(rows[0].recipient_id))
 
 
 async def reminder_replies(
-    session: AsyncSession, rows: Sequence[Reminder], store: FileStore
+    session: AsyncSession,
+    rows: Sequence[Reminder],
+    store: FileStore,
+    languages: dict[int, str] | None = None,
 ) -> list[Reply | Exception | None]:
     """Each row's message (None: no longer needed; an exception: this row could not be
-    rendered), in the rows' order, from a few queries for the whole batch."""
+    rendered), in the rows' order, from a few queries for the whole batch. `languages`, when
+    given, gets each recipient's language."""
     # `held` keeps the prefetched objects alive: the identity map only holds them weakly.
     handed_in, held = await _prefetch(session, rows)
     replies: list[Reply | Exception | None] = []
@@ -74,6 +86,12 @@ async def reminder_replies(
             replies.append(await reminder_reply(session, row, store, handed_in=handed_in))
         except Exception as exc:
             replies.append(exc)
+    if languages is not None:
+        for row in rows:
+            # Held in the identity map by `held`: no query.
+            person = await session.get(Official, row.recipient_id)
+            if person is not None:
+                languages[person.id] = person.language
     del held
     return replies
 

@@ -29,6 +29,13 @@ All the SQL is in `db.outbox` (rows) and `db.reachability` (chats): the dispatch
 those modules query. It never looks inside a message: the composition root injects a renderer
 and transports that agree on one message type (`handlers.types.Reply` in the bot).
 
+One message per person per slot (issue 14): with a `bundle` function, the rows of one chat
+that share a `slot_at` (the 08:00 wave's reminders for several reports and tasks, a check-in, a
+digest, the desk's notices for that slot) go out as ONE message that `bundle` makes of their
+rendered messages; its rows are marked together after the one send, and fail or wait together.
+A full batch holds back its last person's rows of the last slot, so a batch boundary never
+splits one person's morning message in two.
+
 Up to `concurrency` chats are served at once, each chat's rows in due order; a chat whose
 pacer wait is longer than `max_wait` gets its rows released for later instead of holding up
 the batch. The bound matters for speed as much as for politeness: a few hundred sends waiting
@@ -74,6 +81,8 @@ Message = TypeVar("Message")
 Rendered: TypeAlias = Message | Exception | None
 # Renders a claimed batch at once (a few queries for the whole batch, not a few per row).
 Renderer: TypeAlias = Callable[[Sequence[Reminder]], Awaitable[list[Rendered[Message]]]]
+# Makes one message of the rendered messages of one person's rows of one slot (two or more).
+Bundler: TypeAlias = Callable[[Sequence[Reminder], Sequence[Message]], Message]
 
 
 _MAX_ERROR = 1000
@@ -105,6 +114,7 @@ class DispatchReport:
 
     claimed: int = 0
     sent: int = 0
+    messages: int = 0  # messages the channels accepted (a bundle of rows is one)
     rate_limited: int = 0  # released until the 429's retry_after
     retrying: int = 0  # timeout or 5xx: backing off
     failed: int = 0  # permanent error, or unreachable chat
@@ -148,6 +158,25 @@ class _Chat(Generic[Message]):
     unit_id: int
     external_id: str
     transport: Transport[Message]
+
+
+def _parcels(queue: Sequence[Reminder]) -> list[list[Reminder]]:
+    """One chat's rows grouped by slot, in the order each slot first appears."""
+    by_slot: dict[datetime, list[Reminder]] = {}
+    for row in queue:
+        by_slot.setdefault(row.slot_at, []).append(row)
+    return list(by_slot.values())
+
+
+def _hold_back_last_parcel(rows: list[Reminder]) -> tuple[list[Reminder], list[Reminder]]:
+    """Split off the last recipient's rows of the last slot of a full batch (the claim may have
+    cut them short), unless they are the whole batch; the next claim takes them all."""
+    last = rows[-1]
+    held = [r for r in rows if r.recipient_id == last.recipient_id and r.slot_at == last.slot_at]
+    if len(held) == len(rows):
+        return rows, []
+    kept = {r.id for r in rows} - {r.id for r in held}
+    return [r for r in rows if r.id in kept], held
 
 
 class _GroupMark:
@@ -194,6 +223,7 @@ class Dispatcher(Generic[Message]):
         transports: Sequence[Transport[Message]],
         render: Renderer[Message],
         *,
+        bundle: Bundler[Message] | None = None,
         clock: Clock | None = None,
         worker_id: str | None = None,
         batch_size: int = 100,
@@ -209,7 +239,8 @@ class Dispatcher(Generic[Message]):
         """`transports`, one per channel: a person is reached on the reachable chat of the
         channel they chose, else the one they wrote from last (the order of `transports`
         breaks ties). Run ONE dispatcher per process with every channel's transport: a row
-        whose recipient it cannot reach is dropped (and the clerk told)."""
+        whose recipient it cannot reach is dropped (and the clerk told). With `bundle`, one
+        person's rows of one slot are sent as one message."""
         if not transports:
             raise ValueError("a dispatcher needs at least one transport")
         if concurrency < 1:
@@ -218,6 +249,7 @@ class Dispatcher(Generic[Message]):
         self.transports = {t.channel: t for t in transports}
         self.channels: tuple[Channel, ...] = tuple(self.transports)
         self.render = render
+        self.bundle = bundle
         self.clock: Clock = clock or SystemClock()
         self.worker_id = (worker_id or default_worker_id())[:64]
         self.batch_size = batch_size
@@ -290,6 +322,10 @@ class Dispatcher(Generic[Message]):
         report.claimed = len(rows)
         if not rows:
             return report
+        full = len(rows) >= self.batch_size
+        if full and self.bundle is not None:
+            rows, held = _hold_back_last_parcel(rows)
+            report.deferred += await self._release(held, None)
         chats = await self._route(run, rows)
         # A chat still being served by the previous batch waits for the next claim, so that
         # its rows keep their order.
@@ -302,7 +338,6 @@ class Dispatcher(Generic[Message]):
         rendered = dict(zip((row.id for row in routed), messages, strict=True))
         marks = _GroupMark(partial(self._mark_sent, run))
         pending = iter(chats)
-        full = len(rows) >= self.batch_size
 
         async def serve_chats() -> None:
             # Senders share one iterator: each takes the next chat when it is free.
@@ -444,8 +479,9 @@ class Dispatcher(Generic[Message]):
     ) -> None:
         report = run.report
         pacer = chat.transport.pacer
-        for i, row in enumerate(queue):
-            rest = queue[i:]
+        parcels = _parcels(queue) if self.bundle is not None else [[row] for row in queue]
+        for i, parcel in enumerate(parcels):
+            rest = [row for later in parcels[i:] for row in later]
             if run.elapsed() > self.lease.total_seconds() / 2:
                 # Too close to the lease's end: another dispatcher may take these over soon.
                 report.deferred += await self._release(rest, None)
@@ -455,20 +491,31 @@ class Dispatcher(Generic[Message]):
                 until = run.at() + timedelta(seconds=wait)
                 report.deferred += await self._release(rest, until)
                 return
-            message = rendered[row.id]
-            if isinstance(message, Exception):
-                error = f"render failed: {message!r}"[:_MAX_ERROR]
-                await self._finish(row, ReminderStatus.FAILED, error)
-                report.failed += 1
+            live: list[Reminder] = []
+            messages: list[Message] = []
+            for row in parcel:
+                message = rendered[row.id]
+                if isinstance(message, Exception):
+                    error = f"render failed: {message!r}"[:_MAX_ERROR]
+                    await self._finish([row], ReminderStatus.FAILED, error)
+                    report.failed += 1
+                elif message is None:
+                    await self._finish([row], ReminderStatus.DROPPED, NOTHING_TO_SAY)
+                    report.dropped += 1
+                else:
+                    live.append(row)
+                    messages.append(message)
+            if not live:
                 continue
-            if message is None:
-                await self._finish(row, ReminderStatus.DROPPED, NOTHING_TO_SAY)
-                report.dropped += 1
-                continue
-            if not await self._deliver(run, chat, row, message, marks):
+            if len(live) > 1 and self.bundle is not None:
+                one = self.bundle(live, messages)
+            else:
+                one = messages[0]
+            if not await self._deliver(run, chat, live, one, marks):
                 # The chat became unreachable: the rest go back to be routed again (to another
                 # channel of the person, or dropped without a second notice).
-                report.deferred += await self._release(queue[i + 1 :], None)
+                later = [row for p in parcels[i + 1 :] for row in p]
+                report.deferred += await self._release(later, None)
                 return
 
     async def _render_all(self, rows: Sequence[Reminder]) -> list[Rendered[Message]]:
@@ -493,11 +540,12 @@ class Dispatcher(Generic[Message]):
         self,
         run: _Run,
         chat: _Chat[Message],
-        row: Reminder,
+        rows: Sequence[Reminder],
         message: Message,
         marks: _GroupMark,
     ) -> bool:
-        """Send one row and record the outcome; False when the chat turned out unreachable."""
+        """Send one message for `rows` and record the outcome of each; False when the chat
+        turned out unreachable."""
         resent = False
         while True:
             try:
@@ -507,56 +555,59 @@ class Dispatcher(Generic[Message]):
                     await self._migrate(run, chat, exc.migrated_to)
                     resent = True
                     continue
-                return await self._failed(run, chat, row, exc)
+                return await self._failed(run, chat, rows, exc)
             except Exception as exc:
-                # A transport bug must not stop the other chats; the row is retried later.
+                # A transport bug must not stop the other chats; the rows are retried later.
                 log.exception("transport %s raised unexpectedly", chat.transport.channel)
                 unexpected = DeliveryError(f"unexpected {type(exc).__name__}")
-                return await self._failed(run, chat, row, unexpected)
+                return await self._failed(run, chat, rows, unexpected)
             break
-        if await marks.mark(row.id):
-            run.report.sent += 1
-        else:
-            run.report.lost_claims += 1
-            log.warning(
-                "reminder %d was sent after its lease had been taken over; it may arrive twice",
-                row.id,
-            )
+        run.report.messages += 1
+        for marked in await asyncio.gather(*(marks.mark(row.id) for row in rows)):
+            if marked:
+                run.report.sent += 1
+            else:
+                run.report.lost_claims += 1
+                log.warning(
+                    "a reminder was sent after its lease had been taken over; it may arrive twice"
+                )
         return True
 
     async def _failed(
-        self, run: _Run, chat: _Chat[Message], row: Reminder, error: DeliveryError
+        self, run: _Run, chat: _Chat[Message], rows: Sequence[Reminder], error: DeliveryError
     ) -> bool:
         now = run.at()
         report = run.report
         text = error.message[:_MAX_ERROR]
         if error.retry_after is not None:
-            # Flood control for this chat: only this row and this chat wait.
+            # Flood control for this chat: only these rows and this chat wait.
             pacer = chat.transport.pacer
             if pacer is not None:
                 pacer.pause(chat.external_id, error.retry_after)
-            await self._retry_at(row, now + timedelta(seconds=error.retry_after), text, False)
-            report.rate_limited += 1
+            for row in rows:
+                await self._retry_at(row, now + timedelta(seconds=error.retry_after), text, False)
+            report.rate_limited += len(rows)
             return True
         if error.unreachable:
-            await self._unreachable(run, chat, row, error)
-            report.failed += 1
+            await self._unreachable(run, chat, rows, error)
+            report.failed += len(rows)
             return False
         if error.permanent:
-            log.warning("reminder %d failed for good: %s", row.id, text)
-            await self._finish(row, ReminderStatus.FAILED, text)
-            report.failed += 1
+            log.warning("reminders %s failed for good: %s", [r.id for r in rows], text)
+            await self._finish(rows, ReminderStatus.FAILED, text)
+            report.failed += len(rows)
             return True
-        attempts = row.attempts + 1
-        if attempts >= self.max_attempts:
-            log.warning("reminder %d failed %d times, giving up: %s", row.id, attempts, text)
-            await self._finish(row, ReminderStatus.FAILED, text, attempts=attempts)
-            report.failed += 1
-            return True
-        wait = backoff(row.attempts, self.backoff_base, self.backoff_cap)
-        note = f"{text} (may have been delivered)" if error.ambiguous else text
-        await self._retry_at(row, now + wait, note[:_MAX_ERROR], True)
-        report.retrying += 1
+        for row in rows:
+            attempts = row.attempts + 1
+            if attempts >= self.max_attempts:
+                log.warning("reminder %d failed %d times, giving up: %s", row.id, attempts, text)
+                await self._finish([row], ReminderStatus.FAILED, text, attempts=attempts)
+                report.failed += 1
+                continue
+            wait = backoff(row.attempts, self.backoff_base, self.backoff_cap)
+            note = f"{text} (may have been delivered)" if error.ambiguous else text
+            await self._retry_at(row, now + wait, note[:_MAX_ERROR], True)
+            report.retrying += 1
         return True
 
     # --- writing outcomes -----------------------------------------------------------------
@@ -569,10 +620,16 @@ class Dispatcher(Generic[Message]):
         return done
 
     async def _finish(
-        self, row: Reminder, status: ReminderStatus, error: str, *, attempts: int | None = None
+        self,
+        rows: Sequence[Reminder],
+        status: ReminderStatus,
+        error: str,
+        *,
+        attempts: int | None = None,
     ) -> None:
         async with self.sessionmaker() as session:
-            await outbox.finish(session, self.worker_id, [row.id], status, error, attempts=attempts)
+            ids = [row.id for row in rows]
+            await outbox.finish(session, self.worker_id, ids, status, error, attempts=attempts)
             await session.commit()
 
     async def _retry_at(self, row: Reminder, at: datetime, error: str, count: bool) -> None:
@@ -590,7 +647,7 @@ class Dispatcher(Generic[Message]):
         return released
 
     async def _unreachable(
-        self, run: _Run, chat: _Chat[Message], row: Reminder, error: DeliveryError
+        self, run: _Run, chat: _Chat[Message], rows: Sequence[Reminder], error: DeliveryError
     ) -> None:
         now = run.at()
         reason = error.message[:_MAX_ERROR]
@@ -600,7 +657,8 @@ class Dispatcher(Generic[Message]):
             flipped = await reachability.mark_unreachable(
                 session, chat.identity_id, chat.external_id, reason
             )
-            await outbox.finish(session, self.worker_id, [row.id], ReminderStatus.FAILED, reason)
+            ids = [row.id for row in rows]
+            await outbox.finish(session, self.worker_id, ids, ReminderStatus.FAILED, reason)
             if flipped:
                 run.report.unreachable += 1
                 target = f"identity:{chat.identity_id}"
@@ -616,7 +674,7 @@ class Dispatcher(Generic[Message]):
                         "official_id": chat.official_id,
                         "channel": str(chat.transport.channel),
                         "reason": reason,
-                        "reminder_id": row.id,
+                        "reminder_id": rows[0].id,
                     },
                 )
                 # Per identity and per time it became unreachable (blocked, unblocked, blocked

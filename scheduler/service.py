@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import Clock
 from scheduler.delivery import Transport
-from scheduler.dispatch import Dispatcher, Renderer
+from scheduler.dispatch import Bundler, Dispatcher, Renderer
 from scheduler.sweep import SweepReport, sweep_all
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,16 @@ async def reminders_running(
     transports: Sequence[Transport[Message]],
     render: Renderer[Message],
     *,
+    bundle: Bundler[Message] | None = None,
     lease: timedelta = timedelta(minutes=2),
 ) -> AsyncIterator[Dispatcher[Message]]:
     """Sweep once a minute (APScheduler) and dispatch continuously until the block exits;
-    `render` turns claimed rows into the messages the `transports` send."""
+    `render` turns claimed rows into the messages the `transports` send, `bundle` makes one
+    message of one person's messages of one slot."""
     sweeper = ReminderSweeper(sessionmaker, clock)
-    dispatcher = Dispatcher(sessionmaker, transports, render, clock=clock, lease=lease)
+    dispatcher = Dispatcher(
+        sessionmaker, transports, render, bundle=bundle, clock=clock, lease=lease
+    )
     ticker = AsyncIOScheduler(timezone=UTC)
     # One job that only ticks; max_instances=1 skips a tick while a slow sweep still runs.
     ticker.add_job(
