@@ -8,11 +8,12 @@ from datetime import date
 from bot import wiring
 from bot.settings import Settings
 from bot.unit_choice import chosen_unit
+from db.desk.people import desk_people
 from db.units import officials_of
 from handlers.reminder_preview import format_preview
-from scheduler.policy import PlanSnapshot, preview
+from scheduler.policy import PlanSnapshot, local_days, preview, weekly_digest_slots
 from scheduler.snapshot import load_snapshot
-from scheduler.sweep import policy_config
+from scheduler.sweep import policy_config, weekly_digests
 
 
 class PreviewError(Exception):
@@ -22,7 +23,8 @@ class PreviewError(Exception):
 async def preview_reminders(
     settings: Settings, start: date, end: date, unit_code: str | None
 ) -> str:
-    """The reminders the plan gives from `start` to `end` (local days), one line each.
+    """The reminders the plan gives from `start` to `end` (local days), one line each, the
+    weekly digests included.
 
     Everyone counts as reachable: the clerk checks the plan's calendar before the officials
     have all registered.
@@ -33,6 +35,7 @@ async def preview_reminders(
         unit = await chosen_unit(session, unit_code)
         snapshot = await load_snapshot(session, unit.id)
         names = {o.id: o.full_name for o in await officials_of(session, unit.id)}
+        desk = [person.id for person in await desk_people(session, unit.id)]
     everyone = PlanSnapshot(
         officials={
             i: dataclasses.replace(o, reachable=True) for i, o in snapshot.officials.items()
@@ -41,4 +44,8 @@ async def preview_reminders(
         tasks=snapshot.tasks,
     )
     config = policy_config(unit)
-    return format_preview(preview(everyone, config, start, end), names, config.tz, "vi")
+    found = preview(everyone, config, start, end)
+    after, until = local_days(config, start, end)
+    found += weekly_digests(unit.id, desk, weekly_digest_slots(config, after, until))
+    found.sort(key=lambda r: (r.slot_at, r.recipient_id))
+    return format_preview(found, names, config.tz, "vi")

@@ -1,16 +1,20 @@
 """The clerk's calendar of reminders as text: what `reminders preview` prints, nothing sent.
 
-The reminders come from the pure policy (`scheduler.policy.preview`); this module only says
-them in the clerk's language through the catalog.
+The reminders come from the pure policy (`scheduler.policy.preview`) and the weekly digests
+(`scheduler.sweep.weekly_digests`); this module only says them in the clerk's language through
+the catalog. One person's items of one slot arrive as one message (the dispatcher bundles
+them), so the header counts messages beside items, and the footer counts each person's
+messages: who would be reminded most.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from db.kinds import CHECKIN, DIGEST_CLERK, DUE_DAY, OBLIGATION, OVERDUE, is_before
+from db.kinds import CHECKIN, DIGEST_CLERK, DUE_DAY, OBLIGATION, OVERDUE, WEEKLY_DIGEST, is_before
 from handlers.catalog import t
 from scheduler.policy import DueReminder
 
@@ -21,14 +25,17 @@ def format_preview(
     tz: ZoneInfo,
     lang: str | None = None,
 ) -> str:
-    """The clerk's plain-text calendar of `reminders`, one line each, through the catalog."""
+    """The clerk's plain-text calendar of `reminders` (sorted by slot, then person), one line
+    each, then each person's number of messages, through the catalog."""
     if not reminders:
         return t("reminders.preview.empty", lang)
 
     def name(official_id: int) -> str:
         return names.get(official_id) or t("reminders.preview.unknown_person", lang, id=official_id)
 
-    lines = [t("reminders.preview.header", lang, count=len(reminders))]
+    messages = Counter(person for person, _ in {(r.recipient_id, r.slot_at) for r in reminders})
+    total = sum(messages.values())
+    lines = [t("reminders.preview.header", lang, messages=total, count=len(reminders))]
     for r in reminders:
         parts = [_describe(r, name, lang)]
         if r.slot_at != r.nominal_at:
@@ -46,6 +53,9 @@ def format_preview(
                 what=" ".join(parts),
             )
         )
+    lines.append(t("reminders.preview.per_person", lang))
+    for person, count in sorted(messages.items(), key=lambda item: (-item[1], name(item[0]))):
+        lines.append(t("reminders.preview.person_total", lang, name=name(person), count=count))
     return "\n".join(lines)
 
 
@@ -63,6 +73,8 @@ def _describe(r: DueReminder, name: Callable[[int], str], lang: str | None) -> s
         return t("reminders.kind.before", lang, due=due, left=left_text)
     if r.kind == OVERDUE:
         return t("reminders.kind.overdue", lang, due=due, late=late_text)
+    if r.kind == WEEKLY_DIGEST:
+        return t("reminders.kind.weekly_digest", lang)
     if r.kind == CHECKIN:
         if left is not None:
             return t("reminders.kind.checkin_left", lang, due=due, left=left_text)

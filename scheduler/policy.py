@@ -884,11 +884,14 @@ def coalesce(reminders: Iterable[DueReminder]) -> list[DueReminder]:
     return kept
 
 
+def local_days(config: PolicyConfig, start: date, end: date) -> tuple[datetime, datetime]:
+    """The window (after, until] that holds exactly the local days start … end."""
+    cal = config.calendar()
+    return cal.at(start, time.min) - _TICK, cal.at(end + timedelta(days=1), time.min) - _TICK
+
+
 def preview(
     snapshot: PlanSnapshot, config: PolicyConfig, start: date, end: date
 ) -> list[DueReminder]:
     """The reminders sent on local days start … end (inclusive), by slot then recipient."""
-    cal = config.calendar()
-    after = cal.at(start, time.min) - _TICK
-    until = cal.at(end + timedelta(days=1), time.min) - _TICK
-    return reminders_between(snapshot, config, after, until)
+    return reminders_between(snapshot, config, *local_days(config, start, end))

@@ -10,8 +10,9 @@ processes sweeping the same minute add nothing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +92,8 @@ async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepR
     digests = weekly_digest_slots(config, after, now)
     if digests:
         # After downtime only the latest week's digest is worth sending.
-        rows += await _weekly_digests(session, unit.id, digests[-1])
+        people = [person.id for person in await desk_people(session, unit.id)]
+        rows += [to_outbox(unit.id, r) for r in weekly_digests(unit.id, people, digests[-1:])]
     enqueued = await enqueue(session, rows)
     await sweep_marks.advance(session, unit.id, now, exists=swept is not None)
     if enqueued:
@@ -99,21 +101,23 @@ async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepR
     return SweepReport(unit.id, after, now, len(found), enqueued, catch_up)
 
 
-async def _weekly_digests(session: AsyncSession, unit_id: int, slot: datetime) -> list[NewReminder]:
-    """One weekly digest per clerk and leader; rendered when sent, as of its slot."""
-    stamp = slot.astimezone(UTC).strftime("%Y%m%d%H%M")
+def weekly_digests(
+    unit_id: int, people: Iterable[int], slots: Iterable[datetime]
+) -> list[DueReminder]:
+    """The weekly digest of each slot for each of `people` (the unit's clerks and leaders),
+    as the sweep queues them and the preview lists them; rendered when sent, as of its slot."""
     return [
-        NewReminder(
-            unit_id=unit_id,
-            idempotency_key=f"{person.id}:unit:{unit_id}:{WEEKLY_DIGEST}:{stamp}",
-            recipient_id=person.id,
+        DueReminder(
+            recipient_id=person,
             subject_type=UNIT,
             subject_id=unit_id,
             kind=WEEKLY_DIGEST,
             slot_at=slot,
-            due_at=slot,
+            nominal_at=slot,
+            due_date=None,
         )
-        for person in await desk_people(session, unit_id)
+        for slot in slots
+        for person in people
     ]
 
 

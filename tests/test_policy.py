@@ -591,7 +591,15 @@ def test_format_preview_in_vietnamese_and_english() -> None:
     plan = snapshot([q1_report(AssigneeState(HOA), AssigneeState(THU))], people=people)
     got = preview(plan, CONFIG, d("01/03/2024"), d("11/03/2024"))
     vi = format_preview(got, NAMES, HCM, "vi")
-    assert vi.splitlines()[0] == "Lịch nhắc việc: 6 tin nhắn"
+    assert vi.splitlines()[0] == (
+        "Lịch nhắc việc: 6 tin nhắn, 6 nội dung (các dòng cùng giờ, cùng người là một tin nhắn)"
+    )
+    assert vi.splitlines()[-4:] == [
+        "Số tin nhắn mỗi người nhận:",
+        "Nguyễn Thị Hoa: 4",
+        "Lê Văn Nhứt: 1",
+        "Trần Thị Thu: 1",
+    ]
     assert (
         "01/03/2024 08:00 | Nguyễn Thị Hoa | CCHC-Q1-2024 | Nhắc trước hạn 10/03/2024 (còn 9 ngày) "
         "(dời từ 03/03/2024 08:00) kèm 2 tệp mẫu"

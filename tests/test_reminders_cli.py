@@ -22,8 +22,9 @@ async def test_preview_prints_the_ba_bich_calendar(database_url: str) -> None:
     )
     assert code == 0, err
     lines = out.splitlines()
-    count = sum(1 for text in lines[1:] if " | " in text)
-    assert lines[0] == vi("reminders.preview.header", count=count)
+    items = [text.split(" | ") for text in lines[1:] if " | " in text]
+    messages = {(when, name) for when, name, *_ in items}
+    assert lines[0] == vi("reminders.preview.header", messages=len(messages), count=len(items))
     assert (
         line(
             "01/03/2024 08:00",
@@ -59,6 +60,20 @@ async def test_preview_prints_the_ba_bich_calendar(database_url: str) -> None:
     )
     (digest,) = [text for text in lines if text.startswith(digest_start)]
     assert vi("reminders.digest.on_leave", name="Lê Thị Hồng") in digest
+    # The weekly digest of Monday 11/03 goes to the clerk in the same message as his digest.
+    weekly = vi(
+        "reminders.preview.line",
+        when="11/03/2024 08:00",
+        name="Trần Văn Nhứt",
+        code="",
+        what=vi("reminders.kind.weekly_digest"),
+    )
+    assert weekly in lines
+    # The footer counts each person's messages: one per person and slot, however many items.
+    footer = lines.index(vi("reminders.preview.per_person"))
+    totals = dict(text.rsplit(": ", 1) for text in lines[footer + 1 :])
+    assert int(totals["Trần Văn Nhứt"]) == len({w for w, n in messages if n == "Trần Văn Nhứt"})
+    assert sum(map(int, totals.values())) == len(messages) < len(items)
     # Nobody hears anything on the weekend, and nothing was sent or written.
     assert not any(line.startswith(("02/03/2024", "03/03/2024", "09/03/2024")) for line in lines)
 
