@@ -6,6 +6,11 @@ The outbox is filled by the real sweep (N officials owe the Q1 report, due-day r
 the production renderer), sends the outbox to a `FakeBotApi` in this process, which enforces
 1/s per chat, 30/s overall and 20/min per group, all × SCALE (windows SCALE times shorter).
 
+`--items N` gives every official N reminders in the 08:00 slot instead of one (copies of the
+due-day row under other kinds, as when several reports and tasks fall due together): the
+dispatcher bundles them, so each official still gets ONE message (issue 14), and the figures
+show rows (person-reminders) against messages.
+
 Reported: the achieved rate (first to last accepted sendMessage, on the fake's clock) as a
 fraction of the scaled overall limit, 429 answers, chats that got a message more than once
 (duplicates) or never (lost), the dispatcher's CPU per message, and the dispatcher process's
@@ -13,6 +18,7 @@ RSS before sending and at its peak (VmHWM of that process alone: the fake server
 its request log and the data generator live in this one).
 
 ``.venv/bin/python bench/fanout.py --reminders 10000 --backend sqlite --repeat 3``
+``.venv/bin/python bench/fanout.py --reminders 2500 --items 4 --scale 1``
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class FanoutFigures:
 
     backend: str
     reminders: int
+    rows_sent: int
     sent: int
     seconds: float
     rate: float
@@ -89,9 +96,10 @@ class FanoutFigures:
 
 
 async def measure(
-    backend: str, reminders: int, limit_s: float = 600.0, scale: float = SCALE
+    backend: str, reminders: int, limit_s: float = 600.0, scale: float = SCALE, items: int = 1
 ) -> FanoutFigures:
-    """Fill the outbox with `reminders` rows, dispatch them from a worker process, count."""
+    """Fill the outbox with `reminders` officials' rows (`items` each, one slot), dispatch
+    them from a worker process, count."""
     async with scratch_database(backend) as url:
         made = await fresh(url, Scale(reminders, range(2024, 2025)))
         engine = make_engine(url)
@@ -100,6 +108,8 @@ async def measure(
             session.add(SweepMark(unit_id=made.unit_id, swept_until=NOW - timedelta(minutes=1)))
             await session.commit()
         await ReminderSweeper(sessions, FixedClock(NOW)).sweep()
+        if items > 1:
+            await _more_items(sessions, items)
         async with sessions() as session:
             queued = int(await session.scalar(select(func.count()).select_from(Reminder)) or 0)
         await engine.dispose()
@@ -140,6 +150,15 @@ async def measure(
             if worker.returncode != 0:
                 raise RuntimeError(f"the worker failed with exit code {worker.returncode}")
             figures = json.loads(out.decode().strip().splitlines()[-1])
+            async with make_sessionmaker(make_engine(url))() as session:
+                rows_sent = int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Reminder)
+                        .where(Reminder.status == ReminderStatus.SENT, Reminder.sent_at >= NOW)
+                    )
+                    or 0
+                )
             ok = [r for r in server.requests_for("sendMessage") if r.ok]
             too_many = sum(1 for r in server.requests if r.status == 429)
             per_chat = Counter(int(r.params["chat_id"]) for r in ok)
@@ -148,6 +167,7 @@ async def measure(
     return FanoutFigures(
         backend,
         queued,
+        rows_sent,
         len(ok),
         seconds,
         rate,
@@ -161,6 +181,29 @@ async def measure(
     )
 
 
+async def _more_items(sessions: async_sessionmaker[AsyncSession], items: int) -> None:
+    """Give every queued row `items` - 1 companions of the same slot (other kinds)."""
+    async with sessions() as session:
+        queued = list(await session.scalars(select(Reminder)))
+        for row in queued:
+            for n in range(1, items):
+                kind = f"before_{n + 20}"
+                session.add(
+                    Reminder(
+                        unit_id=row.unit_id,
+                        idempotency_key=f"{row.idempotency_key}:{kind}",
+                        recipient_id=row.recipient_id,
+                        subject_type=row.subject_type,
+                        subject_id=row.subject_id,
+                        kind=kind,
+                        slot_at=row.slot_at,
+                        due_at=row.due_at,
+                        payload=dict(row.payload),
+                    )
+                )
+        await session.commit()
+
+
 async def dispatch_all(scale: float, limit_s: float) -> dict[str, float]:
     """The worker process: send the whole outbox like `reminders worker`, then report."""
     settings = Settings.from_env()
@@ -168,10 +211,12 @@ async def dispatch_all(scale: float, limit_s: float) -> dict[str, float]:
     sessions = make_sessionmaker(engine)
     with tempfile.TemporaryDirectory(prefix="nvbench-") as tmp:
         async with telegram_bot(settings) as bot:
+            renderer = OutboxRenderer(sessions, FileStore(Path(tmp)))
             dispatcher = Dispatcher(
                 sessions,
                 [TelegramTransport(bot, Pacer(RateLimits().scaled(scale)))],
-                OutboxRenderer(sessions, FileStore(Path(tmp))),
+                renderer,
+                bundle=renderer.bundle,
                 clock=RunningClock(NOW),
             )
             figures = await drain(dispatcher, sessions, limit_s)
@@ -213,8 +258,10 @@ def report(figures: list[FanoutFigures]) -> str:
     return table(
         [
             "db",
-            "queued",
-            "sent",
+            "rows queued",
+            "rows sent",
+            "messages",
+            "rows/msg",
             "s",
             "msg/s",
             "limit/s",
@@ -230,7 +277,9 @@ def report(figures: list[FanoutFigures]) -> str:
             (
                 f.backend,
                 f.reminders,
+                f.rows_sent,
                 f.sent,
+                f.rows_sent / max(1, f.sent),
                 f.seconds,
                 f.rate,
                 f.limit,
@@ -264,13 +313,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--scale", type=float, default=SCALE, help="limits × this (10: 300/s)")
+    parser.add_argument("--items", type=int, default=1, help="reminders per official at 08:00")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(asyncio.run(dispatch_all(args.scale, args.timeout))))
         return
     figures = [
-        asyncio.run(measure(args.backend, args.reminders, args.timeout, args.scale))
+        asyncio.run(measure(args.backend, args.reminders, args.timeout, args.scale, args.items))
         for _ in range(args.repeat)
     ]
     print(report(figures))
