@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -18,6 +19,7 @@ from bot.command_error import CommandError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from db.clock import Clock, FixedClock, SystemClock, parse_local_date, parse_local_datetime
+from handlers.catalog import t
 
 log = logging.getLogger("nhacviec")
 
@@ -39,8 +41,14 @@ def _clock_for(args: argparse.Namespace, settings: Settings) -> Clock:
 async def _db_upgrade(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from db.migrate import upgrade
 
-    await upgrade(settings.database_url)
-    print(f"Database schema is up to date ({settings.safe_database_url}).")
+    done = await upgrade(settings.database_url)
+    where = settings.safe_database_url
+    if done.before is None:
+        print(t("cli.db.created", "vi", revision=done.after, where=where))
+    elif done.before != done.after:
+        print(t("cli.db.upgraded", "vi", before=done.before, after=done.after, where=where))
+    else:
+        print(t("cli.db.current", "vi", revision=done.after, where=where))
     return 0
 
 
@@ -286,6 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`plan show | head`): what it wanted it has. Python would
+        # complain again when flushing stdout at exit, so stdout now goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ConnectionError, socket.gaierror, DBAPIError) as exc:
         # A database that is down or refuses us: say which one (password masked), no traceback.
         log.debug("database failure", exc_info=True)
