@@ -4,22 +4,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Inside the venv, so deleting .venv also forgets that it was installed.
+# Inside the venv, so deleting .venv also forgets that it was installed. `make run` installs
+# only what the bot needs; `make test` (and `make setup`) add the development tools.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: test run setup
 
-setup: $(STAMP)
+setup: $(DEV_STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e .
 	touch $@
 
-test: $(STAMP)
+# The development install holds the bot's own dependencies too.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e ".[dev]"
+	touch $@ $(STAMP)
+
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot handlers scheduler db
