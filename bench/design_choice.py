@@ -112,7 +112,7 @@ async def sweep_variant(url: str) -> dict[str, float]:
 
 def _child(args: list[str]) -> dict[str, float]:
     out = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), str(Path(__file__).resolve()), *args],
+        [sys.executable, str(Path(__file__).resolve()), *args],
         capture_output=True,
         text=True,
         check=True,

@@ -51,7 +51,7 @@ async def _child(server: FakeBotApi, url: str, data_dir: str) -> float:
     }
     start = time.perf_counter()
     child = await asyncio.create_subprocess_exec(
-        str(ROOT / ".venv/bin/python"),
+        sys.executable,
         "-m",
         "bot",
         "run",
