@@ -66,7 +66,7 @@ def _clock_time(text: str) -> time:
 
 def _office_hours(value: object) -> tuple[time, time]:
     if not isinstance(value, str):
-        # YAML reads 07:00 alone as a number (sexagesimal): the hours must be quoted text.
+        # YAML reads 7:30 alone as a number (sexagesimal, 450): the hours must be quoted text.
         raise ValueError('write the office hours as text in quotes, e.g. "07:00-17:30"')
     match = _HOURS.match(value.strip())
     if match is None:
