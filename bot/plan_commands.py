@@ -140,7 +140,7 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
     if unit.reports_to:
         lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
-    lines += calendar_lines(unit, year, LANGUAGE)
+    lines += _calendar_lines(unit, year, LANGUAGE)
     tasks = await active_tasks(session, unit.id)
     lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
     if tasks:
@@ -162,7 +162,7 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     return lines
 
 
-def calendar_lines(unit: Unit, year: int | None, language: str) -> list[str]:
+def _calendar_lines(unit: Unit, year: int | None, language: str) -> list[str]:
     """The unit's working calendar: office hours, the deadline rule, its extra days off and
     make-up days (of `year` when given), each wrapped to the screen."""
     calendar = UnitCalendar.of(unit)
