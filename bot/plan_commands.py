@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +29,10 @@ from db.models import (
 from db.plan import LoadReport, Plan, PlanError, read_plan
 from db.plan import load_plan as write_plan
 from db.plan.current import active_reports, active_tasks
+from db.unit_calendar import UnitCalendar
 from db.units import all_units
 from handlers.catalog import t
+from scheduler.sweep import policy_config
 
 # The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
 LANGUAGE = "vi"
@@ -137,6 +140,7 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
     if unit.reports_to:
         lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
+    lines += _calendar_lines(unit, year, LANGUAGE)
     tasks = await active_tasks(session, unit.id)
     lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
     if tasks:
@@ -156,6 +160,36 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     else:
         lines.append(t("plan.show.no_reports_year", LANGUAGE, year=year))
     return lines
+
+
+def _calendar_lines(unit: Unit, year: int | None, language: str) -> list[str]:
+    """The unit's working calendar: office hours, the deadline rule, its extra days off and
+    make-up days (of `year` when given), each wrapped to the screen."""
+    calendar = UnitCalendar.of(unit)
+    # The hours the reminders keep: the unit's, or the office default.
+    config = policy_config(unit)
+    hours = "plan.calendar.hours_default" if calendar.work_start is None else "plan.calendar.hours"
+    texts = [
+        t(hours, language, start=f"{config.work_start:%H:%M}", end=f"{config.work_end:%H:%M}"),
+        t(f"plan.calendar.rule.{calendar.deadline_on_day_off}", language),
+        t("plan.calendar.days_off", language, days=_days(calendar.days_off, year, language)),
+        t(
+            "plan.calendar.working_days",
+            language,
+            days=_days(calendar.working_days, year, language),
+        ),
+    ]
+    return [line for text in texts for line in textwrap.wrap(text, 98, subsequent_indent=GAP)]
+
+
+def _days(days: Iterable[date], year: int | None, language: str) -> str:
+    shown = sorted(day for day in days if year is None or day.year == year)
+    if not shown:
+        return t("plan.calendar.none", language)
+    return ", ".join(
+        f"{t(f'plan.weekday.{WEEKDAYS[day.weekday()].lower()}', language)} {format_date(day)}"
+        for day in shown
+    )
 
 
 def _columns(spec: Sequence[tuple[str, int, int | None]]) -> list[Column]:

@@ -9,6 +9,7 @@ processes sweeping the same minute add nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from db.desk.people import desk_people
 from db.kinds import UNIT, WEEKLY_DIGEST
 from db.models import Unit
 from db.outbox import NewReminder, enqueue
+from db.unit_calendar import UnitCalendar
 from db.units import all_units
 from scheduler.policy import (
     DueReminder,
@@ -52,8 +54,21 @@ class SweepReport:
 
 
 def policy_config(unit: Unit) -> PolicyConfig:
-    """The reminder settings of a unit (its time zone; the office defaults otherwise)."""
-    return PolicyConfig(tz=ZoneInfo(unit.timezone))
+    """The reminder settings of a unit: its time zone and working calendar from the plan
+    (days off, make-up days, office hours); the office defaults otherwise.
+
+    Every part that needs a unit's working days or hours (the sweep, the preview, the desk,
+    the demo) builds them here, so all of them use the unit's calendar.
+    """
+    calendar = UnitCalendar.of(unit)
+    office = PolicyConfig(tz=ZoneInfo(unit.timezone))
+    return dataclasses.replace(
+        office,
+        extra_days_off=calendar.days_off,
+        extra_working_days=calendar.working_days,
+        work_start=office.work_start if calendar.work_start is None else calendar.work_start,
+        work_end=office.work_end if calendar.work_end is None else calendar.work_end,
+    )
 
 
 def to_outbox(unit_id: int, reminder: DueReminder) -> NewReminder:

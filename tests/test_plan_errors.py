@@ -263,6 +263,77 @@ CASES = [
         "",
         "invalid YAML: expected ',' or ']'",
     ),
+    # The unit's working calendar (issue 14).
+    Case(
+        "a make-up working day that is a weekday",
+        swap("working_days: [04/05/2024]", "working_days: [06/05/2024]"),
+        "working_days: [06/05/2024]",
+        "unit.calendar.working_days[0]",
+        "06/05/2024 is a Monday, a working day already: a make-up working day is a Saturday",
+    ),
+    Case(
+        "a day off listed twice",
+        swap("days_off: []", "days_off: [08/03/2024, 26/04/2024, 08/03/2024]"),
+        "days_off: [08/03/2024",
+        "unit.calendar.days_off[2]",
+        "08/03/2024 is listed twice (also days_off[0])",
+    ),
+    Case(
+        "a make-up day that is also a day off",
+        swap("days_off: []", "days_off: [04/05/2024]"),
+        "working_days: [04/05/2024]",
+        "unit.calendar.working_days[0]",
+        "04/05/2024 is also a day off (days_off[0])",
+    ),
+    Case(
+        "a day off written ISO-style",
+        swap("days_off: []", "days_off: [2024-03-08]"),
+        "days_off: [2024-03-08]",
+        "unit.calendar.days_off[0]",
+        "ISO date; write dates day-first as dd/mm/yyyy",
+    ),
+    Case(
+        "office hours that end before they start",
+        swap('# office_hours: "07:00-17:30"', 'office_hours: "17:30-07:00"'),
+        'office_hours: "17:30-07:00"',
+        "unit.calendar.office_hours",
+        "the office closes (07:00) before it opens (17:30)",
+    ),
+    Case(
+        "office hours with a time that is not HH:MM",
+        swap('# office_hours: "07:00-17:30"', 'office_hours: "07:00-25:00"'),
+        'office_hours: "07:00-25:00"',
+        "unit.calendar.office_hours",
+        "'25:00' is not a time of day written HH:MM",
+    ),
+    Case(
+        "office hours not written as a range",
+        swap('# office_hours: "07:00-17:30"', "office_hours: 7h sáng"),
+        "office_hours: 7h sáng",
+        "unit.calendar.office_hours",
+        'is not office hours written "HH:MM-HH:MM"',
+    ),
+    Case(
+        "one office hour unquoted (YAML reads 7:30 as a number)",
+        swap('# office_hours: "07:00-17:30"', "office_hours: 7:30"),
+        "office_hours: 7:30",
+        "unit.calendar.office_hours",
+        "write the office hours as text in quotes",
+    ),
+    Case(
+        "an unknown deadline rule",
+        swap("deadline_on_day_off: keep", "deadline_on_day_off: next_day"),
+        "deadline_on_day_off: next_day",
+        "unit.calendar.deadline_on_day_off",
+        "'keep' or 'next_working_day'",
+    ),
+    Case(
+        "a misspelt calendar field",
+        swap("    days_off: []", "    day_off: []"),
+        "day_off: []",
+        "unit.calendar.day_off",
+        "unknown field 'day_off' (did you mean 'days_off'?)",
+    ),
 ]
 
 

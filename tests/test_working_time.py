@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.working_time import WorkingCalendar, public_holidays
+from db.working_days import public_holidays
+from scheduler.working_time import WorkingCalendar
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 EIGHT = time(8, 0)

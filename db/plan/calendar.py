@@ -2,7 +2,9 @@
 
 A report's due date comes from its RRULE evaluated inside the year; the data window and the
 forwarding deadline are days of the year shifted by a whole number of years, because the
-Ministry's windows straddle New Year (Quý I runs from 15/12 of the year before).
+Ministry's windows straddle New Year (Quý I runs from 15/12 of the year before). Under the
+unit's `deadline_on_day_off: next_working_day`, the due date and the forwarding deadline are
+moved off a day off (`UnitCalendar.due`); the window stays the document's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 from db.clock import format_date
 from db.plan.schema import DayOfYear, ReportSpec, parse_rule
+from db.unit_calendar import UnitCalendar
+
+DOCUMENT_DATES = UnitCalendar()
 
 Loc = tuple[str | int, ...]
 
@@ -79,8 +84,11 @@ def day_in(rule: DayOfYear, due_year: int) -> date:
         raise ValueError(f"{rule.day:02d}/{rule.month:02d}/{year} does not exist") from None
 
 
-def expand_report(report: ReportSpec, reports_to: str | None) -> list[ObligationPlan]:
-    """The obligations of `report`, one per year; errors carry a location inside the report."""
+def expand_report(
+    report: ReportSpec, reports_to: str | None, calendar: UnitCalendar = DOCUMENT_DATES
+) -> list[ObligationPlan]:
+    """The obligations of `report`, one per year, due as the unit's `calendar` says; errors
+    carry a location inside the report."""
     obligations = []
     first, last = report.years
     for year in range(first, last + 1):
@@ -102,7 +110,7 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
             )
         forward_due = None
         if report.forward_due is not None:
-            forward_due = _resolve(report.forward_due, due.year, ("forward_due",))
+            forward_due = calendar.due(_resolve(report.forward_due, due.year, ("forward_due",)))
         obligations.append(
             ObligationPlan(
                 code=f"{report.code}-{year}",
@@ -110,7 +118,7 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
                 kind=report.kind,
                 year=year,
                 title=report.title_for(year),
-                due_date=due,
+                due_date=calendar.due(due),
                 window_start=start,
                 window_end=end,
                 templates=tuple(report.templates),
@@ -126,13 +134,17 @@ def expand_report(report: ReportSpec, reports_to: str | None) -> list[Obligation
     return obligations
 
 
-def expand_reports(reports: Sequence[ReportSpec], reports_to: str | None) -> list[ObligationPlan]:
+def expand_reports(
+    reports: Sequence[ReportSpec],
+    reports_to: str | None,
+    calendar: UnitCalendar = DOCUMENT_DATES,
+) -> list[ObligationPlan]:
     """The obligations of every report; an error's `loc` starts at `reports[i]`."""
     obligations: list[ObligationPlan] = []
     seen: dict[str, int] = {}
     for index, report in enumerate(reports):
         try:
-            expanded = expand_report(report, reports_to)
+            expanded = expand_report(report, reports_to, calendar)
         except CalendarError as exc:
             raise CalendarError(("reports", index, *exc.loc), exc.message) from None
         for obligation in expanded:

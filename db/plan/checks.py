@@ -1,4 +1,5 @@
-"""Checks that need the whole plan: references to officials, duplicates, date order."""
+"""Checks that need the whole plan: references to officials, duplicates, date order, and a
+unit calendar that contradicts itself."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ Problem = tuple[Loc, str]
 def find_problems(plan: PlanFile) -> list[Problem]:
     """Every cross-reference problem of `plan`, in file order."""
     return [
+        *_calendar_problems(plan),
         *_official_problems(plan),
         *_task_problems(plan),
         *_report_problems(plan),
@@ -30,6 +32,29 @@ def _duplicates(values: Sequence[str]) -> Iterator[tuple[int, int]]:
             yield index, first[value]
         else:
             first.setdefault(value, index)
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _calendar_problems(plan: PlanFile) -> Iterator[Problem]:
+    calendar = plan.unit.calendar
+    base: Loc = ("unit", "calendar")
+    for field, days in (("days_off", calendar.days_off), ("working_days", calendar.working_days)):
+        for index, first in _duplicates([d.isoformat() for d in days]):
+            again = format_date(days[index])
+            yield (*base, field, index), f"{again} is listed twice (also {field}[{first}])"
+    days_off = {day: index for index, day in enumerate(calendar.days_off)}
+    for index, day in enumerate(calendar.working_days):
+        loc = (*base, "working_days", index)
+        if day in days_off:
+            yield loc, f"{format_date(day)} is also a day off (days_off[{days_off[day]}])"
+        elif day.weekday() < 5:
+            yield (
+                loc,
+                f"{format_date(day)} is a {_WEEKDAYS[day.weekday()]}, a working day already: "
+                "a make-up working day is a Saturday or a Sunday",
+            )
 
 
 def _official_problems(plan: PlanFile) -> Iterator[Problem]:

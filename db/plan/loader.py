@@ -36,6 +36,7 @@ from db.plan.calendar import ObligationPlan
 from db.plan.forwarding import ForwardLinks, relink
 from db.plan.schema import LeaveSpec, OfficialSpec, PlanFile, TaskSpec
 from db.plan.source import Plan, PlanError
+from db.unit_calendar import UnitCalendar
 from db.unit_tree import ancestors
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ async def _apply(
         "timezone": spec.unit.timezone,
         "reports_to": spec.unit.reports_to,
         "parent_id": parent_id,
+        **plan.calendar.columns(),
     }
     old_parent_id = unit.parent_id if unit is not None else None
     if unit is None:
@@ -151,7 +153,7 @@ async def _apply(
     ids = {key: official.id for key, official in officials.items()}
     # New assignee rows are stamped: the policy's assignment notice is sent after this moment.
     now = clock.now()
-    await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks, now)
+    await _sync_tasks(session, unit.id, spec.tasks, ids, report.tasks, now, plan.calendar)
     templates = _stored_templates(plan, store)
     await _sync_obligations(session, unit.id, plan, ids, templates, report.obligations, now)
     await session.flush()
@@ -283,12 +285,13 @@ def _deactivate(rows: Iterable[Official | Task | Obligation]) -> int:
     return count
 
 
-def _task_values(spec: TaskSpec) -> dict[str, Any]:
+def _task_values(spec: TaskSpec, calendar: UnitCalendar) -> dict[str, Any]:
     return {
         "title": spec.title,
         "detail": spec.detail,
         "source_ref": spec.source,
-        "due_date": spec.due,
+        # Moved off a day off under `deadline_on_day_off: next_working_day`, like reports'.
+        "due_date": calendar.due(spec.due) if spec.due is not None else None,
         "checkin_rrule": spec.checkin,
         "checkin_start": spec.checkin_from,
         "priority": spec.priority,
@@ -327,13 +330,14 @@ async def _sync_tasks(
     ids: Mapping[str, int],
     tally: Tally,
     now: datetime,
+    calendar: UnitCalendar,
 ) -> None:
     rows = await session.scalars(
         select(Task).where(Task.unit_id == unit_id).options(selectinload(Task.assignees))
     )
     existing = {task.code: task for task in rows}
     for spec in specs:
-        values = _task_values(spec)
+        values = _task_values(spec, calendar)
         wanted = _task_roles(spec, ids)
         task = existing.get(spec.code)
         if task is None:

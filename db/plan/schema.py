@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from calendar import monthrange
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,7 @@ from pydantic import (
 
 from db.clock import format_date, parse_local_date
 from db.names import fold_name
+from db.unit_calendar import KEEP, DeadlineRule, UnitCalendar
 
 RoleName = Literal["official", "clerk", "leader"]
 
@@ -34,6 +35,7 @@ _RULE_PROBE_START = datetime(2000, 1, 1)
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HOURS = re.compile(r"^(\S+?)\s*[-–—]\s*(\S+)$")
 _YEARS = re.compile(r"^(\d{4})(?:\s*(?:-|–|\.\.)\s*(\d{4}))?$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 # Plans speak in days; finer frequencies would also make an impossible rule search for hours.
@@ -51,6 +53,31 @@ def _day_first_date(value: object) -> date:
         return parse_local_date(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a valid dd/mm/yyyy date ({exc})") from exc
+
+
+def _clock_time(text: str) -> time:
+    parts = text.split(":")
+    if len(parts) == 2 and all(part.isdigit() and len(part) <= 2 for part in parts):
+        hour, minute = int(parts[0]), int(parts[1])
+        if hour <= 23 and minute <= 59:
+            return time(hour, minute)
+    raise ValueError(f'{text!r} is not a time of day written HH:MM, e.g. "07:30"')
+
+
+def _office_hours(value: object) -> tuple[time, time]:
+    if not isinstance(value, str):
+        # YAML reads 7:30 alone as a number (sexagesimal, 450): the hours must be quoted text.
+        raise ValueError('write the office hours as text in quotes, e.g. "07:00-17:30"')
+    match = _HOURS.match(value.strip())
+    if match is None:
+        raise ValueError(f'{value!r} is not office hours written "HH:MM-HH:MM", e.g. "07:00-17:30"')
+    start, end = _clock_time(match.group(1)), _clock_time(match.group(2))
+    if end <= start:
+        raise ValueError(
+            f"the office closes ({end:%H:%M}) before it opens ({start:%H:%M}): write the "
+            "opening time first"
+        )
+    return start, end
 
 
 def _identifier(pattern: re.Pattern[str], max_length: int, hint: str) -> BeforeValidator:
@@ -147,6 +174,7 @@ Rule = Annotated[str, BeforeValidator(_rule_text)]
 YearlyRule = Annotated[str, BeforeValidator(_yearly_rule_text)]
 YearSpan = Annotated[tuple[int, int], BeforeValidator(_year_span)]
 TemplatePath = Annotated[str, BeforeValidator(_template_path)]
+OfficeHours = Annotated[tuple[time, time], BeforeValidator(_office_hours)]
 Key = Annotated[str, _identifier(_KEY, 64, "key (lower-case letters, digits, '-' and '_')")]
 TaskCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
 ReportCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
@@ -162,6 +190,31 @@ class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class CalendarSpec(Spec):
+    """The unit's working calendar beyond the public holidays the bot knows (issue 14)."""
+
+    # Days off the `holidays` package does not know: a bridge day, a local holiday.
+    days_off: list[LocalDate] = Field(default_factory=list)
+    # Saturdays or Sundays worked to make up for a bridge day off (Sat 04/05/2024).
+    working_days: list[LocalDate] = Field(default_factory=list)
+    # "07:00-17:30"; left out, the office default (the same hours).
+    office_hours: OfficeHours | None = None
+    # A due date on a day off: the document's date, or the next working day (Civil Code
+    # 2015, Art. 148 §5).
+    deadline_on_day_off: DeadlineRule = KEEP
+
+    def unit_calendar(self) -> UnitCalendar:
+        """The calendar as the unit keeps it."""
+        start, end = self.office_hours if self.office_hours is not None else (None, None)
+        return UnitCalendar(
+            days_off=frozenset(self.days_off),
+            working_days=frozenset(self.working_days),
+            work_start=start,
+            work_end=end,
+            deadline_on_day_off=self.deadline_on_day_off,
+        )
+
+
 class UnitSpec(Spec):
     """The office the plan belongs to: a commune, or the level above it (a province)."""
 
@@ -172,6 +225,7 @@ class UnitSpec(Spec):
     reports_to: ShortText | None = None
     # The code of the unit above (a commune's province), whose plan is loaded first.
     parent: Key | None = None
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
 
     @field_validator("parent")
     @classmethod

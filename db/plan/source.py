@@ -7,6 +7,7 @@ import types
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 from db.plan.calendar import CalendarError, Loc, ObligationPlan, expand_reports
 from db.plan.checks import find_problems
 from db.plan.schema import PlanFile
+from db.unit_calendar import UnitCalendar
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -53,6 +55,11 @@ class Plan:
     # Where `unit.parent` is written, for the loader's error when that unit is not there.
     parent_line: int | None = None
 
+    @cached_property
+    def calendar(self) -> UnitCalendar:
+        """The unit's working calendar; the obligations' due dates already follow it."""
+        return self.spec.unit.calendar.unit_calendar()
+
     @property
     def base_dir(self) -> Path:
         """The directory template paths are relative to."""
@@ -88,7 +95,9 @@ def parse_plan(text: str, filename: str) -> Plan:
         loc, message = min(problems, key=lambda problem: _line_of(root, problem[0]))
         raise PlanError(filename, _line_of(root, loc), _path(loc), message)
     try:
-        obligations = expand_reports(spec.reports, spec.unit.reports_to)
+        obligations = expand_reports(
+            spec.reports, spec.unit.reports_to, spec.unit.calendar.unit_calendar()
+        )
     except CalendarError as exc:
         raise PlanError(filename, _line_of(root, exc.loc), _path(exc.loc), exc.message) from None
     parent_line = _line_of(root, ("unit", "parent")) if spec.unit.parent else None

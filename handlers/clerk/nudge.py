@@ -21,7 +21,7 @@ from db.desk.standing import (
 )
 from db.desk.subjects import Subject, find_subject, subject_type_of
 from db.kinds import NUDGE
-from db.models import Obligation, Official, Task
+from db.models import Obligation, Official, Task, Unit
 from db.names import rank_by_name
 from handlers import callbacks
 from handlers.catalog import t
@@ -31,7 +31,7 @@ from handlers.presenting import h, when
 from handlers.status import status_choices
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
-from scheduler.working_time import WorkingCalendar
+from scheduler.sweep import policy_config
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,9 @@ async def remind_reply(desk: Desk, args: str, turn: Turn) -> Reply:
     if subject is None:
         raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(code)))
     official_id = await _named(desk, subject, name.strip()) if name.strip() else None
-    if not WorkingCalendar(desk.tz).is_working_time(desk.now):
+    unit = await desk.session.get(Unit, desk.unit_id)
+    # The unit's own calendar (its days off, make-up days and office hours from the plan).
+    if unit is None or not policy_config(unit).calendar().is_working_time(desk.now):
         present = [
             o for o in await _owing(desk, subject, official_id) if not (o.on_leave or o.extended)
         ]
