@@ -33,7 +33,7 @@ async def overlapping(
             LeaveRequest.state == ExtensionState.PENDING,
         )
     )
-    for start, end in sorted([*taken, *waiting.tuples()]):
+    for start, end in sorted([*taken, *((s, e) for s, e in waiting)]):
         if start <= last and first <= end:
             return (start, end)
     return None
