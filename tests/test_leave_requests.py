@@ -438,3 +438,10 @@ async def test_the_kind_is_chosen_by_a_typed_number_on_a_chat_without_buttons(
     (again,) = await desk.handle(zalo, TextSent("2"))
     assert again.text == vi("choice.stale")
     assert len(await leaves(session)) == 1
+
+
+async def test_help_tells_officials_and_the_desk_how_to_ask_for_leave(
+    desk: Conversation, story: BaBich
+) -> None:
+    assert vi("leave.help") in await say(desk, story, "hoa", "huongdan")
+    assert vi("leave.help") in await say(desk, story, "nhut", "huongdan")
