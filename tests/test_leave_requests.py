@@ -445,3 +445,22 @@ async def test_help_tells_officials_and_the_desk_how_to_ask_for_leave(
 ) -> None:
     assert vi("leave.help") in await say(desk, story, "hoa", "huongdan")
     assert vi("leave.help") in await say(desk, story, "nhut", "huongdan")
+
+
+async def test_an_extension_decided_after_the_leave_does_not_shorten_it(
+    desk: Conversation, story: BaBich, session: AsyncSession
+) -> None:
+    await desk.handle(story.chats["lan"], CommandSent("giahan", "CCHC-Q1 14/03/2024 Chờ số liệu"))
+    await ask(desk, story, "lan", "ốm 08/03/2024 15/03/2024")
+    (request,) = await leaves(session)
+    await tap(desk, story, "nhut", leave_data(request.id, True))
+    asked = (await fetch(session, select(ExtensionRequest).order_by(ExtensionRequest.id)))[0]
+    await tap(desk, story, "luong", extension_data(asked.id, True))
+    (extended,) = await fetch(
+        session,
+        select(ObligationAssignee.extended_due).where(
+            ObligationAssignee.obligation_id == story.q1.id,
+            ObligationAssignee.official_id == story.people["lan"].id,
+        ),
+    )
+    assert extended == date(2024, 3, 18)

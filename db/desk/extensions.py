@@ -144,9 +144,10 @@ async def request_in_unit(
 
 
 async def move_due(session: AsyncSession, subject: Subject, official_id: int, due: date) -> None:
-    """Move one official's due date for a report or task to `due` (their extension)."""
+    """Move one official's due date for a report or task to `due` (their extension); an
+    extension never shortens one already granted (a request decided after leave moved it)."""
     row = await assignment(session, subject, official_id)
-    if row is not None:
+    if row is not None and (row.extended_due is None or row.extended_due < due):
         row.extended_due = due
     # Reminders queued for the old date would now be wrong; the sweep writes new ones.
     await outbox.drop_pending(
