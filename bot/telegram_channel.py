@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The command menu; descriptions are Vietnamese (the catalog's default language).
-MENU_COMMANDS = ("nhiemvu", "nop", "status", "huongdan", "cancel", "lang", "kenh")
+MENU_COMMANDS = ("nhiemvu", "nop", "status", "nghiphep", "huongdan", "cancel", "lang", "kenh")
 ALBUM_WAIT_SECONDS = 1.5
 BOT_CONNECTIONS = 32
 

@@ -42,6 +42,8 @@ REVIEW_RETURNED: Final = "review_returned"
 NUDGE: Final = "nudge"
 EXTENSION_REQUEST: Final = "extension_request"
 EXTENSION_DECIDED: Final = "extension_decided"
+LEAVE_REQUEST: Final = "leave_request"  # about the asker (OFFICIAL), to each decider
+LEAVE_DECIDED: Final = "leave_decided"
 
 # --- kinds written by the web app (rendered when written, like the desk's) ---------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from db.models import TaskState
+from db.models import LeaveKind, TaskState
 
 _STATE_CODES = {
     "d": TaskState.DONE,
@@ -25,6 +25,8 @@ _DESK_PATTERN = re.compile(r"^(?:(x[ar]):(\d{1,12})|nd:([ot])(\d{1,12}):(\d{1,12
 _FIGURES_PATTERN = re.compile(r"^(?:(f[aqc])|(tp)):(\d{1,12})$")
 # The clerk hands the compiled report of a commune report (by its id) up to the parent's.
 _FORWARD_PATTERN = re.compile(r"^up:(\d{1,12})$")
+# Leave (/nghiphep): la/lr approve/refuse a request (by id); lk picks the kind being asked.
+_LEAVE_PATTERN = re.compile(r"^(?:l([ar]):(\d{1,12})|lk:([a-z]{1,8}))$")
 _FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
 # Marks a choice of a bundled message (handlers/bundled_message.py): answered in a new message.
 _BUNDLED = "m:"
@@ -99,6 +101,21 @@ class ForwardTap:
     obligation_id: int
 
 
+@dataclass(frozen=True)
+class LeaveTap:
+    """A clerk's or leader's decision on a leave request."""
+
+    request_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class LeaveKindTap:
+    """The kind of leave an official picks after /nghiphep."""
+
+    kind: LeaveKind
+
+
 Tap = (
     StatusTap
     | ObligationTap
@@ -109,6 +126,8 @@ Tap = (
     | FiguresTap
     | TemplateTap
     | ForwardTap
+    | LeaveTap
+    | LeaveKindTap
 )
 
 
@@ -142,6 +161,14 @@ def template_data(file_id: int) -> str:
 
 def forward_data(obligation_id: int) -> str:
     return f"up:{obligation_id}"
+
+
+def leave_data(request_id: int, approve: bool) -> str:
+    return f"{'la' if approve else 'lr'}:{request_id}"
+
+
+def leave_kind_data(kind: LeaveKind) -> str:
+    return f"lk:{kind.value}"
 
 
 CANCEL_DATA = "cx"
@@ -189,8 +216,21 @@ def _parse_figures(data: str) -> Tap | None:
     match = _FIGURES_PATTERN.fullmatch(data)
     if match is None:
         forward = _FORWARD_PATTERN.fullmatch(data)
-        return ForwardTap(int(forward.group(1))) if forward else None
+        return ForwardTap(int(forward.group(1))) if forward else _parse_leave(data)
     figures, template, ref_id = match.groups()
     if template:
         return TemplateTap(int(ref_id))
     return FiguresTap(_FIGURE_ACTIONS[figures], int(ref_id))
+
+
+def _parse_leave(data: str) -> Tap | None:
+    match = _LEAVE_PATTERN.fullmatch(data)
+    if match is None:
+        return None
+    decision, request_id, kind = match.groups()
+    if decision:
+        return LeaveTap(int(request_id), approve=decision == "a")
+    try:
+        return LeaveKindTap(LeaveKind(kind))
+    except ValueError:
+        return None

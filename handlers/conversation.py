@@ -224,7 +224,14 @@ class Conversation:
             return await reports.template_tapped(turn, tap.file_id, self.store)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
-        if isinstance(tap, callbacks.ExtensionTap | callbacks.NudgeTap | callbacks.ForwardTap):
+        if isinstance(
+            tap,
+            callbacks.ExtensionTap
+            | callbacks.LeaveTap
+            | callbacks.LeaveKindTap
+            | callbacks.NudgeTap
+            | callbacks.ForwardTap,
+        ):
             return await desk_commands.tap(turn, tap, self._tools())
         if isinstance(tap, callbacks.CancelTap):
             reply = await self._cancel(turn)

@@ -26,9 +26,9 @@ from sqlalchemy.orm import aliased
 
 from db.answers import latest_answer_ids
 from db.desk.dues import effective_due
+from db.leaves import leave_days_of
 from db.models import (
     ChannelIdentity,
-    LeavePeriod,
     Obligation,
     ObligationAssignee,
     Official,
@@ -81,13 +81,8 @@ def _people(unit_id: int) -> ColumnElement[bool]:
 
 async def _officials(session: AsyncSession, unit_id: int) -> dict[int, OfficialView]:
     people = _people(unit_id)
-    leaves: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for official_id, start, end in await session.execute(
-        select(LeavePeriod.official_id, LeavePeriod.starts_on, LeavePeriod.ends_on)
-        .join(Official, Official.id == LeavePeriod.official_id)
-        .where(people)
-    ):
-        leaves[official_id].append((start, end))
+    # The plan's leave and leave approved in the chat alike: no reminders on those days.
+    leaves = await leave_days_of(session, people)
     reachable = set(
         await session.scalars(
             select(ChannelIdentity.official_id)

@@ -146,7 +146,7 @@ async def bench(database_url: str, tmp_path: Path) -> AsyncIterator[Bench]:
 
 async def test_start_up_sets_the_vietnamese_menu(bench: Bench) -> None:
     commands = {c["command"]: c["description"] for c in bench.server.my_commands}
-    names = {"nhiemvu", "nop", "status", "huongdan", "cancel", "lang", "kenh"}
+    names = {"nhiemvu", "nop", "status", "nghiphep", "huongdan", "cancel", "lang", "kenh"}
     assert commands == {name: vi(f"menu.{name}") for name in names}
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db import audit, outbox
+from db.desk.decisions import decide_once
 from db.desk.dues import effective_due
 from db.desk.subjects import Subject, subject_of, subject_type_of
 from db.models import (
@@ -142,6 +143,54 @@ async def request_in_unit(
     )
 
 
+async def move_due(session: AsyncSession, subject: Subject, official_id: int, due: date) -> None:
+    """Move one official's due date for a report or task to `due` (their extension); an
+    extension never shortens one already granted (a request decided after leave moved it)."""
+    row = await assignment(session, subject, official_id)
+    if row is not None and (row.extended_due is None or row.extended_due < due):
+        row.extended_due = due
+    # Reminders queued for the old date would now be wrong; the sweep writes new ones.
+    await outbox.drop_pending(
+        session,
+        recipient_id=official_id,
+        subject_type=subject_type_of(subject),
+        subject_id=subject.id,
+        reason="due date extended",
+        deadline_only=True,
+    )
+
+
+async def grant(
+    session: AsyncSession,
+    official_id: int,
+    subject: Subject,
+    current_due: date,
+    new_due: date,
+    reason: str,
+    decider: Official,
+    at: datetime,
+) -> ExtensionRequest:
+    """An extension granted without being asked (a deadline inside approved leave): recorded
+    as an approved request, so it reads like any other extension, and the due date moved."""
+    granted = ExtensionRequest(
+        unit_id=subject.unit_id,
+        official_id=official_id,
+        obligation_id=subject.id if isinstance(subject, Obligation) else None,
+        task_id=subject.id if isinstance(subject, Task) else None,
+        current_due=current_due,
+        requested_due=new_due,
+        reason=reason,
+        requested_at=at,
+        state=ExtensionState.APPROVED,
+        decided_by_id=decider.id,
+        decided_at=at,
+    )
+    session.add(granted)
+    await move_due(session, subject, official_id, new_due)
+    await session.flush()
+    return granted
+
+
 @dataclass(frozen=True)
 class Decision:
     """The outcome of a tap: `decided` is False when someone else decided first."""
@@ -159,41 +208,13 @@ async def decide(
     *,
     actor: str,
 ) -> Decision:
-    """Approve or refuse a pending request once; an approval moves the official's due date.
-
-    The decision is one conditional UPDATE, so of two deciders tapping at once exactly one
-    wins and the other is told who decided.
-    """
-    state = ExtensionState.APPROVED if approve else ExtensionState.REFUSED
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            update(ExtensionRequest)
-            .where(
-                ExtensionRequest.id == request.id,
-                ExtensionRequest.state == ExtensionState.PENDING,
-            )
-            .values(state=state, decided_by_id=decider.id, decided_at=at)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    await session.refresh(request, ["state", "decided_by_id", "decided_at", "decided_by"])
-    if result.rowcount != 1:
+    """Approve or refuse a pending request once (`decide_once`); an approval moves the
+    official's due date."""
+    if not await decide_once(session, request, approve, decider, at):
         return Decision(request, decided=False)
     subject = await subject_of(session, request)
     if approve:
-        row = await assignment(session, subject, request.official_id)
-        if row is not None:
-            row.extended_due = request.requested_due
-        # Reminders queued for the old date would now be wrong; the sweep writes new ones.
-        await outbox.drop_pending(
-            session,
-            recipient_id=request.official_id,
-            subject_type=subject_type_of(subject),
-            subject_id=subject.id,
-            reason="due date extended",
-            deadline_only=True,
-        )
+        await move_due(session, subject, request.official_id, request.requested_due)
     audit.record(
         session,
         at=at,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers import callbacks
 from handlers.catalog import t
-from handlers.clerk import extension, matrix, nudge, review
+from handlers.clerk import extension, leave, matrix, nudge, pending, review
 from handlers.clerk.access import may_use_desk, refusal
 from handlers.clerk.compile_command import compile_reply
 from handlers.clerk.context import Desk, DeskInputError, Tools, desk_of
@@ -75,7 +75,7 @@ async def _compile(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
 
 
 async def _help(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply:
-    parts = [t("help.body", desk.lang), t("clerk.help.extension", desk.lang)]
+    parts = [t("help.body", desk.lang), _requests_help(desk.lang)]
     return Reply("\n".join(parts) + "\n\n" + t("clerk.help.desk", desk.lang))
 
 
@@ -99,12 +99,14 @@ async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply]
     if name == "giahan":
         if not args.strip() and may_use_desk(turn.official):
             # The deciders' side of /giahan: what waits for them.
-            return [await extension.pending_reply(turn)]
+            return [await pending.pending_reply(turn)]
         return [await _answer(extension.request_reply(turn, args))]
+    if name == "nghiphep":
+        return [await _answer(leave.request_reply(turn, args))]
     if name == "help":
         if not may_use_desk(turn.official):
             # Officials get their own help and the line about /giahan.
-            body = f"{t('help.body', turn.lang)}\n{t('clerk.help.extension', turn.lang)}"
+            body = f"{t('help.body', turn.lang)}\n{_requests_help(turn.lang)}"
             return [Reply(body)]
         return [await _help(desk_of(turn), args, tools, turn)]
     handler = DESK_COMMANDS.get(name)
@@ -115,14 +117,28 @@ async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply]
     return [await _answer(handler(desk_of(turn), args, tools, turn))]
 
 
+def _requests_help(lang: str) -> str:
+    # What any official may ask for: more time, and leave.
+    return f"{t('clerk.help.extension', lang)}\n{t('leave.help', lang)}"
+
+
 async def tap(
     turn: Turn,
-    data: callbacks.ExtensionTap | callbacks.NudgeTap | callbacks.ForwardTap,
+    data: callbacks.ExtensionTap
+    | callbacks.LeaveTap
+    | callbacks.LeaveKindTap
+    | callbacks.NudgeTap
+    | callbacks.ForwardTap,
     tools: Tools,
 ) -> list[Reply]:
-    """A tap on a desk button: an extension decision, a confirmed nudge, a report handed up."""
+    """A tap on a desk button: an extension or leave decision (or a leave's kind, chosen by
+    the asker), a confirmed nudge, a report handed up."""
     if isinstance(data, callbacks.ExtensionTap):
         return await extension.decision_tapped(turn, data)
+    if isinstance(data, callbacks.LeaveTap):
+        return await leave.decision_tapped(turn, data)
+    if isinstance(data, callbacks.LeaveKindTap):
+        return [await leave.kind_tapped(turn, data)]
     if not may_use_desk(turn.official):
         return [refusal(turn.lang)]
     if isinstance(data, callbacks.ForwardTap):

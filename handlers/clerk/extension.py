@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from db.clock import format_date, parse_local_date
 from db.desk import extensions
-from db.desk.people import desk_people
 from db.desk.subjects import Subject, find_subject, subject_of, subject_type_of
 from db.kinds import EXTENSION_DECIDED, EXTENSION_REQUEST
 from db.models import ExtensionRequest, ExtensionState, Obligation, Official, TaskState
 from db.workload import report_items, task_items
 from handlers import callbacks
 from handlers.catalog import t
-from handlers.clerk import notices
-from handlers.clerk.access import may_use_desk, refusal
+from handlers.clerk import decisions, notices
 from handlers.clerk.context import DeskInputError
-from handlers.presenting import h, moment
+from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
 
@@ -67,8 +65,9 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     request = await extensions.request_extension(
         turn.session, official, subject, current, wanted, reason, turn.now, actor=turn.actor
     )
-    deciders = [p for p in await desk_people(turn.session, official.unit_id) if p.id != official.id]
-    await notices.queue(turn.session, [_ask(turn, request, subject, p) for p in deciders], turn.now)
+    await decisions.ask(
+        turn.session, official, turn.now, lambda decider: _ask(request, subject, decider)
+    )
     return Reply(
         t(
             "clerk.extension.sent",
@@ -82,13 +81,13 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     )
 
 
-async def pending_reply(turn: Turn) -> Reply:
-    """/giahan with nothing after it, for a clerk or a leader: the requests waiting for a
-    decision, each with its one-tap approve and refuse."""
+async def pending_blocks(turn: Turn) -> tuple[list[str], list[list[Choice]]]:
+    """The extension requests waiting for a decision, as a header and one block each, with
+    one-tap approve and refuse per request; nothing when none waits."""
     lang = turn.lang
     waiting = await extensions.pending_requests(turn.session, turn.official.unit_id)
     if not waiting:
-        return Reply(t("clerk.extension.none_pending", lang))
+        return [], []
     blocks = [t("clerk.extension.pending_header", lang, count=len(waiting))]
     choices: list[list[Choice]] = []
     for request in waiting:
@@ -96,18 +95,14 @@ async def pending_reply(turn: Turn) -> Reply:
         blocks.append(request_text(request, subject, lang))
         who = f"{request.official.full_name} ({subject.code})"
         choices.append(
-            [
-                Choice(
-                    t("clerk.extension.approve_who", lang, who=who),
-                    callbacks.extension_data(request.id, True),
-                ),
-                Choice(
-                    t("clerk.extension.refuse_who", lang, who=who),
-                    callbacks.extension_data(request.id, False),
-                ),
-            ]
+            decisions.buttons_for(
+                lang,
+                who,
+                callbacks.extension_data(request.id, True),
+                callbacks.extension_data(request.id, False),
+            )
         )
-    return Reply("\n\n".join(blocks), choices)
+    return blocks, choices
 
 
 async def _finished(turn: Turn, subject: Subject) -> bool:
@@ -134,9 +129,7 @@ def request_text(request: ExtensionRequest, subject: Subject, lang: str) -> str:
     )
 
 
-def _ask(
-    turn: Turn, request: ExtensionRequest, subject: Subject, decider: Official
-) -> notices.Notice:
+def _ask(request: ExtensionRequest, subject: Subject, decider: Official) -> notices.Notice:
     lang = decider.language
     return notices.Notice(
         unit_id=request.unit_id,
@@ -147,10 +140,11 @@ def _ask(
         ref=str(request.id),
         text=request_text(request, subject, lang),
         choices=[
-            [
-                Choice(t("clerk.button.approve", lang), callbacks.extension_data(request.id, True)),
-                Choice(t("clerk.button.refuse", lang), callbacks.extension_data(request.id, False)),
-            ]
+            decisions.buttons(
+                lang,
+                callbacks.extension_data(request.id, True),
+                callbacks.extension_data(request.id, False),
+            )
         ],
         details={"request_id": request.id, "official_id": request.official_id},
     )
@@ -159,15 +153,10 @@ def _ask(
 async def decision_tapped(turn: Turn, tap: callbacks.ExtensionTap) -> list[Reply]:
     """Đồng ý / Từ chối: decide once, edit the request message, tell the official."""
     lang = turn.lang
-    if not may_use_desk(turn.official):
-        return [refusal(lang)]
     request = await extensions.request_in_unit(turn.session, turn.official.unit_id, tap.request_id)
-    if request is None:
-        text = t("refuse.bad_choice", lang)
-        return [Reply(text, notice=text)]
-    if request.official_id == turn.official.id:
-        text = t("clerk.extension.own", lang)
-        return [Reply(text, notice=text)]
+    refused = decisions.tap_refusal(turn, request, "clerk.extension.own")
+    if refused is not None or request is None:
+        return [refused or Reply(t("refuse.bad_choice", lang))]
     subject = await subject_of(turn.session, request)
     decision = await extensions.decide(
         turn.session, request, tap.approve, turn.official, turn.now, actor=turn.actor
@@ -183,13 +172,11 @@ async def decision_tapped(turn: Turn, tap: callbacks.ExtensionTap) -> list[Reply
 
 def _outcome_text(turn: Turn, request: ExtensionRequest) -> str:
     approved = request.state is ExtensionState.APPROVED
-    decider = request.decided_by
     return t(
         "clerk.extension.approved" if approved else "clerk.extension.refused",
         turn.lang,
         end=format_date(request.requested_due),
-        name=h(decider.full_name) if decider else "",
-        time=moment(request.decided_at, turn.tz) if request.decided_at else "",
+        **decisions.decided_by(request, turn.tz),
     )
 
 

@@ -27,7 +27,7 @@ class Notice:
     unit_id: int
     recipient_id: int
     kind: str
-    subject_type: str  # db.kinds.OBLIGATION or db.kinds.TASK
+    subject_type: str  # db.kinds.OBLIGATION or TASK; OFFICIAL for leave (the asker)
     subject_id: int
     # What makes this message unique besides recipient, subject and kind (a submission id
     # and review time, the clerk's request time): writing it twice then sends it once.
