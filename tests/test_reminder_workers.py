@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,8 +63,10 @@ async def fill_outbox(database_url: str) -> list[str]:
                     subject_type="official",
                     subject_id=people[i % PEOPLE].id,
                     kind="nudge",
-                    slot_at=now,
-                    due_at=now,
+                    # A slot each, a millisecond apart: every row is its own message (rows of
+                    # one person and one slot would be bundled into one).
+                    slot_at=now - timedelta(milliseconds=i),
+                    due_at=now - timedelta(milliseconds=i),
                     payload={"text": text},
                 )
                 for i, text in enumerate(texts)
