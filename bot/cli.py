@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = Settings.from_env()
-        configure_logging(args.verbose, settings.secrets)
+        configure_logging(args.verbose, settings.secrets, json_lines=settings.log_format == "json")
         clock = _clock_for(args, settings)
         return asyncio.run(handler(settings, args, clock))
     except (CommandError, SettingsError) as exc:

@@ -1,9 +1,15 @@
-"""Logging set-up that never lets a secret out: the token and database password are masked."""
+"""Logging set-up that never lets a secret out: the token and database password are masked.
+
+One line per event, plain (`time LEVEL logger: message`) or JSON (`LOG_FORMAT=json`, one
+object per line, for a log collector); a traceback stays inside its event's line in JSON.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TextIO
 
 REDACTED = "***"
@@ -39,12 +45,35 @@ class SecretRedactor(logging.Filter):
         return text
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def configure_logging(
-    verbose: bool, secrets: Iterable[str], stream: TextIO | None = None
+    verbose: bool,
+    secrets: Iterable[str],
+    stream: TextIO | None = None,
+    *,
+    json_lines: bool = False,
 ) -> logging.Handler:
-    """Log to `stream` (stderr) with secrets masked; quiet the chatty libraries."""
+    """Log to `stream` (stderr) with secrets masked, plain or as JSON lines; quiet the chatty
+    libraries unless `verbose`."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonLines() if json_lines else plain)
     handler.addFilter(SecretRedactor(secrets))
     root = logging.getLogger()
     # Called again (tests run the CLI in-process): replace our handler instead of doubling it.
@@ -56,6 +85,8 @@ def configure_logging(
     # httpx logs every request URL at INFO; the URLs carry the token (masked anyway).
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler writes two INFO lines per sweep tick (about 2,900 a day); alembic one per
+    # migration step. Both are for debugging.
+    for name in ("alembic", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     return handler

@@ -25,6 +25,9 @@ DEFAULT_ZALO_RATE = 5.0
 _TRUE = {"1", "true", "yes", "on"}
 
 
+LOG_FORMATS = ("plain", "json")
+
+
 class SettingsError(ValueError):
     """A setting has a value the bot cannot use."""
 
@@ -50,6 +53,8 @@ class Settings:
     # The https address by which phones, Telegram and Zalo reach the web app.
     public_url: str | None = None
     webhook: bool = False
+    # "plain" lines, or "json": one JSON object per line for a log collector.
+    log_format: str = "plain"
 
     @property
     def base_url(self) -> str:
@@ -133,6 +138,9 @@ class Settings:
         public_url = (values.get("PUBLIC_URL") or "").strip() or None
         if public_url is not None and not public_url.startswith(("https://", "http://")):
             raise SettingsError("PUBLIC_URL must start with https:// (or http:// for tests)")
+        log_format = (values.get("LOG_FORMAT") or "plain").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT={log_format!r}: use plain or json")
         return cls(
             database_url=database_url,
             timezone=timezone,
@@ -148,6 +156,7 @@ class Settings:
             web_port=web_port,
             public_url=public_url,
             webhook=(values.get("WEBHOOK") or "").strip().lower() in _TRUE,
+            log_format=log_format,
         )
 
 
