@@ -102,8 +102,9 @@ async def assignee_count(session: AsyncSession, subject_type: str, subject_id: i
 async def settled_among(
     session: AsyncSession, subject_type: str, subject_id: int, official_ids: Collection[int]
 ) -> set[int]:
-    """Those of `official_ids` who have settled the subject: their report stands, or their
-    latest answer on the task is "done"."""
+    """Those of `official_ids` who have settled the subject: their report stands; for a task,
+    all of them once its status (its leads' answer) is "done", else those whose own latest
+    answer is "done" (a coordinator's part)."""
     if subject_type == OBLIGATION:
         rows = await session.scalars(
             select(ObligationAssignee.official_id).where(
@@ -113,6 +114,9 @@ async def settled_among(
             )
         )
         return set(rows)
+    status = await answers.task_status(session, subject_id)
+    if status is not None and status.state is TaskState.DONE:
+        return set(official_ids)
     latest = await answers.latest_answers_for(session, subject_id, official_ids)
     return {o for o, update in latest.items() if update.state is TaskState.DONE}
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import answers
+from db import answers, assignees
 from db.clock import FixedClock
 from db.files import FileStore
 from db.kinds import ASSIGNED, CHECKIN, DUE_DAY, OVERDUE, TASK
@@ -31,6 +31,7 @@ from db.models import (
     TaskState,
 )
 from db.plan import load_plan, parse_plan
+from db.workload import task_items
 from handlers.callbacks import status_data
 from handlers.conversation import Conversation
 from handlers.reminder_messages import reminder_reply
@@ -183,6 +184,20 @@ async def test_a_coordinator_tap_is_their_part_and_the_status_stays_the_leads(
     snapshot = await load_snapshot(session, commune.unit.id)
     (view,) = [t for t in snapshot.tasks if t.id == task_id]
     assert all(a.done for a in view.assignees)
+
+
+async def test_when_the_lead_says_done_the_task_is_done_for_its_coordinators_too(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    task_id = commune.task_24.id
+    await conversation.handle(AN_CHAT, ChoiceTapped(status_data(task_id, TaskState.DONE)))
+    await session.commit()
+    # Bình said nothing, yet nothing is left to her: not in her open work, settled in digests.
+    (item,) = [i for i in await task_items(session, commune.binh.id) if i.task.id == task_id]
+    assert item.last_state is None and item.task_state is TaskState.DONE and not item.open
+    people = {commune.an.id, commune.binh.id}
+    assert await assignees.settled_among(session, TASK, task_id, people) == people
 
 
 # -- assignment notices ---------------------------------------------------------------------------
