@@ -83,8 +83,10 @@ Performance: everything that does not depend on the assignee is computed once pe
 (due date, rule) per call, and a window that contains no instant at a subject's reminder
 time of day rejects that subject with a dictionary lookup, so a one-minute sweep over
 100,000 assignee rows stays well inside its budget (see the benchmark test). Notices are
-looked at only when the window holds the config's reminder time, and their slot is computed
-once per distinct `assigned_at` (a plan load stamps all its rows alike).
+looked at only when the window holds the config's reminder time, and only for rows assigned
+in the 30 days before the window or of people with a leave (a notice comes later than that
+only after a leave); their slot is computed once per distinct `assigned_at` (a plan load
+stamps all its rows alike).
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ _RANK_OVERDUE = 1_000_000
 _RANK_CHECKIN = 1_000_001
 _RANK_DIGEST = 2_000_000
 _TICK = timedelta(microseconds=1)
+# Longer than any run of days off: a notice due later than this after its assignment was
+# delayed by a leave.
+_NOTICE_REACH = timedelta(days=30)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -592,7 +597,7 @@ class _Sweep:
         self.time_ranges: dict[time, tuple[date, date] | None] = {}
         self.slots: dict[_Stream, tuple[_Slot, ...]] = {}
         self.firsts: dict[tuple[_Stream, bool], datetime | None] = {}
-        self.notice_bases: dict[datetime, tuple[datetime, datetime]] = {}
+        self.notice_bases: dict[datetime, tuple[datetime, datetime, date]] = {}
         # Every notice lands at the unit's reminder time of day (moved later out of quiet
         # time), so a window holding no such instant holds none: one check per call.
         self.notices_due = self.time_range(config.reminder_time) is not None
@@ -771,9 +776,10 @@ class _Sweep:
             earlier = tuple(e for e in earlier if e.rank < _RANK_OVERDUE)
         return all(any(b <= e.day <= f for b, f in leaves) for e in earlier)
 
-    def notice_base(self, assigned_at: datetime) -> tuple[datetime, datetime]:
-        """(nominal, slot) of the notice of an assignment made at `assigned_at`: the first
-        reminder time after it, and that moved later out of quiet time (leave aside)."""
+    def notice_base(self, assigned_at: datetime) -> tuple[datetime, datetime, date]:
+        """(nominal, slot, slot's local day) of the notice of an assignment made at
+        `assigned_at`: the first reminder time after it, and that moved later out of quiet
+        time (leave aside)."""
         found = self.notice_bases.get(assigned_at)
         if found is None:
             cal, when = self.cal, self.config.reminder_time
@@ -783,52 +789,70 @@ class _Sweep:
             if slot <= assigned_at:
                 nominal = cal.at(day + timedelta(days=1), when)
                 slot = cal.move_later(nominal, when)
-            found = self.notice_bases[assigned_at] = (nominal, slot)
+            found = self.notice_bases[assigned_at] = (nominal, slot, cal.local_date(slot))
         return found
 
-    def notices(
-        self,
-        subject_type: str,
-        subject: ObligationView | TaskView,
-        work: _Work | None,
-        out: list[DueReminder],
-    ) -> None:
-        """The assignment notices of the subject's new assignees that fall in the window."""
-        officials = self.snapshot.officials
-        cal, when, due = self.cal, self.config.reminder_time, subject.due_date
-        for a in subject.assignees:
-            # A returned submission means they have long known of it.
-            if a.assigned_at is None or a.done or a.restarted_at is not None:
-                continue
-            official = officials.get(a.official_id)
-            if official is None or not official.active or not official.reachable:
-                continue
-            nominal, slot = self.notice_base(a.assigned_at)
-            day = cal.local_date(slot)
-            while official.leaves and official.on_leave(day):
-                # On leave: the first working slot after the leave that covers that day.
-                back = max(e for b, e in official.leaves if b <= day <= e) + timedelta(days=1)
-                slot = cal.move_later(cal.at(back, when), when)
-                day = cal.local_date(slot)
-            if not self.after < slot <= self.until or (due is not None and day > due):
-                continue
-            if work is not None and _meets_reminder(work.slots, slot, a):
-                continue  # that reminder already tells them of it
-            payload = _base_payload(subject, due)
-            if isinstance(subject, TaskView):
-                payload["role"] = a.role
-            out.append(
-                DueReminder(
-                    recipient_id=official.id,
-                    subject_type=subject_type,
-                    subject_id=subject.id,
-                    kind=ASSIGNED,
-                    slot_at=slot,
-                    nominal_at=nominal,
-                    due_date=due,
-                    payload=payload,
-                )
+    def notices(self, out: list[DueReminder]) -> None:
+        """The assignment notices that fall in the window, after every other reminder of it
+        is in `out` (a notice yields to a reminder of its subject at its slot)."""
+        # A notice comes at most a few weeks after its assignment (Tết is the longest run of
+        # days off), unless a leave delays it: older rows of people with no leave are past.
+        cutoff = self.after - _NOTICE_REACH
+        away = {o.id for o in self.snapshot.officials.values() if o.leaves}
+        fresh = [
+            (subject_type, subject, a)
+            for subject_type, subjects in (
+                (OBLIGATION, self.snapshot.obligations),
+                (TASK, self.snapshot.tasks),
             )
+            for subject in subjects
+            for a in subject.assignees
+            if a.assigned_at is not None and (a.assigned_at > cutoff or a.official_id in away)
+        ]
+        if not fresh:
+            return
+        taken = {(r.recipient_id, r.subject_type, r.subject_id, r.slot_at) for r in out}
+        for subject_type, subject, a in fresh:
+            notice = self.notice(subject_type, subject, a)
+            if notice is not None:
+                key = (notice.recipient_id, subject_type, subject.id, notice.slot_at)
+                if key not in taken:  # else that reminder already tells them of it
+                    out.append(notice)
+
+    def notice(
+        self, subject_type: str, subject: ObligationView | TaskView, a: AssigneeState
+    ) -> DueReminder | None:
+        """The assignee's notice if it falls in the window and the subject is open for them."""
+        assert a.assigned_at is not None
+        # A returned submission means they have long known of it.
+        if a.done or a.restarted_at is not None:
+            return None
+        official = self.snapshot.officials.get(a.official_id)
+        if official is None or not official.active or not official.reachable:
+            return None
+        due = subject.due_date
+        nominal, slot, day = self.notice_base(a.assigned_at)
+        while official.leaves and official.on_leave(day):
+            # On leave: the first working slot after the leave that covers that day.
+            back = max(e for b, e in official.leaves if b <= day <= e) + timedelta(days=1)
+            when = self.config.reminder_time
+            slot = self.cal.move_later(self.cal.at(back, when), when)
+            day = self.cal.local_date(slot)
+        if not self.after < slot <= self.until or (due is not None and day > due):
+            return None
+        payload = _base_payload(subject, due)
+        if isinstance(subject, TaskView):
+            payload["role"] = a.role
+        return DueReminder(
+            recipient_id=official.id,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            kind=ASSIGNED,
+            slot_at=slot,
+            nominal_at=nominal,
+            due_date=due,
+            payload=payload,
+        )
 
     def digest_reminders(
         self,
@@ -872,12 +896,6 @@ class _Sweep:
                         payload=payload,
                     )
                 )
-
-
-def _meets_reminder(slots: tuple[_Slot, ...], slot: datetime, a: AssigneeState) -> bool:
-    """Whether the assignee gets one of these reminders at `slot` (the leave check was done)."""
-    coordinator = a.role == COORDINATE
-    return any(s.slot == slot and not (coordinator and s.rank >= _RANK_OVERDUE) for s in slots)
 
 
 def _base_payload(subject: ObligationView | TaskView, due: date | None) -> dict[str, Any]:
@@ -934,23 +952,21 @@ def reminders_between(
     sweep = _Sweep(snapshot, config, after, until)
     out: list[DueReminder] = []
     # The hot loop of the per-minute sweep: keep it to one tuple and one lookup per subject.
-    work_for, notices = sweep.work, sweep.notices_due
+    work_for = sweep.work
     for ob in snapshot.obligations:
         work = work_for((ob.due_date, ob.rule, None, None, ob.chase_days, ob.series_next_due))
         if work is not None:
             sweep.subject(OBLIGATION, ob, work, out)
-        if notices:
-            sweep.notices(OBLIGATION, ob, work, out)
     for task in snapshot.tasks:
-        work = None
-        if task.due_date is not None or task.checkin_rrule is not None:
-            # A task has no series and no chase days of its own: the config's default applies.
-            key = (task.due_date, task.rule, task.checkin_rrule, task.checkin_start, None, None)
-            work = work_for(key)
-            if work is not None:
-                sweep.subject(TASK, task, work, out)
-        if notices:
-            sweep.notices(TASK, task, work, out)
+        if task.due_date is None and task.checkin_rrule is None:
+            continue
+        # A task has no series and no chase days of its own: the config's default applies.
+        key = (task.due_date, task.rule, task.checkin_rrule, task.checkin_start, None, None)
+        work = work_for(key)
+        if work is not None:
+            sweep.subject(TASK, task, work, out)
+    if sweep.notices_due:
+        sweep.notices(out)
     out.sort(key=_order)
     return out
 
