@@ -42,8 +42,9 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
   them the subject) gets ONE ``assigned`` notice, at the first slot after `assigned_at` at
   the config's reminder time (NOT the subject's rule), moved LATER out of quiet time; if that
   local day is on their leave, at the first such slot after that leave (repeated while it
-  lands on another). Its nominal slot, hence its key, is the reminder time it was first due
-  at, whatever leave or the calendar do. Only while the subject is open for them: not done,
+  lands on another). Its nominal slot, hence its key, is the reminder time on the local day
+  of `assigned_at`, or on the next day when that day's (moved) slot is not after it; a leave
+  moves only the slot. Only while the subject is open for them: not done,
   no returned submission (`restarted_at`), active and reachable, and the notice's local day
   not after the due date (a task without one always qualifies). It is no deadline reminder:
   it does not take part in the collapse, and is left out when a reminder of the same subject
