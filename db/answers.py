@@ -6,6 +6,10 @@ so a backdated clock (`--at`, the demo, a replayed session) records a newer answ
 older `at`. What the person said last is their current word, whatever its stamp. Every view
 (status prompt, reminders, sweep, workload, the desk) reads "latest" through the builders
 below; the history (the export) is another question and orders by `at`.
+
+A task's status is its lead's word (issue 14): the latest answer among its leads (chủ trì),
+read through `task_status_ids` / `task_status`. A coordinator's answers are their part:
+kept and shown as theirs, they never change the task's status.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db import audit
-from db.models import Official, StatusUpdate, Task, TaskState
+from db.models import AssigneeRole, Official, StatusUpdate, Task, TaskAssignee, TaskState
 
 
 def latest_answer_ids(*criteria: ColumnElement[bool]) -> Subquery:
@@ -34,6 +38,28 @@ def latest_answer_ids(*criteria: ColumnElement[bool]) -> Subquery:
         .group_by(StatusUpdate.task_id, StatusUpdate.official_id)
         .subquery("latest_answers")
     )
+
+
+def task_status_ids(*criteria: ColumnElement[bool]) -> Subquery:
+    """A subquery: for each task among the answers matching `criteria`, the `id` of its
+    status, the latest answer of any of its leads; join `StatusUpdate` on it for the row."""
+    return (
+        select(StatusUpdate.task_id, func.max(StatusUpdate.id).label("id"))
+        .join(
+            TaskAssignee,
+            (TaskAssignee.task_id == StatusUpdate.task_id)
+            & (TaskAssignee.official_id == StatusUpdate.official_id),
+        )
+        .where(TaskAssignee.role == AssigneeRole.LEAD, *criteria)
+        .group_by(StatusUpdate.task_id)
+        .subquery("task_status")
+    )
+
+
+async def task_status(session: AsyncSession, task_id: int) -> StatusUpdate | None:
+    """The task's status: its leads' latest answer, or None when no lead answered."""
+    status = task_status_ids(StatusUpdate.task_id == task_id)
+    return await session.scalar(select(StatusUpdate).join(status, status.c.id == StatusUpdate.id))
 
 
 def latest_answer_id(

@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import answers
 from db.kinds import OBLIGATION
-from db.models import Obligation, ObligationAssignee, Official, Task, TaskAssignee, TaskState
+from db.models import (
+    AssigneeRole,
+    Obligation,
+    ObligationAssignee,
+    Official,
+    Task,
+    TaskAssignee,
+    TaskState,
+)
 
 
 async def load_batch(
@@ -61,14 +69,25 @@ async def handed_in(session: AsyncSession, obligation_id: int, official_id: int)
     return flags.get((obligation_id, official_id), False)
 
 
-async def owes_task(session: AsyncSession, task_id: int, official_id: int) -> bool:
-    """Whether the official is assigned the task (as lead or coordinator)."""
-    found = await session.scalar(
-        select(TaskAssignee.id).where(
+async def task_leads(session: AsyncSession, task_id: int) -> list[Official]:
+    """The task's leads (chủ trì), by name: whom coordinators send their part to."""
+    return list(
+        await session.scalars(
+            select(Official)
+            .join(TaskAssignee, TaskAssignee.official_id == Official.id)
+            .where(TaskAssignee.task_id == task_id, TaskAssignee.role == AssigneeRole.LEAD)
+            .order_by(Official.full_name)
+        )
+    )
+
+
+async def task_role(session: AsyncSession, task_id: int, official_id: int) -> AssigneeRole | None:
+    """The official's part in the task (lead or coordinator), or None if not assigned."""
+    return await session.scalar(
+        select(TaskAssignee.role).where(
             TaskAssignee.task_id == task_id, TaskAssignee.official_id == official_id
         )
     )
-    return found is not None
 
 
 async def assignee_count(session: AsyncSession, subject_type: str, subject_id: int) -> int:
@@ -83,8 +102,9 @@ async def assignee_count(session: AsyncSession, subject_type: str, subject_id: i
 async def settled_among(
     session: AsyncSession, subject_type: str, subject_id: int, official_ids: Collection[int]
 ) -> set[int]:
-    """Those of `official_ids` who have settled the subject: their report stands, or their
-    latest answer on the task is "done"."""
+    """Those of `official_ids` who have settled the subject: their report stands; for a task,
+    all of them once its status (its leads' answer) is "done", else those whose own latest
+    answer is "done" (a coordinator's part)."""
     if subject_type == OBLIGATION:
         rows = await session.scalars(
             select(ObligationAssignee.official_id).where(
@@ -94,6 +114,9 @@ async def settled_among(
             )
         )
         return set(rows)
+    status = await answers.task_status(session, subject_id)
+    if status is not None and status.state is TaskState.DONE:
+        return set(official_ids)
     latest = await answers.latest_answers_for(session, subject_id, official_ids)
     return {o for o, update in latest.items() if update.state is TaskState.DONE}
 

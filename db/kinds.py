@@ -24,6 +24,7 @@ BEFORE_PREFIX: Final = "before_"  # before_7, before_3, before_1: days before th
 DUE_DAY: Final = "due_day"
 OVERDUE: Final = "overdue"
 CHECKIN: Final = "checkin"
+ASSIGNED: Final = "assigned"  # one notice to a new assignee after a plan load gave them the subject
 DIGEST_PREFIX: Final = "digest_"  # escalation digests: one message per kind, never merged
 DIGEST_CLERK: Final = "digest_clerk"
 DIGEST_LEADERS: Final = "digest_leaders"

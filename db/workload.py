@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from db.answers import latest_answer_ids
+from db.answers import latest_answer_ids, task_status_ids
 from db.desk.dues import effective_due
 from db.models import (
     AssigneeRole,
@@ -33,6 +34,8 @@ class TaskItem:
     last_state: TaskState | None
     last_at: datetime | None
     extended_due: date | None = None
+    # The task's status: its leads' latest answer (the same as `last_state` for a sole lead).
+    task_state: TaskState | None = None
 
     @property
     def due(self) -> date | None:
@@ -43,7 +46,8 @@ class TaskItem:
 
     @property
     def open(self) -> bool:
-        return self.last_state is not TaskState.DONE
+        """Still to work on: the task is not done, nor is this official's own part."""
+        return self.task_state is not TaskState.DONE and self.last_state is not TaskState.DONE
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,23 @@ def urgency(due: date | None) -> tuple[int, date]:
 async def task_items(session: AsyncSession, official_id: int) -> list[TaskItem]:
     """Active tasks the official leads or coordinates, most urgent first."""
     latest = latest_answer_ids(StatusUpdate.official_id == official_id)
+    mine = select(TaskAssignee.task_id).where(TaskAssignee.official_id == official_id)
+    status = task_status_ids(StatusUpdate.task_id.in_(mine))
+    lead = aliased(StatusUpdate)
     rows = await session.execute(
         select(
-            Task, TaskAssignee.role, StatusUpdate.state, StatusUpdate.at, TaskAssignee.extended_due
+            Task,
+            TaskAssignee.role,
+            StatusUpdate.state,
+            StatusUpdate.at,
+            TaskAssignee.extended_due,
+            lead.state,
         )
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .outerjoin(latest, latest.c.task_id == Task.id)
         .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.id)
+        .outerjoin(status, status.c.task_id == Task.id)
+        .outerjoin(lead, lead.id == status.c.id)
         .where(TaskAssignee.official_id == official_id, Task.active.is_(True))
     )
     items = [TaskItem(*row) for row in rows]

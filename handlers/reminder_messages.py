@@ -27,8 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import answers, assignees
 from db.clock import format_date
 from db.files import FileStore
-from db.kinds import CHECKIN, OBLIGATION, TASK, UNREACHABLE_NOTICE, WEEKLY_DIGEST, is_digest
+from db.kinds import (
+    ASSIGNED,
+    CHECKIN,
+    OBLIGATION,
+    OVERDUE,
+    TASK,
+    UNREACHABLE_NOTICE,
+    WEEKLY_DIGEST,
+    is_digest,
+)
 from db.models import (
+    AssigneeRole,
     Obligation,
     Official,
     Reminder,
@@ -134,6 +144,8 @@ async def reminder_reply(
         return Reply(text, files=[OutgoingFile(name, str(store.path_of(path)))])
     if is_digest(row.kind):
         return await _digest(session, row, payload, lang)
+    if row.kind == ASSIGNED:
+        return await _assigned_notice(session, row, recipient, payload, lang, handed_in)
     if row.subject_type == OBLIGATION:
         return await _obligation_reminder(session, row, recipient, payload, lang, store, handed_in)
     if row.subject_type == TASK:
@@ -153,12 +165,7 @@ async def _obligation_reminder(
     obligation = await session.get(Obligation, row.subject_id)
     if obligation is None or not obligation.active or await _handed_in(session, row, handed_in):
         return None
-    title = obligation.title
-    if obligation.unit_id != recipient.unit_id:
-        # The commune has a report of the same title: say whose this one is.
-        owner = await session.get(Unit, obligation.unit_id)
-        if owner is not None:
-            title = t("units.report_of", lang, title=title, unit=owner.name)
+    title = await _report_title(session, obligation, recipient, lang)
     lines = [_deadline_line(payload, title, lang)]
     lines.append(
         t(
@@ -180,21 +187,99 @@ async def _obligation_reminder(
     return Reply("\n".join(lines), [[button]], files=files)
 
 
+async def _report_title(
+    session: AsyncSession, obligation: Obligation, recipient: Official, lang: str
+) -> str:
+    """The report's title, naming its unit when it is another unit's."""
+    if obligation.unit_id == recipient.unit_id:
+        return obligation.title
+    # The commune has a report of the same title: say whose this one is.
+    owner = await session.get(Unit, obligation.unit_id)
+    if owner is None:
+        return obligation.title
+    return t("units.report_of", lang, title=obligation.title, unit=owner.name)
+
+
+async def _task_part(
+    session: AsyncSession, task: Task, official_id: int
+) -> tuple[AssigneeRole, TaskState | None] | None:
+    """The official's part in an active task and the task's status, or None when nothing
+    is owed: not assigned, the task done (its lead's answer), or a coordinator's part done."""
+    role = await assignees.task_role(session, task.id, official_id)
+    if role is None:
+        return None
+    status = await answers.task_status(session, task.id)
+    if status is not None and status.state is TaskState.DONE:
+        return None
+    if role is AssigneeRole.COORDINATE:
+        own = await answers.latest_answer(session, task.id, official_id)
+        if own is not None and own.state is TaskState.DONE:
+            return None
+    return role, status.state if status is not None else None
+
+
+async def _lead_names(session: AsyncSession, task_id: int, lang: str) -> str:
+    leads = await assignees.task_leads(session, task_id)
+    return ", ".join(h(o.full_name) for o in leads) or t("assign.no_lead", lang)
+
+
+async def _assigned_notice(
+    session: AsyncSession,
+    row: Reminder,
+    recipient: Official,
+    payload: dict[str, Any],
+    lang: str,
+    handed_in: HandedIn | None,
+) -> Reply | None:
+    """The notice "Anh/chị được giao: …" with the deadline and role; None once settled."""
+    due_iso = payload.get("due_date")
+    due = (
+        t("assign.due", lang, due=format_date(date.fromisoformat(due_iso)))
+        if due_iso
+        else t("assign.no_due", lang)
+    )
+    if row.subject_type == OBLIGATION:
+        obligation = await session.get(Obligation, row.subject_id)
+        if obligation is None or not obligation.active or await _handed_in(session, row, handed_in):
+            return None
+        title = await _report_title(session, obligation, recipient, lang)
+        text = t("assign.notice", lang, title=h(title), due=due, role=t("role.submit", lang))
+        button = Choice(t("button.report", lang), callbacks.obligation_data(obligation.id))
+        return Reply(text, [[button]])
+    task = await session.get(Task, row.subject_id)
+    if task is None or not task.active:
+        return None
+    part = await _task_part(session, task, row.recipient_id)
+    if part is None:
+        return None
+    role = t("role.lead", lang)
+    if part[0] is AssigneeRole.COORDINATE:
+        role = t("assign.role_coordinate", lang, leads=await _lead_names(session, task.id, lang))
+    text = t("assign.notice", lang, title=h(f"{task.code} {task.title}"), due=due, role=role)
+    return Reply(text, [[Choice(t("assign.open_task", lang), callbacks.task_data(task.id))]])
+
+
 async def _task_reminder(
     session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
 ) -> Reply | None:
     task = await session.get(Task, row.subject_id)
     if task is None or not task.active:
         return None
-    if not await assignees.owes_task(session, task.id, row.recipient_id):
+    part = await _task_part(session, task, row.recipient_id)
+    if part is None:
         return None
-    latest = await answers.latest_answer(session, task.id, row.recipient_id)
-    if latest is not None and latest.state is TaskState.DONE:
-        return None
+    role, _ = part
     choices = status_choices(task.id, lang)
+    if role is AssigneeRole.COORDINATE:
+        if row.kind in (OVERDUE, CHECKIN):
+            return None  # the lead's (they were the lead when it was enqueued)
+        deadline = _deadline_line(payload, f"{task.code} {task.title}", lang)
+        leads = await _lead_names(session, task.id, lang)
+        return Reply(f"{deadline}\n{t('assign.send_to_lead', lang, leads=leads)}", choices)
     if row.kind == CHECKIN:
         unit = await session.get(Unit, task.unit_id)
         tz = ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
+        latest = await answers.task_status(session, task.id)
         status = last_answer(
             latest.state if latest else None, latest.at if latest else None, tz, lang
         )

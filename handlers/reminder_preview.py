@@ -14,9 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from db.kinds import CHECKIN, DIGEST_CLERK, DUE_DAY, OBLIGATION, OVERDUE, WEEKLY_DIGEST, is_before
+from db.kinds import (
+    ASSIGNED,
+    CHECKIN,
+    DIGEST_CLERK,
+    DUE_DAY,
+    OBLIGATION,
+    OVERDUE,
+    WEEKLY_DIGEST,
+    is_before,
+)
 from handlers.catalog import t
-from scheduler.policy import DueReminder
+from scheduler.policy import COORDINATE, DueReminder
 
 
 def format_preview(
@@ -38,6 +47,8 @@ def format_preview(
     lines = [t("reminders.preview.header", lang, messages=total, count=len(reminders))]
     for r in reminders:
         parts = [_describe(r, name, lang)]
+        if r.payload.get("role") == COORDINATE and r.kind != ASSIGNED:
+            parts.append(t("reminders.kind.coordinate", lang))
         if r.slot_at != r.nominal_at:
             parts.append(t("reminders.preview.moved", lang, nominal=_local_text(r.nominal_at, tz)))
         templates = r.payload.get("templates") or ()
@@ -67,6 +78,10 @@ def _describe(r: DueReminder, name: Callable[[int], str], lang: str | None) -> s
         t("reminders.left.today", lang) if left == 0 else t("reminders.left.days", lang, days=left)
     )
     late_text = t("reminders.late.days", lang, days=late)
+    if r.kind == ASSIGNED:
+        role = t(f"role.{r.payload.get('role', 'submit')}", lang)
+        when = t("assign.due", lang, due=due) if r.due_date else t("assign.no_due", lang)
+        return t("reminders.kind.assigned", lang, role=role, due=when)
     if r.kind == DUE_DAY:
         return t("reminders.kind.due_day", lang, due=due, left=left_text)
     if is_before(r.kind):

@@ -1,4 +1,10 @@
-"""Status answers with one tap, the reason for "blocked", and /status."""
+"""Status answers with one tap, the reason for "blocked", and /status.
+
+A task's status is its lead's (chủ trì) latest answer. A coordinator (phối hợp) taps an
+answer too: it is recorded as their part (a "done" stops their reminders, a "blocked" asks
+for its reason like any other), and they are told that the lead updates the task's status;
+the prompt shows them the task's status and their own part apart.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from db import answers, conversations, outbox
+from db import answers, assignees, conversations, outbox
 from db.kinds import TASK
-from db.models import StatusUpdate, Task, TaskAssignee, TaskState
+from db.models import AssigneeRole, StatusUpdate, Task, TaskAssignee, TaskState
 from db.workload import task_items
 from handlers import callbacks
 from handlers.catalog import t
@@ -62,12 +68,30 @@ async def assigned_task(turn: Turn, task_id: int) -> Task | None:
 
 
 async def prompt_for(turn: Turn, task: Task) -> Reply:
-    """A status prompt for one task, showing the official's latest answer."""
-    latest = await answers.latest_answer(turn.session, task.id, turn.official.id)
-    status = last_answer(
-        latest.state if latest else None, latest.at if latest else None, turn.tz, turn.lang
-    )
-    return Reply(prompt_text(turn, task, status), status_choices(task.id, turn.lang))
+    """A status prompt for one task: its status (the lead's latest answer) and, to a
+    coordinator, their own part."""
+    return Reply(await _prompt_body(turn, task), status_choices(task.id, turn.lang))
+
+
+async def _prompt_body(turn: Turn, task: Task) -> str:
+    status = await answers.task_status(turn.session, task.id)
+    text = prompt_text(turn, task, _answer_text(turn, status))
+    if await assignees.task_role(turn.session, task.id, turn.official.id) is AssigneeRole.LEAD:
+        return text
+    own = await answers.latest_answer(turn.session, task.id, turn.official.id)
+    leads = await _lead_names(turn, task)
+    return f"{text}\n{t('assign.own_part', turn.lang, status=_answer_text(turn, own), leads=leads)}"
+
+
+def _answer_text(turn: Turn, answer: StatusUpdate | None) -> str:
+    if answer is None:
+        return last_answer(None, None, turn.tz, turn.lang)
+    return last_answer(answer.state, answer.at, turn.tz, turn.lang)
+
+
+async def _lead_names(turn: Turn, task: Task) -> str:
+    leads = await assignees.task_leads(turn.session, task.id)
+    return ", ".join(h(o.full_name) for o in leads) or t("assign.no_lead", turn.lang)
 
 
 async def status_command(turn: Turn, args: str) -> Reply:
@@ -113,14 +137,20 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
             reason="done",
         )
     label = state_label(state, turn.lang)
-    recorded = t("status.recorded", turn.lang, state=label, time=moment(turn.now, turn.tz))
-    status = last_answer(state, turn.now, turn.tz, turn.lang)
+    when = moment(turn.now, turn.tz)
+    recorded = t("status.recorded", turn.lang, state=label, time=when)
+    notice = t("status.recorded_notice", turn.lang, state=label)
+    if await assignees.task_role(turn.session, task.id, turn.official.id) is not AssigneeRole.LEAD:
+        # Their part, not the task's status: that is the lead's to give.
+        leads = await _lead_names(turn, task)
+        recorded = t("assign.part_recorded", turn.lang, state=label, time=when, leads=leads)
+        notice = t("assign.part_recorded_notice", turn.lang, state=label)
     replies = [
         Reply(
-            f"{prompt_text(turn, task, status)}\n\n{recorded}",
+            f"{await _prompt_body(turn, task)}\n\n{recorded}",
             status_choices(task.id, turn.lang),
             edit=True,
-            notice=t("status.recorded_notice", turn.lang, state=label),
+            notice=notice,
         )
     ]
     if state is TaskState.BLOCKED:

@@ -28,8 +28,28 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
   Mon 11/03, Wed 13/03, Fri 15/03, Tue 19/03, Thu 21/03, then Thu 28/03, Thu 04/04; none
   after Tue 09/04.
 * Check-ins: a task's RRULE is evaluated by dateutil from `checkin_start` at H local time;
-  each occurrence is a ``checkin`` status prompt. Overdue and check-in slots move LATER
-  out of quiet time (`WorkingCalendar.move_later`).
+  each occurrence is a ``checkin`` status prompt. They stop at the deadline: for a task with
+  a due date D, no check-in is SENT (slot's local day) after D; from then the overdue cadence
+  chases the lead. Overdue and check-in slots move LATER out of quiet time
+  (`WorkingCalendar.move_later`).
+* Lead and coordinators (`AssigneeState.role`): a task's lead (``LEAD``, chủ trì) owns its
+  status and gets all of the above; a coordinator (``COORDINATE``, phối hợp) gets only the
+  before_N and due_day reminders, with ``role: "coordinate"`` in the payload (the text names
+  the lead and asks for their part), and no overdue reminder and no check-in. A report's
+  submitters are all leads. A task's assignee is done when its lead answered "done" (the
+  task's status), a coordinator also when they answered "done" for their part.
+* Assignment notices: an assignee with an `assigned_at` (stamped by the plan load that gave
+  them the subject) gets ONE ``assigned`` notice, at the first slot after `assigned_at` at
+  the config's reminder time (NOT the subject's rule), moved LATER out of quiet time; if that
+  local day is on their leave, at the first such slot after that leave (repeated while it
+  lands on another). Its nominal slot, hence its key, is the reminder time on the local day
+  of `assigned_at`, or on the next day when that day's (moved) slot is not after it; a leave
+  moves only the slot. Only while the subject is open for them: not done,
+  no returned submission (`restarted_at`), active and reachable, and the notice's local day
+  not after the due date (a task without one always qualifies). It is no deadline reminder:
+  it does not take part in the collapse, and is left out when a reminder of the same subject
+  reaches them at the same slot (that one already tells them). The payload is the subject's,
+  with ``role`` (lead or coordinate) for a task.
 * Collapse: one reminder per recipient, subject and slot. When several land on the same
   slot (before_1 and due_day both pulled back to the Friday before a Sunday deadline; a
   Saturday and a Sunday check-in pushed to Monday), the one closest to the deadline is kept:
@@ -45,9 +65,10 @@ The policy, precisely (local = `PolicyConfig.tz`, H = reminder time of the subje
   assignee with ``on_leave`` (on the digest's day) and ``reachable``. A digest's subject is
   the obligation or task it is about; its kind starts with ``digest_``. Clerks and leaders
   who are inactive, unreachable or on leave that day get none.
-* `first_for_subject` is true on the earliest reminder (digests excluded) the policy gives
-  that recipient for that subject under the current state (after `restarted_at`, skipping
-  days on leave); the first reminder of a report carries its templates in the payload.
+* `first_for_subject` is true on the earliest reminder (digests and notices excluded) the
+  policy gives that recipient for that subject under the current state (after
+  `restarted_at`, skipping days on leave, a coordinator's kinds only); the first reminder of
+  a report carries its templates in the payload.
 * Idempotency keys use the NOMINAL slot, so a change in holidays or working hours moves a
   pending reminder without creating a second one. Two limits: overdue nominal days are
   counted in working days, so a day off added later re-spaces the overdue cadence after it
@@ -62,7 +83,11 @@ preview's text is rendered above this layer (`handlers.reminder_preview`).
 Performance: everything that does not depend on the assignee is computed once per distinct
 (due date, rule) per call, and a window that contains no instant at a subject's reminder
 time of day rejects that subject with a dictionary lookup, so a one-minute sweep over
-100,000 assignee rows stays well inside its budget (see the benchmark test).
+100,000 assignee rows stays well inside its budget (see the benchmark test). Notices are
+looked at only when the window holds the config's reminder time, and only for rows assigned
+in the 30 days before the window or of people with a leave (a notice comes later than that
+only after a leave); their slot is computed once per distinct `assigned_at` (a plan load
+stamps all its rows alike).
 """
 
 from __future__ import annotations
@@ -78,6 +103,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from db.kinds import (
+    ASSIGNED,
     CHECKIN,
     DIGEST_CLERK,
     DIGEST_LEADERS,
@@ -96,11 +122,19 @@ ROLE_OFFICIAL: Final = "official"
 ROLE_CLERK: Final = "clerk"
 ROLE_LEADER: Final = "leader"
 
+# An assignee's part in a task: the values of `db.models.AssigneeRole`. A report's submitters
+# own it as a lead owns a task.
+LEAD: Final = "lead"  # chủ trì
+COORDINATE: Final = "coordinate"  # phối hợp
+
 # Collapse priority (lower wins): due_day, before_N by N, then overdue, then check-in.
 _RANK_OVERDUE = 1_000_000
 _RANK_CHECKIN = 1_000_001
 _RANK_DIGEST = 2_000_000
 _TICK = timedelta(microseconds=1)
+# Longer than any run of days off: a notice due later than this after its assignment was
+# delayed by a leave.
+_NOTICE_REACH = timedelta(days=30)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -219,10 +253,15 @@ class AssigneeState:
     """One assignee of a subject, at sweep time."""
 
     official_id: int
-    # Submitted and not returned (reports) / answered "done" (tasks).
+    # Submitted and not returned (reports) / the task's lead answered "done", or this
+    # coordinator answered "done" for their part (tasks).
     done: bool = False
     # When a returned submission restarted the reminders; earlier slots are not produced.
     restarted_at: datetime | None = None
+    # LEAD or COORDINATE (tasks); a report's submitters are LEAD.
+    role: str = LEAD
+    # When a plan load gave them the subject (aware); None: before migration 0011, no notice.
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,15 +477,21 @@ def _checkin_rule(text: str, start: date, when: time) -> rrule | rruleset:
 
 
 def _checkin_candidates(cal: WorkingCalendar, stream: _Stream, lo: date, hi: date) -> list[_Slot]:
-    """Check-in slots whose nominal day lies in [lo, hi]."""
+    """Check-in slots whose nominal day lies in [lo, hi], none sent after the due date."""
     assert stream.checkin_rule is not None
-    when = stream.timing.when
+    due, when = stream.due, stream.timing.when
+    if due is not None:
+        # Past the deadline the overdue cadence chases the lead: check-ins stop at it.
+        hi = min(hi, due)
+        if hi < lo:
+            return []
     rule = _checkin_rule(stream.checkin_rule, stream.checkin_start, when)
     occurrences = rule.between(datetime.combine(lo, time.min), datetime.combine(hi, time.max), True)
-    return [
+    slots = [
         _moved(cal, _RANK_CHECKIN, CHECKIN, _localize(cal, occ), when, earlier=False)
         for occ in occurrences
     ]
+    return slots if due is None else [s for s in slots if s.day <= due]
 
 
 def _first_checkin(cal: WorkingCalendar, stream: _Stream) -> datetime | None:
@@ -456,7 +501,10 @@ def _first_checkin(cal: WorkingCalendar, stream: _Stream) -> datetime | None:
     occ = rule.after(datetime.combine(stream.checkin_start, time.min), True)
     if occ is None:
         return None
-    return _moved(cal, _RANK_CHECKIN, CHECKIN, _localize(cal, occ), when, earlier=False).slot
+    first = _moved(cal, _RANK_CHECKIN, CHECKIN, _localize(cal, occ), when, earlier=False)
+    if stream.due is not None and first.day > stream.due:
+        return None
+    return first.slot
 
 
 def _localize(cal: WorkingCalendar, naive_local: datetime) -> datetime:
@@ -506,15 +554,22 @@ def _stream_between(
     return tuple(s for s in _collapse(found) if after < s.slot <= until)
 
 
+def _first_deadline_slot(cal: WorkingCalendar, stream: _Stream) -> datetime | None:
+    """The earliest before-deadline (or due-day) slot of a subject: a coordinator's first."""
+    if stream.due is None:
+        return None
+    when = stream.timing.when
+    # Moving is monotonic, so the largest offset (or the due day) comes first.
+    days = stream.timing.before_days[0] if stream.timing.before_days else 0
+    return cal.move_earlier(cal.at(stream.due - timedelta(days=days), when), when)
+
+
 def _first_slot(cal: WorkingCalendar, stream: _Stream) -> datetime | None:
     """The earliest slot a subject ever has (assignee filters aside)."""
     firsts: list[datetime] = []
-    if stream.due is not None:
-        when = stream.timing.when
-        # Moving is monotonic, so the largest offset (or the due day) comes first.
-        days = stream.timing.before_days[0] if stream.timing.before_days else 0
-        nominal = cal.at(stream.due - timedelta(days=days), when)
-        firsts.append(cal.move_earlier(nominal, when))
+    deadline = _first_deadline_slot(cal, stream)
+    if deadline is not None:
+        firsts.append(deadline)
     if stream.checkin_rule is not None:
         first = _first_checkin(cal, stream)
         if first is not None:
@@ -542,7 +597,11 @@ class _Sweep:
         self.timings: dict[ReminderRule, _Timing] = {}
         self.time_ranges: dict[time, tuple[date, date] | None] = {}
         self.slots: dict[_Stream, tuple[_Slot, ...]] = {}
-        self.firsts: dict[_Stream, datetime | None] = {}
+        self.firsts: dict[tuple[_Stream, bool], datetime | None] = {}
+        self.notice_bases: dict[datetime, tuple[datetime, datetime, date]] = {}
+        # Every notice lands at the unit's reminder time of day (moved later out of quiet
+        # time), so a window holding no such instant holds none: one check per call.
+        self.notices_due = self.time_range(config.reminder_time) is not None
         self.digests: dict[date, tuple[_Slot, ...]] = {}
         self.work_cache: dict[tuple[Any, ...], _Work | None] = {}
         officials = sorted(snapshot.officials.values(), key=lambda o: o.id)
@@ -601,10 +660,12 @@ class _Sweep:
         self.slots[stream] = result
         return result
 
-    def first_slot(self, stream: _Stream) -> datetime | None:
-        if stream not in self.firsts:
-            self.firsts[stream] = _first_slot(self.cal, stream)
-        return self.firsts[stream]
+    def first_slot(self, stream: _Stream, coordinator: bool) -> datetime | None:
+        key = (stream, coordinator)
+        if key not in self.firsts:
+            find = _first_deadline_slot if coordinator else _first_slot
+            self.firsts[key] = find(self.cal, stream)
+        return self.firsts[key]
 
     def digest_slots(self, due: date) -> tuple[_Slot, ...]:
         cached = self.digests.get(due)
@@ -675,7 +736,10 @@ class _Sweep:
             official = officials.get(a.official_id)
             if official is None or not official.active or not official.reachable:
                 continue
+            coordinator = a.role == COORDINATE
             for s in slots:
+                if coordinator and s.rank >= _RANK_OVERDUE:
+                    continue  # overdue reminders and check-ins are the lead's
                 if a.restarted_at is not None and s.slot <= a.restarted_at:
                     continue
                 if official.leaves and official.on_leave(s.day):
@@ -691,13 +755,14 @@ class _Sweep:
                         nominal_at=s.nominal,
                         due_date=stream.due,
                         first_for_subject=first,
-                        payload=_payload(subject, stream.due, s, first),
+                        payload=_payload(subject, stream.due, s, first, a.role),
                     )
                 )
 
     def is_first(self, stream: _Stream, a: AssigneeState, official: OfficialView, s: _Slot) -> bool:
         """Whether no earlier slot of this subject reaches this assignee."""
-        first = self.first_slot(stream)
+        coordinator = a.role == COORDINATE
+        first = self.first_slot(stream, coordinator)
         if first is None:
             return False
         first_day = self.cal.local_date(first)
@@ -708,7 +773,87 @@ class _Sweep:
         if a.restarted_at is not None:
             start = max(start, a.restarted_at)
         earlier = _stream_between(self.cal, self.cadence, stream, start, s.slot - _TICK)
+        if coordinator:
+            earlier = tuple(e for e in earlier if e.rank < _RANK_OVERDUE)
         return all(any(b <= e.day <= f for b, f in leaves) for e in earlier)
+
+    def notice_base(self, assigned_at: datetime) -> tuple[datetime, datetime, date]:
+        """(nominal, slot, slot's local day) of the notice of an assignment made at
+        `assigned_at`: the first reminder time after it, and that moved later out of quiet
+        time (leave aside)."""
+        found = self.notice_bases.get(assigned_at)
+        if found is None:
+            cal, when = self.cal, self.config.reminder_time
+            day = cal.local_date(assigned_at)
+            nominal = cal.at(day, when)
+            slot = cal.move_later(nominal, when)
+            if slot <= assigned_at:
+                nominal = cal.at(day + timedelta(days=1), when)
+                slot = cal.move_later(nominal, when)
+            found = self.notice_bases[assigned_at] = (nominal, slot, cal.local_date(slot))
+        return found
+
+    def notices(self, out: list[DueReminder]) -> None:
+        """The assignment notices that fall in the window, after every other reminder of it
+        is in `out` (a notice yields to a reminder of its subject at its slot)."""
+        # A notice comes at most a few weeks after its assignment (Tết is the longest run of
+        # days off), unless a leave delays it: older rows of people with no leave are past.
+        cutoff = self.after - _NOTICE_REACH
+        away = {o.id for o in self.snapshot.officials.values() if o.leaves}
+        fresh = [
+            (subject_type, subject, a)
+            for subject_type, subjects in (
+                (OBLIGATION, self.snapshot.obligations),
+                (TASK, self.snapshot.tasks),
+            )
+            for subject in subjects
+            for a in subject.assignees
+            if a.assigned_at is not None and (a.assigned_at > cutoff or a.official_id in away)
+        ]
+        if not fresh:
+            return
+        taken = {(r.recipient_id, r.subject_type, r.subject_id, r.slot_at) for r in out}
+        for subject_type, subject, a in fresh:
+            notice = self.notice(subject_type, subject, a)
+            if notice is not None:
+                key = (notice.recipient_id, subject_type, subject.id, notice.slot_at)
+                if key not in taken:  # else that reminder already tells them of it
+                    out.append(notice)
+
+    def notice(
+        self, subject_type: str, subject: ObligationView | TaskView, a: AssigneeState
+    ) -> DueReminder | None:
+        """The assignee's notice if it falls in the window and the subject is open for them."""
+        assert a.assigned_at is not None
+        # A returned submission means they have long known of it.
+        if a.done or a.restarted_at is not None:
+            return None
+        official = self.snapshot.officials.get(a.official_id)
+        if official is None or not official.active or not official.reachable:
+            return None
+        due = subject.due_date
+        nominal, slot, day = self.notice_base(a.assigned_at)
+        while official.leaves and official.on_leave(day):
+            # On leave: the first working slot after the leave that covers that day.
+            back = max(e for b, e in official.leaves if b <= day <= e) + timedelta(days=1)
+            when = self.config.reminder_time
+            slot = self.cal.move_later(self.cal.at(back, when), when)
+            day = self.cal.local_date(slot)
+        if not self.after < slot <= self.until or (due is not None and day > due):
+            return None
+        payload = _base_payload(subject, due)
+        if isinstance(subject, TaskView):
+            payload["role"] = a.role
+        return DueReminder(
+            recipient_id=official.id,
+            subject_type=subject_type,
+            subject_id=subject.id,
+            kind=ASSIGNED,
+            slot_at=slot,
+            nominal_at=nominal,
+            due_date=due,
+            payload=payload,
+        )
 
     def digest_reminders(
         self,
@@ -767,9 +912,11 @@ def _base_payload(subject: ObligationView | TaskView, due: date | None) -> dict[
 
 
 def _payload(
-    subject: ObligationView | TaskView, due: date | None, s: _Slot, first: bool
+    subject: ObligationView | TaskView, due: date | None, s: _Slot, first: bool, role: str
 ) -> dict[str, Any]:
     payload = _base_payload(subject, due)
+    if role == COORDINATE:
+        payload["role"] = role  # the text names the lead and asks for their part
     if due is not None:
         # Counted from the day the message is actually sent, not from the nominal day.
         delta = (due - s.day).days
@@ -819,6 +966,8 @@ def reminders_between(
         work = work_for(key)
         if work is not None:
             sweep.subject(TASK, task, work, out)
+    if sweep.notices_due:
+        sweep.notices(out)
     out.sort(key=_order)
     return out
 

@@ -17,14 +17,14 @@ whose window starts on the same day and ends later).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from db.answers import latest_answer_ids
+from db.answers import latest_answer_ids, task_status_ids
 from db.desk.dues import effective_due
 from db.leaves import leave_days_of
 from db.models import (
@@ -40,6 +40,7 @@ from db.models import (
     TaskState,
 )
 from scheduler.policy import (
+    COORDINATE,
     ROLE_CLERK,
     ROLE_LEADER,
     ROLE_OFFICIAL,
@@ -49,6 +50,10 @@ from scheduler.policy import (
     PlanSnapshot,
     TaskView,
 )
+
+# How far before `due_until` (weeks after the sweep) a plan load may have assigned a report
+# whose notice is still to come: the next working slot, or after a leave of up to two months.
+NOTICE_REACH = timedelta(days=90)
 
 
 async def load_snapshot(
@@ -131,8 +136,16 @@ async def _obligations(
         ObligationAssignee.handed_in.is_(False),
     ]
     if due_until is not None:
-        # A child unit's own date on a report its children submit may come before the report's.
-        owing.append(or_(Obligation.due_date <= due_until, Obligation.children_submit.is_(True)))
+        # A child unit's own date on a report its children submit may come before the report's;
+        # a row a plan load gave lately may still owe its assignment notice, whatever its date.
+        recent = datetime.combine(due_until - NOTICE_REACH, time.min, tzinfo=UTC)
+        owing.append(
+            or_(
+                Obligation.due_date <= due_until,
+                Obligation.children_submit.is_(True),
+                ObligationAssignee.assigned_at >= recent,
+            )
+        )
     rows = (
         await session.execute(
             select(
@@ -147,6 +160,7 @@ async def _obligations(
                 ObligationAssignee.official_id,
                 ObligationAssignee.extended_due,
                 ObligationAssignee.own_due,
+                ObligationAssignee.assigned_at,
             )
             .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
             .where(*owing)
@@ -162,7 +176,9 @@ async def _obligations(
         subjects[row.id] = row
         due = effective_due(row.due_date, row.extended_due, row.own_due)
         restarted = returned.get((row.id, row.official_id))
-        groups[(row.id, due)].append(AssigneeState(row.official_id, restarted_at=restarted))
+        groups[(row.id, due)].append(
+            AssigneeState(row.official_id, restarted_at=restarted, assigned_at=row.assigned_at)
+        )
     return [
         ObligationView(
             ob_id,
@@ -243,7 +259,10 @@ def _templates(stored: list[Any]) -> tuple[tuple[str, str | None], ...]:
 
 
 async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
+    # The task's status is its leads' latest answer; a coordinator's own is their part.
     latest = latest_answer_ids(StatusUpdate.unit_id == unit_id)
+    status = task_status_ids(StatusUpdate.unit_id == unit_id)
+    own, lead = aliased(StatusUpdate), aliased(StatusUpdate)
     rows = await session.execute(
         select(
             Task.id,
@@ -254,14 +273,19 @@ async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
             Task.checkin_start,
             TaskAssignee.official_id,
             TaskAssignee.extended_due,
-            StatusUpdate.state,
+            TaskAssignee.role,
+            TaskAssignee.assigned_at,
+            own.state,
+            lead.state.label("task_state"),
         )
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .outerjoin(
             latest,
             (latest.c.task_id == Task.id) & (latest.c.official_id == TaskAssignee.official_id),
         )
-        .outerjoin(StatusUpdate, StatusUpdate.id == latest.c.id)
+        .outerjoin(own, own.id == latest.c.id)
+        .outerjoin(status, status.c.task_id == Task.id)
+        .outerjoin(lead, lead.id == status.c.id)
         .where(Task.unit_id == unit_id, Task.active.is_(True))
         .order_by(Task.id, TaskAssignee.official_id)
     )
@@ -270,8 +294,13 @@ async def _tasks(session: AsyncSession, unit_id: int) -> list[TaskView]:
     for row in rows:
         subjects[row.id] = row
         due = effective_due(row.due_date, row.extended_due) if row.due_date else row.extended_due
-        done = row.state is TaskState.DONE
-        groups[(row.id, due)].append(AssigneeState(row.official_id, done=done))
+        role = row.role.value
+        done = row.task_state is TaskState.DONE or (
+            role == COORDINATE and row.state is TaskState.DONE
+        )
+        groups[(row.id, due)].append(
+            AssigneeState(row.official_id, done=done, role=role, assigned_at=row.assigned_at)
+        )
     return [
         TaskView(
             task_id,

@@ -185,7 +185,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
             "/as Hoa",
             "/time 07/03/2024 07:59",
             "/tick 2m",
-            "/status 2.1",
+            "/status 2.7",
             "1",
             "/nop",
             "1",
@@ -267,7 +267,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
         answer = await session.scalar(
             select(StatusUpdate)
             .join(Task, Task.id == StatusUpdate.task_id)
-            .where(StatusUpdate.official_id == hoa.id, Task.code == "2.1")
+            .where(StatusUpdate.official_id == hoa.id, Task.code == "2.7")
         )
         assert answer is not None and answer.state is TaskState.DONE
         submission = await session.scalar(
@@ -336,6 +336,8 @@ async def test_a_fresh_folder_gets_a_database_and_a_second_run_reuses_it(tmp_pat
     first = await demo(directory, ["/tick 10m", "/as Nhứt"])
 
     assert (directory / DATABASE_FILE).is_file()
+    # The plan's first load gives everyone notices of their open subjects (issue 14), and the
+    # 08:00 reminders come with them: one message per person.
     assert tick("01/03/2024 08:05", "10m", 10) in first.splitlines()
     async with database(directory) as session:
         before = [
@@ -402,7 +404,7 @@ async def test_bad_lines_get_a_polite_answer_and_change_nothing(tmp_path: Path) 
             "/as Nguyễn",
             "/send",
             "/send khong-co.pdf",
-            "/status 2.1",
+            "/status 2.7",
             "7",
             "/time",
         ],
@@ -581,7 +583,7 @@ async def test_the_zalo_way_typed_answers_and_upload_links(tmp_path: Path) -> No
     transcript = await demo(
         directory,
         [
-            "/status 2.1",
+            "/status 2.7",
             "1",
             "/status 2.5",
             "dang thuc hien",
@@ -641,7 +643,7 @@ async def test_the_zalo_way_typed_answers_and_upload_links(tmp_path: Path) -> No
                 )
             ).all()
         }
-        assert answers == {"2.1": TaskState.DONE, "2.5": TaskState.IN_PROGRESS}
+        assert answers == {"2.7": TaskState.DONE, "2.5": TaskState.IN_PROGRESS}
         # Each link opens the Quý I upload page for Hoa, for a day from when it was given.
         given = [datetime(2024, 3, 1, 1, 0, tzinfo=UTC)] * 2 + [
             datetime(2024, 3, 7, 1, 1, tzinfo=UTC)
@@ -686,7 +688,16 @@ async def test_zalo_registration_by_code_and_switching_ways(tmp_path: Path) -> N
     assert steps[5][0] == "Hùng"
     assert status_choices() in steps[5][2]
     assert (
-        shown(vi("status.recorded", state=state("done"), time="01/03/2024 07:55")) in (steps[6][2])
+        # Hùng coordinates 2.4: his tap is his part, the status is its lead's (Thu).
+        shown(
+            vi(
+                "assign.part_recorded",
+                state=state("done"),
+                time="01/03/2024 07:55",
+                leads="Huỳnh Thị Thu",
+            )
+        )
+        in (steps[6][2])
     )
     state_file = DemoState.read(directory / STATE_FILE)
     assert state_file is not None and not state_file.zalo

@@ -13,11 +13,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.kinds import CHECKIN, DIGEST_CLERK, DIGEST_LEADERS, DUE_DAY, OBLIGATION, OVERDUE, TASK
+from db.kinds import (
+    ASSIGNED,
+    CHECKIN,
+    DIGEST_CLERK,
+    DIGEST_LEADERS,
+    DUE_DAY,
+    OBLIGATION,
+    OVERDUE,
+    TASK,
+)
 from handlers.catalog import _messages as catalog_messages
 from handlers.catalog import message_keys, placeholders
 from handlers.reminder_preview import format_preview
 from scheduler.policy import (
+    COORDINATE,
+    LEAD,
     AssigneeState,
     DueReminder,
     ObligationView,
@@ -467,16 +478,30 @@ def test_a_task_without_deadline_or_checkin_gets_nothing() -> None:
     assert preview(snapshot(tasks=[task()]), CONFIG, d("01/01/2024"), d("31/12/2024")) == []
 
 
-def test_a_checkin_after_the_deadline_says_how_late() -> None:
+def test_checkins_stop_at_the_deadline_and_the_overdue_cadence_takes_over() -> None:
     t = task(
         due_date=d("19/03/2024"),
-        checkin_rrule="FREQ=MONTHLY;BYMONTHDAY=25",
-        checkin_start=d("01/01/2024"),
+        checkin_rrule="FREQ=WEEKLY;BYDAY=MO",
+        checkin_start=d("01/03/2024"),
     )
-    got = preview(snapshot(tasks=[t]), CONFIG, d("25/03/2024"), d("25/03/2024"))
-    (checkin,) = [r for r in got if r.recipient_id == HOA]
-    assert checkin.kind == CHECKIN  # overdue days are Wed 20, Fri 22, Tue 26/03
-    assert checkin.payload["days_late"] == 6
+    got = preview(snapshot(tasks=[t]), CONFIG, d("01/03/2024"), d("30/04/2024"))
+    # Monday check-ins until the deadline (Mon 18/03 yields to before_1), none after it:
+    # from Wed 20/03 the overdue cadence chases, and it ends after 30 days.
+    assert calendar_of(got, HOA) == [
+        ("Mon 04/03/2024 08:00", CHECKIN),
+        ("Mon 11/03/2024 08:00", CHECKIN),
+        ("Tue 12/03/2024 08:00", "before_7"),
+        ("Fri 15/03/2024 08:00", "before_3"),
+        ("Mon 18/03/2024 08:00", "before_1"),
+        ("Tue 19/03/2024 08:00", DUE_DAY),
+        ("Wed 20/03/2024 08:00", OVERDUE),
+        ("Fri 22/03/2024 08:00", OVERDUE),
+        ("Tue 26/03/2024 08:00", OVERDUE),
+        ("Thu 28/03/2024 08:00", OVERDUE),
+        ("Mon 01/04/2024 08:00", OVERDUE),
+        ("Mon 08/04/2024 08:00", OVERDUE),
+        ("Mon 15/04/2024 08:00", OVERDUE),
+    ]
 
 
 # -- per-subject rules -----------------------------------------------------------------------------
@@ -710,6 +735,11 @@ def officials(draw: st.DrawFn) -> dict[int, OfficialView]:
     return people
 
 
+instants = st.datetimes(
+    min_value=datetime(2025, 1, 5), max_value=datetime(2025, 3, 5), timezones=st.just(UTC)
+)
+
+
 @st.composite
 def assignees(draw: st.DrawFn) -> tuple[AssigneeState, ...]:
     ids = draw(st.lists(st.sampled_from(list(OFFICIAL_IDS)), unique=True, min_size=1, max_size=4))
@@ -725,7 +755,11 @@ def assignees(draw: st.DrawFn) -> tuple[AssigneeState, ...]:
         )
         out.append(
             AssigneeState(
-                i, done=draw(st.booleans()) and draw(st.booleans()), restarted_at=restarted
+                i,
+                done=draw(st.booleans()) and draw(st.booleans()),
+                restarted_at=restarted,
+                role=draw(st.sampled_from([LEAD, LEAD, COORDINATE])),
+                assigned_at=draw(st.none() | instants),
             )
         )
     return tuple(out)
@@ -774,9 +808,6 @@ def plans(draw: st.DrawFn) -> PlanSnapshot:
     return PlanSnapshot(draw(officials()), obligations, tasks)
 
 
-instants = st.datetimes(
-    min_value=datetime(2025, 1, 5), max_value=datetime(2025, 3, 5), timezones=st.just(UTC)
-)
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12))
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -802,8 +833,12 @@ def test_property_before_deadline_reminders_stay_before_the_deadline(
     plan: PlanSnapshot, after: datetime, length: timedelta
 ) -> None:
     for r in reminders_between(plan, CONFIG, *window(after, length)):
-        assert r.due_date is not None or r.kind == CHECKIN
-        if r.kind == DUE_DAY or r.kind.startswith("before_"):
+        assert r.due_date is not None or r.kind in (CHECKIN, ASSIGNED)
+        if r.kind == ASSIGNED:
+            # A notice is no later than the due date, at the reminder time moved later.
+            assert r.due_date is None or CAL.local_date(r.slot_at) <= r.due_date
+            assert r.slot_at >= r.nominal_at
+        elif r.kind == DUE_DAY or r.kind.startswith("before_"):
             assert r.due_date is not None
             end_of_due_day = CAL.at(r.due_date + timedelta(days=1), time(0, 0))
             assert r.slot_at < end_of_due_day
@@ -870,6 +905,10 @@ def test_property_nobody_done_on_leave_or_away_is_reminded(
         ]
         assert not state.done
         assert state.restarted_at is None or r.slot_at > state.restarted_at
+        if state.role == COORDINATE:
+            assert r.kind not in (OVERDUE, CHECKIN)
+        if r.kind == ASSIGNED:
+            assert state.assigned_at is not None and r.slot_at > state.assigned_at
         # At most one reminder per person, subject and slot (the collapse rule).
         key = (r.recipient_id, r.subject_type, r.subject_id, r.slot_at)
         assert key not in seen
@@ -881,7 +920,11 @@ def test_property_nobody_done_on_leave_or_away_is_reminded(
 def test_property_exactly_one_first_reminder_and_it_is_the_earliest(
     plan: PlanSnapshot, end: date
 ) -> None:
-    got = [r for r in preview(plan, CONFIG, date(2023, 11, 1), end) if not r.is_digest]
+    got = [
+        r
+        for r in preview(plan, CONFIG, date(2023, 11, 1), end)
+        if not r.is_digest and r.kind != ASSIGNED
+    ]
     groups: dict[tuple[int, str, int | None], list[DueReminder]] = {}
     for r in got:
         groups.setdefault((r.recipient_id, r.subject_type, r.subject_id), []).append(r)
@@ -976,7 +1019,10 @@ def oracle(
                 datetime.combine(start, time.min), datetime.combine(horizon, time.max), True
             ):
                 nominal = occ.replace(tzinfo=HCM).astimezone(UTC)
-                candidates.append((10**6 + 1, CHECKIN, nominal, cal.move_later(nominal, when)))
+                slot = cal.move_later(nominal, when)
+                # Issue 14: no check-in is sent after the deadline.
+                if due is None or cal.local_date(slot) <= due:
+                    candidates.append((10**6 + 1, CHECKIN, nominal, slot))
         best: dict[datetime, tuple[int, str, datetime, datetime]] = {}
         for c in candidates:
             held = best.get(c[3])
@@ -986,12 +1032,33 @@ def oracle(
             person = plan.officials.get(a.official_id)
             if a.done or person is None or not person.active or not person.reachable:
                 continue
-            for _, kind, nominal, slot in best.values():
+            mine: set[datetime] = set()
+            for rank, kind, nominal, slot in best.values():
                 if a.restarted_at is not None and slot <= a.restarted_at:
                     continue
-                if person.on_leave(cal.local_date(slot)) or not after < slot <= until:
+                if a.role == COORDINATE and rank >= 10**6:
                     continue
-                out.add((person.id, kind_of_subject, subject.id, kind, slot, nominal))
+                if person.on_leave(cal.local_date(slot)):
+                    continue
+                mine.add(slot)
+                if after < slot <= until:
+                    out.add((person.id, kind_of_subject, subject.id, kind, slot, nominal))
+            if a.assigned_at is None or a.restarted_at is not None:
+                continue
+            # The notice: the first instant after assigned_at, walking minute by minute through
+            # the reminder times, that is a working slot at a day not on leave.
+            hour = config.reminder_time
+            day = cal.local_date(a.assigned_at)
+            nominal = cal.at(day, hour)
+            if cal.move_later(nominal, hour) <= a.assigned_at:
+                nominal = cal.at(day + timedelta(days=1), hour)
+            slot = cal.move_later(nominal, hour)
+            while person.on_leave(cal.local_date(slot)):
+                slot = cal.move_later(cal.at(cal.local_date(slot) + timedelta(days=1), hour), hour)
+            if due is not None and cal.local_date(slot) > due:
+                continue
+            if after < slot <= until and slot not in mine:
+                out.add((person.id, kind_of_subject, subject.id, ASSIGNED, slot, nominal))
         missing = [
             a
             for a in subject.assignees
