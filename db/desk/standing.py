@@ -1,4 +1,13 @@
-"""Where each official stands on one report or task: the cells of the clerk's matrix."""
+"""Where each official stands on one report or task at an instant: the one definition of
+"chưa nộp" that every view of the desk reads (/quahan, /tonghop, the digests, the export).
+
+A report's submitter has handed in on time, late, or not yet (`ReportOutcome`); "not yet"
+carries its marks instead of being split into categories that one view counts and another
+leaves out: an approved extension ("gia hạn đến …", `extended`), leave on the day
+(`leave_until`), a returned version (`returned`), a date already past (`overdue`), and the
+end of the overdue reminders (`chase_ended`, "đã ngừng nhắc"). A task's assignee is done or
+not; a "blocked" answer keeps its reason (`blocked_reason`) after the deadline too.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db.answers import latest_answers_for
+from db.chase import CHASE_DAYS, chase_last
 from db.deadlines import days_late
+from db.desk.away import away_until
 from db.desk.dues import effective_due
 from db.models import (
     AssigneeRole,
@@ -28,6 +39,7 @@ from db.models import (
     TaskAssignee,
     TaskState,
 )
+from db.series import series_next_due
 
 
 class ReportOutcome(enum.StrEnum):
@@ -35,8 +47,7 @@ class ReportOutcome(enum.StrEnum):
 
     ON_TIME = "on_time"
     LATE = "late"
-    MISSING = "missing"
-    ON_LEAVE = "on_leave"  # not submitted, and on leave today
+    MISSING = "missing"  # not handed in (never, or returned); leave etc. are marks on it
 
 
 class TaskOutcome(enum.StrEnum):
@@ -68,10 +79,30 @@ class ReportStanding:
     leave_until: date | None  # the last day of the leave they are on today
     # Their own date from the plan (a child unit's clerk on the parent's report), if any.
     own_due: date | None = None
+    # The last day overdue reminders are sent for their date (`db.chase`).
+    chase_last: date | None = None
 
     @property
     def on_leave(self) -> bool:
         return self.leave_until is not None
+
+    @property
+    def handed_in(self) -> bool:
+        """Whether a version stands (handed in and not returned): the opposite of "chưa nộp"."""
+        return self.current is not None
+
+    @property
+    def returned(self) -> bool:
+        """Not handed in because the latest version was sent back."""
+        return bool(self.versions) and self.current is None
+
+    def overdue(self, today: date) -> bool:
+        """Not handed in, and their date is over on local day `today`."""
+        return self.current is None and self.due < today
+
+    def chase_ended(self, today: date) -> bool:
+        """Overdue, and the overdue reminders have ended ("đã ngừng nhắc")."""
+        return self.overdue(today) and self.chase_last is not None and today > self.chase_last
 
     @property
     def extended(self) -> bool:
@@ -97,7 +128,7 @@ class ReportStanding:
     def outcome(self, tz: ZoneInfo) -> ReportOutcome:
         current = self.current
         if current is None:
-            return ReportOutcome.ON_LEAVE if self.on_leave else ReportOutcome.MISSING
+            return ReportOutcome.MISSING
         late = days_late(self.due, current.submitted_at, tz)
         return ReportOutcome.LATE if late else ReportOutcome.ON_TIME
 
@@ -116,10 +147,46 @@ class TaskStanding:
     due: date | None
     last: StatusUpdate | None
     leave_until: date | None
+    # The task's own date when an extension moved theirs (None: no extension, or no date).
+    subject_due: date | None = None
 
     @property
     def on_leave(self) -> bool:
         return self.leave_until is not None
+
+    @property
+    def lead(self) -> bool:
+        """Whether they lead the task (chủ trì): digests count a task by its lead."""
+        return self.role is AssigneeRole.LEAD
+
+    @property
+    def done(self) -> bool:
+        """Whether their latest answer is "done"."""
+        return self.last is not None and self.last.state is TaskState.DONE
+
+    @property
+    def extended(self) -> bool:
+        """Whether an approved extension is the date that holds for them."""
+        return self.due is not None and self.due != self.subject_due
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """The reason of their latest answer when it is "blocked" ("" when none was given)."""
+        if self.last is None or self.last.state is not TaskState.BLOCKED:
+            return None
+        return self.last.note.strip()
+
+    def overdue(self, today: date) -> bool:
+        """Not done, and their date is over on local day `today`."""
+        return not self.done and self.due is not None and self.due < today
+
+    def chase_ended(self, today: date) -> bool:
+        """Overdue, and the overdue reminders have ended ("đã ngừng nhắc")."""
+        return (
+            self.overdue(today)
+            and self.due is not None
+            and today > chase_last(self.due, CHASE_DAYS)
+        )
 
     def outcome(self, today: date, tz: ZoneInfo) -> TaskOutcome:
         state = self.last.state if self.last else None
@@ -139,13 +206,6 @@ class TaskStanding:
         return TaskOutcome.NOT_STARTED
 
 
-def leave_until(official: Official, today: date) -> date | None:
-    """The last day of the leave `official` is on today, or None (leaves must be loaded)."""
-    return max(
-        (p.ends_on for p in official.leaves if p.starts_on <= today <= p.ends_on), default=None
-    )
-
-
 def name_key(name_folded: str, official_id: int) -> tuple[str, str, int]:
     """Sort key of Vietnamese lists: by given name (the last word), then the full name."""
     return (name_folded.rsplit(" ", 1)[-1], name_folded, official_id)
@@ -163,9 +223,10 @@ async def report_standings(
         select(Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
         .join(ObligationAssignee, ObligationAssignee.official_id == Official.id)
         .where(ObligationAssignee.obligation_id == obligation.id, Official.active.is_(True))
-        .options(selectinload(Official.leaves))
     )
     people = list(rows.all())
+    away = await away_until(session, [official.id for official, _, _ in people], today)
+    next_due = (await series_next_due(session, [obligation.id])).get(obligation.id)
     versions: dict[int, list[Submission]] = defaultdict(list)
     for submission in await session.scalars(
         select(Submission)
@@ -174,17 +235,20 @@ async def report_standings(
         .order_by(Submission.official_id, Submission.version)
     ):
         versions[submission.official_id].append(submission)
-    standings = [
-        ReportStanding(
-            official=official,
-            due=effective_due(obligation.due_date, extended, own),
-            subject_due=obligation.due_date,
-            versions=tuple(versions.get(official.id, ())),
-            leave_until=leave_until(official, today),
-            own_due=own,
+    standings = []
+    for official, extended, own in people:
+        due = effective_due(obligation.due_date, extended, own)
+        standings.append(
+            ReportStanding(
+                official=official,
+                due=due,
+                subject_due=obligation.due_date,
+                versions=tuple(versions.get(official.id, ())),
+                leave_until=away.get(official.id),
+                own_due=own,
+                chase_last=chase_last(due, obligation.chase_days, next_due),
+            )
         )
-        for official, extended, own in people
-    ]
     return sorted(standings, key=lambda s: _by_name(s.official))
 
 
@@ -194,17 +258,19 @@ async def task_standings(session: AsyncSession, task: Task, today: date) -> list
         select(Official, TaskAssignee.role, TaskAssignee.extended_due)
         .join(TaskAssignee, TaskAssignee.official_id == Official.id)
         .where(TaskAssignee.task_id == task.id, Official.active.is_(True))
-        .options(selectinload(Official.leaves))
     )
     people = list(rows.all())
-    latest = await latest_answers_for(session, task.id, [official.id for official, _, _ in people])
+    ids = [official.id for official, _, _ in people]
+    latest = await latest_answers_for(session, task.id, ids)
+    away = await away_until(session, ids, today)
     standings = [
         TaskStanding(
             official=official,
             role=role,
-            due=effective_due(task.due_date, extended) if task.due_date else None,
+            due=effective_due(task.due_date, extended) if task.due_date else extended,
             last=latest.get(official.id),
-            leave_until=leave_until(official, today),
+            leave_until=away.get(official.id),
+            subject_due=task.due_date,
         )
         for official, role, extended in people
     ]
