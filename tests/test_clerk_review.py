@@ -141,9 +141,9 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     thu_row = overdue_person(
         "Huỳnh Thị Thu",
         "Bộ phận một cửa",
-        vi("clerk.late_days", days=1),
-        vi("clerk.overdue.not_reminded"),
+        vi("desk.state.overdue", days=1),
         returned,
+        vi("clerk.overdue.not_reminded"),
     )
     assert f"\n{thu_row}\n" in f"{overdue}\n"  # the whole row, up to its last fact
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
