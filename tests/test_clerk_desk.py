@@ -79,9 +79,7 @@ def overdue_march_11(scope: str = "") -> str:
                         vi("clerk.returned_on", date="10/03/2024"),
                         NOT_REMINDED,
                     ),
-                    overdue_person(
-                        "Đinh Văn Sơn", "Công an xã", OVERDUE_1, NOT_REMINDED, MISSING
-                    ),
+                    overdue_person("Đinh Văn Sơn", "Công an xã", OVERDUE_1, NOT_REMINDED, MISSING),
                 ]
             ),
         ]
@@ -113,9 +111,7 @@ SUMMARY_Q1 = "\n\n".join(
             summary_person("Phạm Văn Dũng", OVERDUE_1),
             summary_person("Lê Thị Hồng", OVERDUE_1, HONG_ON_LEAVE),
             summary_person("Phạm Thị Lan", OVERDUE_1),
-            summary_person(
-                "Nguyễn Thị Mai", OVERDUE_1, vi("clerk.returned_on", date="10/03/2024")
-            ),
+            summary_person("Nguyễn Thị Mai", OVERDUE_1, vi("clerk.returned_on", date="10/03/2024")),
             summary_person("Đinh Văn Sơn", OVERDUE_1),
         ),
     ]
