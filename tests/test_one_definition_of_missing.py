@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.answers import add_reason, record_status
@@ -26,7 +27,7 @@ from db.chase import CHASE_DAYS
 from db.desk.overdue import OverdueFilter, overdue
 from db.desk.review import review
 from db.files import FileStore
-from db.kinds import DIGEST_CLERK, OBLIGATION, TASK
+from db.kinds import DIGEST_CLERK, DIGEST_LEADERS, OBLIGATION, TASK
 from db.models import (
     AssigneeRole,
     LeavePeriod,
@@ -49,6 +50,7 @@ from handlers.clerk.matrix import summary_text
 from handlers.clerk.numbers import percent, share
 from handlers.clerk.overdue import overdue_text
 from handlers.reminder_messages import reminder_reply
+from tests.factories import Commune
 from tests.wording import vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -408,3 +410,40 @@ def _cases(state: State) -> set[str]:
         if not p.done and p.due < state.today and p.blocked_reason is not None:
             found.add("blocked late")
     return found
+
+
+async def test_after_an_extension_the_leaders_digest_and_the_weekly_digest_agree(
+    session: AsyncSession, commune: Commune, tmp_path: Path
+) -> None:
+    # The case of issue 14: An's Quý I is extended to 20/03, Bình's is not. The leaders'
+    # digest of 13/03 said "1/10 chưa nộp" (only the people of its due date) while the weekly
+    # digest said 7/10; both now count everyone not handed in, An marked "gia hạn đến".
+    await session.execute(
+        update(ObligationAssignee)
+        .where(
+            ObligationAssignee.obligation_id == commune.q1.id,
+            ObligationAssignee.official_id == commune.an.id,
+        )
+        .values(extended_due=date(2024, 3, 20))
+    )
+    await session.commit()
+    leaders_day = at(date(2024, 3, 13), 8)
+    row = Reminder(
+        unit_id=commune.unit.id,
+        idempotency_key="test:leaders",
+        recipient_id=commune.leader.id,
+        subject_type=OBLIGATION,
+        subject_id=commune.q1.id,
+        kind=DIGEST_LEADERS,
+        slot_at=leaders_day,
+        due_at=leaders_day,
+        payload={"missing": [{"official_id": commune.binh.id, "on_leave": False}]},
+    )
+    reply = await reminder_reply(session, row, FileStore(tmp_path))
+    assert reply is not None
+    assert share(2, 2) in reply.text.split("\n")[0]
+    assert vi("clerk.overdue.extended", due="20/03/2024") in _chunk(reply.text, "Trần Văn An")
+
+    weekly, _ = await digest(session, commune.unit.id, leaders_day, "vi")
+    line = vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="2/2", percent="100,0%")
+    assert line in weekly.split("\n")
