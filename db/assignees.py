@@ -8,20 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import answers
-from db.kinds import OBLIGATION
-from db.models import (
-    AssigneeRole,
-    Obligation,
-    ObligationAssignee,
-    Official,
-    Task,
-    TaskAssignee,
-    TaskState,
-)
+from db.models import AssigneeRole, Obligation, ObligationAssignee, Official, Task, TaskAssignee
 
 
 async def load_batch(
@@ -86,45 +76,5 @@ async def task_role(session: AsyncSession, task_id: int, official_id: int) -> As
     return await session.scalar(
         select(TaskAssignee.role).where(
             TaskAssignee.task_id == task_id, TaskAssignee.official_id == official_id
-        )
-    )
-
-
-async def assignee_count(session: AsyncSession, subject_type: str, subject_id: int) -> int:
-    """How many officials owe the report or task."""
-    if subject_type == OBLIGATION:
-        query = select(func.count()).where(ObligationAssignee.obligation_id == subject_id)
-    else:
-        query = select(func.count()).where(TaskAssignee.task_id == subject_id)
-    return int(await session.scalar(query) or 0)
-
-
-async def settled_among(
-    session: AsyncSession, subject_type: str, subject_id: int, official_ids: Collection[int]
-) -> set[int]:
-    """Those of `official_ids` who have settled the subject: their report stands; for a task,
-    all of them once its status (its leads' answer) is "done", else those whose own latest
-    answer is "done" (a coordinator's part)."""
-    if subject_type == OBLIGATION:
-        rows = await session.scalars(
-            select(ObligationAssignee.official_id).where(
-                ObligationAssignee.obligation_id == subject_id,
-                ObligationAssignee.official_id.in_(list(official_ids)),
-                ObligationAssignee.handed_in.is_(True),
-            )
-        )
-        return set(rows)
-    status = await answers.task_status(session, subject_id)
-    if status is not None and status.state is TaskState.DONE:
-        return set(official_ids)
-    latest = await answers.latest_answers_for(session, subject_id, official_ids)
-    return {o for o, update in latest.items() if update.state is TaskState.DONE}
-
-
-async def officials_by_name(session: AsyncSession, official_ids: Collection[int]) -> list[Official]:
-    """These officials, in the order of their full names."""
-    return list(
-        await session.scalars(
-            select(Official).where(Official.id.in_(list(official_ids))).order_by(Official.full_name)
         )
     )

@@ -45,6 +45,9 @@ EXTENSION_REQUEST: Final = "extension_request"
 EXTENSION_DECIDED: Final = "extension_decided"
 LEAVE_REQUEST: Final = "leave_request"  # about the asker (OFFICIAL), to each decider
 LEAVE_DECIDED: Final = "leave_decided"
+# What the clerk must hear at once (issue 14), sent at the next working slot, bundled with it:
+BLOCKED_NOTICE: Final = "blocked_notice"  # a "vướng mắc" answer and its reason
+SUBMISSION_NOTICE: Final = "submission_notice"  # a late submission, or one after /tralai
 
 # --- kinds written by the web app (rendered when written, like the desk's) ---------------
 

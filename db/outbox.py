@@ -119,6 +119,23 @@ async def drop_pending(
     return len(result.all())
 
 
+async def rewrite_pending(
+    session: AsyncSession, idempotency_key: str, payload: dict[str, Any]
+) -> bool:
+    """Replace the payload of the row with this key while it is still PENDING (a notice
+    written ready-made that has learnt more before its slot); whether it was."""
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.idempotency_key == idempotency_key, Reminder.status == ReminderStatus.PENDING
+        )
+        .values(payload=payload)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.all())
+
+
 async def reminders_sent(
     session: AsyncSession,
     subject_type: str,

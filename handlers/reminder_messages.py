@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import answers, assignees
 from db.clock import format_date
+from db.desk.standing import report_standings, task_standings
 from db.files import FileStore
 from db.kinds import (
     ASSIGNED,
@@ -46,12 +47,14 @@ from db.models import (
     TaskState,
     Unit,
 )
+from db.unit_tree import unit_names_of
 from handlers import callbacks
 from handlers.bundled_message import bundle_replies
 from handlers.catalog import t
 from handlers.clerk.digest import weekly_digest
 from handlers.clerk.notices import notice_reply
 from handlers.clerk.numbers import percent, share
+from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.presenting import h, last_answer
 from handlers.status import status_choices
 from handlers.types import Choice, OutgoingFile, Reply
@@ -329,59 +332,105 @@ async def _handed_in(session: AsyncSession, row: Reminder, known: HandedIn | Non
 async def _digest(
     session: AsyncSession, row: Reminder, payload: dict[str, Any], lang: str
 ) -> Reply | None:
-    listed = {int(m["official_id"]): m for m in payload.get("missing", [])}
+    """The clerk's or leaders' digest of one report or task, from the one standing of each
+    assignee on the digest's day (`db.desk.standing`): counted and marked as /quahan,
+    /tonghop, the weekly digest and the export count and mark them. A task is counted by its
+    lead; its coordinators who have not finished are listed apart."""
     subject_id = row.subject_id or 0
-    settled = await assignees.settled_among(session, row.subject_type, subject_id, set(listed))
-    still = set(listed) - settled
-    if not still:
+    # Whether a chat reaches them was known when the digest was written; the rest is read now.
+    unreachable = {
+        int(m["official_id"]) for m in payload.get("missing", []) if not m.get("reachable", True)
+    }
+    if row.subject_type == OBLIGATION:
+        obligation = await session.get(Obligation, subject_id)
+        if obligation is None or not obligation.active:
+            return None
+        return await _report_digest(session, row, obligation, unreachable, lang)
+    task = await session.get(Task, subject_id)
+    if task is None or not task.active:
         return None
-    total = await assignees.assignee_count(session, row.subject_type, subject_id)
-    people = await assignees.officials_by_name(session, still)
-    due = format_date(date.fromisoformat(payload["due_date"]))
-    count, of = share(len(people), total), percent(len(people), total, lang)
-    obligation = (
-        await session.get(Obligation, subject_id) if row.subject_type == OBLIGATION else None
+    return await _task_digest(session, row, task, unreachable, lang)
+
+
+async def _zone(session: AsyncSession, unit_id: int) -> ZoneInfo:
+    unit = await session.get(Unit, unit_id)
+    return ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
+
+
+def _digest_line(name: str, where: str, marks: Sequence[str], lang: str) -> str:
+    shown = t("desk.digest.marks", lang, marks=", ".join(marks)) if marks else ""
+    return t("desk.digest.line", lang, name=h(name), department=h(where), marks=shown)
+
+
+async def _report_digest(
+    session: AsyncSession,
+    row: Reminder,
+    obligation: Obligation,
+    unreachable: set[int],
+    lang: str,
+) -> Reply | None:
+    tz = await _zone(session, obligation.unit_id)
+    today = row.slot_at.astimezone(tz).date()
+    standings = await report_standings(session, obligation, today)
+    owing = [s for s in standings if not s.handed_in]
+    if not owing:
+        return None
+    # A child unit's collector: which commune is missing matters, not their office.
+    communes = (
+        await unit_names_of(session, [s.official.id for s in owing])
+        if obligation.children_submit
+        else {}
     )
-    if obligation is not None and obligation.children_submit:
-        head = t(
-            "units.digest_obligation",
+    key = "units.digest_obligation" if obligation.children_submit else "remind.digest_obligation"
+    lines = [
+        t(
+            key,
             lang,
-            title=h(payload["title"]),
-            due=due,
-            share=count,
-            percent=of,
+            title=h(obligation.title),
+            due=format_date(obligation.due_date),
+            share=share(len(owing), len(standings)),
+            percent=percent(len(owing), len(standings), lang),
         )
-    elif row.subject_type == OBLIGATION:
-        head = t(
-            "remind.digest_obligation",
+    ]
+    for s in owing:
+        marks = report_marks(s, today, tz, lang)
+        if s.official.id in unreachable:
+            marks.append(t("desk.mark.unreachable", lang))
+        where = communes.get(s.official.id) or s.official.department
+        lines.append(_digest_line(s.official.full_name, where, marks, lang))
+    return Reply("\n".join(lines))
+
+
+async def _task_digest(
+    session: AsyncSession, row: Reminder, task: Task, unreachable: set[int], lang: str
+) -> Reply | None:
+    tz = await _zone(session, task.unit_id)
+    today = row.slot_at.astimezone(tz).date()
+    standings = await task_standings(session, task, today)
+    # A task is counted by its lead (chủ trì); a task without one, by everyone on it.
+    counted = [s for s in standings if s.lead] or standings
+    owing = [s for s in counted if not s.done]
+    if not owing:
+        return None
+    apart = [s for s in standings if s not in counted and not s.done]
+    due = format_date(task.due_date) if task.due_date else t("when.no_due", lang)
+    lines = [
+        t(
+            "desk.digest_task_by_lead" if counted is not standings else "remind.digest_task",
             lang,
-            title=h(payload["title"]),
+            code=h(task.code),
+            title=h(task.title),
             due=due,
-            share=count,
-            percent=of,
+            share=share(len(owing), len(counted)),
+            percent=percent(len(owing), len(counted), lang),
         )
-    else:
-        head = t(
-            "remind.digest_task",
-            lang,
-            code=h(payload["code"]),
-            title=h(payload["title"]),
-            due=due,
-            share=count,
-            percent=of,
-        )
-    lines = [head]
-    for person in people:
-        entry = listed[person.id]
-        key = "remind.digest_line"
-        if entry.get("on_leave"):
-            key = "remind.digest_line_leave"
-        elif not entry.get("reachable", True):
-            key = "remind.digest_line_unreachable"
-        where = person.department
-        if obligation is not None and person.unit_id != obligation.unit_id:
-            # A child unit's collector: which commune is missing matters, not their office.
-            home = await session.get(Unit, person.unit_id)
-            where = home.name if home is not None else where
-        lines.append(t(key, lang, name=h(person.full_name), department=h(where)))
+    ]
+    for group in (owing, apart):
+        if group is apart and apart:
+            lines.append(t("desk.overdue.coordinators", lang))
+        for s in group:
+            marks = task_marks(s, today, lang)
+            if s.official.id in unreachable:
+                marks.append(t("desk.mark.unreachable", lang))
+            lines.append(_digest_line(s.official.full_name, s.official.department, marks, lang))
     return Reply("\n".join(lines))

@@ -29,6 +29,7 @@ from db.models import (
 from db.workload import report_items
 from handlers import callbacks, figures_flow, submission_checks
 from handlers.catalog import t
+from handlers.clerk import alerts
 from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
 from handlers.turn import Turn
@@ -352,6 +353,8 @@ async def hand_in(
     )
     if isinstance(subject, Task):
         await _report_is_progress(session, official, subject, now, actor=actor)
+    # Late, or after /tralai: the clerk hears of it at the next working slot.
+    await alerts.submission_made(session, official, subject, submission)
     # Handing in stops this person's reminders for the subject at once.
     await outbox.drop_pending(
         session,

@@ -18,6 +18,7 @@ from db.models import AssigneeRole, StatusUpdate, Task, TaskAssignee, TaskState
 from db.workload import task_items
 from handlers import callbacks
 from handlers.catalog import t
+from handlers.clerk import alerts
 from handlers.presenting import due_part, h, last_answer, moment, state_label
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
@@ -154,6 +155,8 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
         )
     ]
     if state is TaskState.BLOCKED:
+        # The clerk (and the lead, if a coordinator is stuck) hears it at the next slot.
+        await alerts.blocked_answer(turn.session, turn.official, task, update, turn.now)
         assert turn.identity is not None
         await conversations.begin(
             turn.session,
@@ -176,6 +179,9 @@ async def reason_given(turn: Turn, status_update_id: int, task_code: str, text: 
     await answers.add_reason(
         turn.session, turn.official, update, text.strip(), turn.now, actor=turn.actor
     )
+    task = await turn.session.get(Task, update.task_id)
+    if task is not None:
+        await alerts.blocked_answer(turn.session, turn.official, task, update, turn.now)
     return Reply(t("status.reason_saved", turn.lang, code=h(task_code)))
 
 

@@ -102,6 +102,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rruleset, rrulestr
 
+from db.chase import CHASE_DAYS
+from db.chase import chase_last as last_chase_day
 from db.kinds import (
     ASSIGNED,
     CHECKIN,
@@ -193,7 +195,7 @@ class PolicyConfig:
     # `chase_days` (an obligation may carry its own, from the plan); then it is the clerk's.
     overdue_fast_days: int = 14
     overdue_slow_every_days: int = 7
-    chase_days: int = 30
+    chase_days: int = CHASE_DAYS
 
     def __post_init__(self) -> None:
         _check_clock(self.reminder_hour, self.reminder_minute)
@@ -698,9 +700,7 @@ class _Sweep:
         chase_last = None
         if due is not None:
             days = chase_days if chase_days is not None else self.config.chase_days
-            chase_last = due + timedelta(days=days)
-            if next_due is not None:
-                chase_last = min(chase_last, next_due - timedelta(days=1))
+            chase_last = last_chase_day(due, days, next_due)
         stream = _Stream(due, self.timing(rule), checkin_rule, start, chase_last)
         slots = self.stream_slots(stream)
         digests = self.digest_slots(due) if due is not None else ()

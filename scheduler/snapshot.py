@@ -39,6 +39,7 @@ from db.models import (
     TaskAssignee,
     TaskState,
 )
+from db.series import series_next_due
 from scheduler.policy import (
     COORDINATE,
     ROLE_CLERK,
@@ -168,7 +169,7 @@ async def _obligations(
         )
     ).all()
     returned = await _returned_at(session, {row.id for row in rows})
-    next_due = await _series_next_due(session, {row.id for row in rows})
+    next_due = await series_next_due(session, {row.id for row in rows})
     # An approved extension gives its official a due date of their own: a view of its own.
     groups: dict[tuple[int, date], list[AssigneeState]] = defaultdict(list)
     subjects: dict[int, Any] = {}
@@ -218,39 +219,6 @@ async def _returned_at(
         for obligation_id, official_id, at in rows:
             if obligation_id is not None and at is not None:
                 found[(obligation_id, official_id)] = at
-    return found
-
-
-async def _series_next_due(session: AsyncSession, obligation_ids: set[int]) -> dict[int, date]:
-    """The due date of the next report of each one's series, where there is one.
-
-    The next of a series asks for the late report's data again (its window covers it), so
-    chasing the late one after that date would ask twice; the same kind keeps a CCHC report
-    from being ended by an unrelated report with a wide window. Read per 500 reports, apart
-    from the assignee rows, so it costs one row per report, not per assignee.
-    """
-    found: dict[int, date] = {}
-    later = aliased(Obligation)
-    ids = sorted(obligation_ids)
-    for start in range(0, len(ids), 500):
-        rows = await session.execute(
-            select(Obligation.id, func.min(later.due_date))
-            .join(
-                later,
-                (later.unit_id == Obligation.unit_id)
-                & (later.kind == Obligation.kind)
-                & (later.id != Obligation.id)
-                & later.active.is_(True)
-                & (later.due_date > Obligation.due_date)
-                & (later.window_start <= Obligation.window_start)
-                & (later.window_end >= Obligation.window_end),
-            )
-            .where(Obligation.id.in_(ids[start : start + 500]))
-            .group_by(Obligation.id)
-        )
-        for obligation_id, due in rows:
-            if due is not None:
-                found[obligation_id] = due
     return found
 
 

@@ -141,14 +141,15 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     thu_row = overdue_person(
         "Huỳnh Thị Thu",
         "Bộ phận một cửa",
-        vi("clerk.late_days", days=1),
-        vi("clerk.overdue.not_reminded"),
+        vi("desk.state.overdue", days=1),
         returned,
+        vi("clerk.overdue.not_reminded"),
     )
     assert f"\n{thu_row}\n" in f"{overdue}\n"  # the whole row, up to its last fact
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
     assert summary_line("clerk.report.on_time", 3, 10, "30,0%") in summary.splitlines()
-    assert summary_person("Huỳnh Thị Thu", returned) in summary.splitlines()
+    thu = summary_person("Huỳnh Thị Thu", vi("desk.state.overdue", days=1), returned)
+    assert thu in summary.splitlines()
 
 
 async def test_a_resubmission_counts_from_its_own_time(

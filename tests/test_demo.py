@@ -253,7 +253,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
     thu = overdue_person(
         "Huỳnh Thị Thu",
         "Bộ phận một cửa",
-        vi("clerk.late_days", days=1),
+        vi("desk.state.overdue", days=1),
         vi("clerk.overdue.reminded", count=2),
         vi("clerk.not_submitted"),
     )

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import answers, assignees
+from db import answers
 from db.clock import FixedClock
+from db.desk.standing import task_standings
 from db.files import FileStore
 from db.kinds import ASSIGNED, CHECKIN, DUE_DAY, OVERDUE, TASK
 from db.models import (
@@ -196,8 +197,10 @@ async def test_when_the_lead_says_done_the_task_is_done_for_its_coordinators_too
     # Bình said nothing, yet nothing is left to her: not in her open work, settled in digests.
     (item,) = [i for i in await task_items(session, commune.binh.id) if i.task.id == task_id]
     assert item.last_state is None and item.task_state is TaskState.DONE and not item.open
-    people = {commune.an.id, commune.binh.id}
-    assert await assignees.settled_among(session, TASK, task_id, people) == people
+    task = await session.get(Task, task_id)
+    assert task is not None
+    standings = await task_standings(session, task, date(2024, 3, 8))
+    assert {s.official.id for s in standings if s.done} == {commune.an.id, commune.binh.id}
 
 
 # -- assignment notices ---------------------------------------------------------------------------

@@ -135,6 +135,16 @@ async def province_desk(session: AsyncSession, lang: str = "vi") -> Desk:
     return Desk(session, tinh.id, TZ, NOW, lang)
 
 
+# Mẫu 1's cell on 19/03: not handed in, five days after its own date of 14/03.
+MAU_1_MISSING = vi(
+    "desk.state.joined",
+    first=vi("clerk.xlsx.missing"),
+    second=", ".join(
+        [vi("desk.state.overdue", days=5), vi("clerk.province.own_due", due="14/03/2024")]
+    ),
+)
+
+
 def commune(unit_name: str, clerk: str, *facts: str) -> str:
     """One commune of the province's /quahan: the commune and its clerk, then the facts."""
     return f"{vi('clerk.province.commune', unit=unit_name, name=clerk)}\n  {' · '.join(facts)}"
@@ -164,7 +174,7 @@ async def test_the_province_reads_overdue_communes_with_their_clerks(province: S
                     commune(
                         MAU_1,
                         "Nguyễn Văn An",
-                        vi("clerk.late_days", days=5),
+                        vi("desk.state.overdue", days=5),
                         vi("clerk.province.own_due", due="14/03/2024"),
                         vi("clerk.overdue.reminded", count=2),
                         vi("clerk.not_submitted"),
@@ -172,7 +182,7 @@ async def test_the_province_reads_overdue_communes_with_their_clerks(province: S
                     commune(
                         MAU_2,
                         "Phạm Thị Đào",
-                        vi("clerk.late_days", days=1),
+                        vi("desk.state.overdue", days=1),
                         vi("clerk.overdue.extended", due="18/03/2024"),
                         vi("clerk.overdue.not_reminded"),
                         vi("clerk.not_submitted"),
@@ -203,17 +213,20 @@ async def test_a_commune_past_its_date_is_listed_before_the_provinces_date(
         friday = Desk(session, desk.unit_id, TZ, at(15, 9), "vi")
         text = await overdue_text(friday, "")
 
-    # Friday 15/03: only Mẫu 1 (due 14/03) is late; the others' dates have not passed.
+    # Friday 15/03: only Mẫu 1 (due 14/03) is late; Mẫu 2's extended date has not passed,
+    # but it has not handed in either: listed with its extension, as /tonghop counts it.
     head = vi(
         "clerk.province.overdue_report",
         code="CCHC-Q1-2024",
         title=Q1_TITLE,
         due="15/03/2024",
-        share="1/3",
-        percent="33,3%",
+        share="2/3",
+        percent="66,7%",
     )
     assert head in text
-    assert MAU_1 in text and MAU_2 not in text and BA_BICH not in text
+    assert MAU_1 in text and MAU_2 in text and BA_BICH not in text
+    assert vi("desk.state.overdue", days=1) in text  # Mẫu 1, a day after its own date
+    assert vi("clerk.overdue.extended", due="18/03/2024") in text
 
 
 async def test_the_province_desk_speaks_english(province: Sessions) -> None:
@@ -280,7 +293,6 @@ async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
                     commune_line("clerk.report.on_time", 1, 3, "33,3%"),
                     commune_line("clerk.report.late", 1, 3, "33,3%"),
                     commune_line("clerk.report.missing", 1, 3, "33,3%"),
-                    commune_line("clerk.report.on_leave", 0, 3, "0,0%"),
                 ]
             ),
             names("clerk.report.on_time", summary_commune(BA_BICH, "Trần Văn Nhứt")),
@@ -296,7 +308,10 @@ async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
             names(
                 "clerk.report.missing",
                 summary_commune(
-                    MAU_1, "Nguyễn Văn An", vi("clerk.province.own_due", due="14/03/2024")
+                    MAU_1,
+                    "Nguyễn Văn An",
+                    vi("desk.state.overdue", days=5),
+                    vi("clerk.province.own_due", due="14/03/2024"),
                 ),
             ),
             "\n".join(
@@ -342,6 +357,7 @@ async def test_a_returned_report_takes_its_figures_out_of_the_totals(late_mau_2:
         summary_commune(
             MAU_2,
             "Phạm Thị Đào",
+            vi("desk.state.overdue", days=1),
             vi("clerk.returned_on", date="19/03/2024"),
             vi("clerk.overdue.extended", due="18/03/2024"),
         )
@@ -402,7 +418,7 @@ async def test_the_export_has_one_row_per_commune(late_mau_2: Sessions, tmp_path
     assert rows == [
         (*header, "CCHC-Q1-2024"),
         (1, BA_BICH, "Trần Văn Nhứt", vi("clerk.xlsx.on_time")),
-        (2, MAU_1, "Nguyễn Văn An", vi("clerk.xlsx.missing")),
+        (2, MAU_1, "Nguyễn Văn An", MAU_1_MISSING),
         (3, MAU_2, "Phạm Thị Đào", vi("clerk.xlsx.late", days=1)),
     ]
     counts = {r[1]: r[3] for r in matrix.iter_rows(min_row=9, values_only=True) if r[1]}
@@ -432,7 +448,7 @@ async def test_the_years_export_keeps_one_row_per_commune_across_reports(
     ]
     # The sample communes feed only Quý I: their other cells are empty, not "not submitted".
     mau_1 = next(matrix.iter_rows(min_row=6, max_row=6, values_only=True))
-    assert mau_1[3:7] == (vi("clerk.xlsx.missing"), None, None, None)
+    assert mau_1[3:7] == (MAU_1_MISSING, None, None, None)
 
 
 # --- the weekly digest -------------------------------------------------------------------------
@@ -443,8 +459,9 @@ async def test_the_weekly_digest_counts_communes(province: Sessions) -> None:
         tinh = await unit(session, "tinh-quang-ngai")
         text, _ = await digest(session, tinh.id, at(18, 8), "vi")
 
-    # Monday 18/03: Mẫu 1 is late (14/03); Mẫu 2's extension runs to that day.
-    line = vi("clerk.digest.overdue_communes", code="CCHC-Q1-2024", share="1/3", percent="33,3%")
+    # Monday 18/03: Mẫu 1 is late (14/03); Mẫu 2's extension runs to that day, and it has
+    # not handed in: "chưa nộp" counts both, as /quahan and /tonghop do.
+    line = vi("clerk.digest.overdue_communes", code="CCHC-Q1-2024", share="2/3", percent="66,7%")
     assert line in text
 
 
@@ -464,7 +481,7 @@ async def test_a_commune_whose_clerk_is_on_leave(province: Sessions) -> None:
         commune(
             MAU_1,
             "Nguyễn Văn An",
-            vi("clerk.late_days", days=5),
+            vi("desk.state.overdue", days=5),
             vi("clerk.province.own_due", due="14/03/2024"),
             on_leave,
             vi("clerk.overdue.reminded", count=2),
@@ -472,12 +489,15 @@ async def test_a_commune_whose_clerk_is_on_leave(province: Sessions) -> None:
         )
         in overdue
     )
+    # On leave is a mark on "chưa nộp", which counts Mẫu 1 as /quahan does.
+    assert vi("clerk.summary.names", label=vi("clerk.report.missing"), count=2) in summary
     assert (
-        names(
-            "clerk.report.on_leave",
-            summary_commune(
-                MAU_1, "Nguyễn Văn An", vi("clerk.province.own_due", due="14/03/2024"), on_leave
-            ),
+        summary_commune(
+            MAU_1,
+            "Nguyễn Văn An",
+            vi("desk.state.overdue", days=5),
+            vi("clerk.province.own_due", due="14/03/2024"),
+            on_leave,
         )
         in summary
     )

@@ -108,5 +108,14 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
             "remind.digest_obligation", title=q1, due="10/03/2024", share="10/10", percent="100,0%"
         )
         digest = next(text for text in clerk if text.startswith(plain(head)))
-        hong = vi("remind.digest_line_leave", name="Lê Thị Hồng", department="Tư pháp - Hộ tịch")
+        # Marked as /quahan marks her: how long overdue, and on leave.
+        marks = ", ".join(
+            [vi("desk.state.overdue", days=1), vi("clerk.on_leave_until", date="15/03/2024")]
+        )
+        hong = vi(
+            "desk.digest.line",
+            name="Lê Thị Hồng",
+            department="Tư pháp - Hộ tịch",
+            marks=vi("desk.digest.marks", marks=marks),
+        )
         assert hong in digest.splitlines()

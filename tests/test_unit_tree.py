@@ -252,8 +252,17 @@ async def test_a_commune_past_its_own_date_is_overdue_before_the_provinces_date(
         province = await unit(session, "tinh-quang-ngai")
         [group] = await overdue(session, province.id, date(2024, 3, 15))
     assert group.code == "CCHC-Q1-2024" and group.due == date(2024, 3, 15)
+    # Mẫu 1 is late; Ba Bích and Mẫu 2, whose date is today, have not handed in either: the
+    # list names everyone "chưa nộp", as /tonghop counts them, the late one first.
     assert [(row.full_name, row.due) for row in group.rows] == [
-        ("Nguyễn Văn An", date(2024, 3, 14))
+        ("Nguyễn Văn An", date(2024, 3, 14)),
+        ("Trần Văn Nhứt", date(2024, 3, 15)),
+        ("Phạm Thị Đào", date(2024, 3, 15)),
+    ]
+    assert [row.standing.overdue(date(2024, 3, 15)) for row in group.rows if row.standing] == [
+        True,
+        False,
+        False,
     ]
 
 
@@ -465,15 +474,30 @@ async def test_the_province_officer_gets_the_digest_of_missing_communes(
         assert [m["official_id"] for m in row.payload["missing"]] == [tree["xa-mau-1/an"].id]
         reply = await reminder_reply(session, row, FileStore(tmp_path))
     assert reply is not None
+    # Counted as every view counts it at that moment: Mẫu 1 is late, Mẫu 2's date is today.
+    marks = ", ".join(
+        [vi("desk.state.overdue", days=1), vi("clerk.province.own_due", due="14/03/2024")]
+    )
     assert reply.text.split("\n") == [
         vi(
             "units.digest_obligation",
             title="Báo cáo CCHC Quý I năm 2024",
-            due="14/03/2024",
-            share="1/3",
-            percent="33,3%",
+            due="15/03/2024",
+            share="2/3",
+            percent="66,7%",
         ),
-        vi("remind.digest_line", name="Nguyễn Văn An", department="UBND xã Mẫu 1 (dữ liệu mẫu)"),
+        vi(
+            "desk.digest.line",
+            name="Nguyễn Văn An",
+            department="UBND xã Mẫu 1 (dữ liệu mẫu)",
+            marks=vi("desk.digest.marks", marks=marks),
+        ),
+        vi(
+            "desk.digest.line",
+            name="Phạm Thị Đào",
+            department="UBND xã Mẫu 2 (dữ liệu mẫu)",
+            marks="",
+        ),
     ]
 
     # Mon 18/03 (Sat 16/03 moved out of the weekend): Mẫu 2 is missing, Ba Bích is not.

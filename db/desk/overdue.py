@@ -1,47 +1,53 @@
-"""What is overdue now: reports not handed in and tasks not done after each official's due date.
+"""What is overdue now: the reports and tasks someone's date has passed on, with everyone who
+has not handed them in (or finished them), each marked by the one standing of
+`db.desk.standing`.
 
-The reports side starts from the obligations already past their date (index on
-`obligations (unit_id, active, due_date)`) and reads only their open assignee rows (index on
-`obligation_assignees (obligation_id, handed_in)`, the flag kept by triggers, see
-`db.desk.handed_in`), so the work follows the size of the answer, not of the submissions.
-Details (the latest version's review, leave, reminders sent) are then read for the rows of
-the answer alone, through `submissions (official_id, obligation_id, version)`.
+Which reports and tasks to show is found cheaply: the reports side starts from the obligations
+already past their date (index on `obligations (unit_id, active, due_date)`) and reads only
+their open assignee rows (index on `obligation_assignees (obligation_id, handed_in)`, the flag
+kept by triggers, see `db.desk.handed_in`). For the few found, the standings are read whole, so
+/quahan lists the same people as /tonghop, the digests and the export: an extension not yet run
+out, leave or a returned version is a mark on a row, never a reason to leave someone out.
 
 A report the child units submit (a province's) is owed by each commune's clerk by their own
-date; its rows carry the commune, and are ordered by it.
+date; its rows carry the commune, and are ordered by it. A task is counted by its lead (chủ
+trì); its coordinators are listed apart.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import outbox
 from db.answers import latest_answer_id
 from db.desk.dues import effective_due, effective_due_sql
-from db.desk.standing import name_key
+from db.desk.standing import (
+    ReportStanding,
+    TaskStanding,
+    name_key,
+    report_standings,
+    task_standings,
+)
 from db.kinds import OBLIGATION, TASK
 from db.models import (
     AssigneeRole,
-    LeavePeriod,
     Obligation,
     ObligationAssignee,
     Official,
     ReviewState,
     StatusUpdate,
-    Submission,
     Task,
     TaskAssignee,
     TaskState,
-    Unit,
 )
 from db.names import fold_name
 from db.task_codes import code_order
+from db.unit_tree import unit_names_of
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class OverdueRow:
     extended: bool = False  # `due` is an approved extension, not their plan's date
     # The official's unit: on a report the children submit, the commune that owes it.
     unit_name: str = ""
+    # Their whole standing: the marks every view words the same way.
+    standing: ReportStanding | TaskStanding | None = None
 
     @property
     def on_leave(self) -> bool:
@@ -79,6 +87,14 @@ class OverdueGroup:
     total: int
     rows: Sequence[OverdueRow] = field(default_factory=tuple)
     children_submit: bool = False  # owed by the child units' clerks, one row per commune
+    leads: int = 0  # tasks: how many lead it (its count is by lead)
+
+    @property
+    def counted(self) -> tuple[int, int]:
+        """(not handed in / not done, out of): a task by its leads, a report by everyone."""
+        if self.kind == TASK and self.leads:
+            return sum(1 for r in self.rows if r.role is AssigneeRole.LEAD), self.leads
+        return len(self.rows), self.total
 
 
 @dataclass(frozen=True)
@@ -138,151 +154,93 @@ async def _overdue_reports(
                 ObligationAssignee.official_id,
                 ObligationAssignee.extended_due,
                 ObligationAssignee.own_due,
-            ).where(
+                Obligation.due_date,
+            )
+            .join(Obligation, Obligation.id == ObligationAssignee.obligation_id)
+            .where(
                 ObligationAssignee.obligation_id.in_(past.scalar_subquery()),
                 ObligationAssignee.handed_in == false(),
             )
         )
     ).all()
-    if not open_rows:
-        return []
-    obligations = {
-        o.id: o
-        for o in await session.scalars(
-            select(Obligation).where(Obligation.id.in_({r[0] for r in open_rows}))
-        )
+    late = {
+        (obligation_id, official_id)
+        for obligation_id, official_id, extended_due, own_due, due in open_rows
+        if effective_due(due, extended_due, own_due) < today
     }
-    late: list[tuple[int, int, date, bool]] = []  # report, official, their date, extended
-    for obligation_id, official_id, extended_due, own_due in open_rows:
-        planned = own_due or obligations[obligation_id].due_date
-        theirs = effective_due(planned, extended_due)
-        if theirs < today:
-            late.append((obligation_id, official_id, theirs, theirs != planned))
-    people = await _people(session, {row[1] for row in late}, only)
-    late = [row for row in late if row[1] in people]
-    if not late:
+    people = await _in_scope(session, {official_id for _, official_id in late}, only)
+    subjects = sorted(
+        {obligation_id for obligation_id, official_id in late if official_id in people}
+    )
+    if not subjects:
         return []
-    obligation_ids = sorted({row[0] for row in late})
-    official_ids = sorted({row[1] for row in late})
-    totals = await _report_totals(session, unit_id, obligation_ids, only)
-    latest = await _latest_versions(session, official_ids, obligation_ids)
-    away = await _on_leave(session, official_ids, today)
-    sent = await outbox.reminders_sent(session, OBLIGATION, official_ids, obligation_ids)
-    by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
-    for obligation_id, official_id, theirs, extended in late:
-        person = people[official_id]
-        state, reviewed_at = latest.get((official_id, obligation_id), (None, None))
-        row = OverdueRow(
-            official_id=official_id,
-            full_name=person.name,
-            department=person.department,
-            due=theirs,
-            role=None,
-            last_state=state,
-            last_at=reviewed_at,
-            leave_until=away.get(official_id),
-            reminders_sent=sent.get((official_id, obligation_id), 0),
-            extended=extended,
-            unit_name=person.unit_name,
-        )
-        # A commune's list is read by commune, a commune office's by person.
-        o = obligations[obligation_id]
-        by_subject[obligation_id].append(
-            (row, fold_name(person.unit_name) if o.children_submit else person.folded)
-        )
     groups = []
-    for obligation_id, members in by_subject.items():
-        o = obligations[obligation_id]
+    for obligation in await session.scalars(select(Obligation).where(Obligation.id.in_(subjects))):
+        standings = [
+            s for s in await report_standings(session, obligation, today) if _wanted(s, only)
+        ]
+        owing = [s for s in standings if not s.handed_in]
+        communes = (
+            await unit_names_of(session, [s.official.id for s in owing])
+            if obligation.children_submit
+            else {}
+        )
+        sent = await outbox.reminders_sent(
+            session, OBLIGATION, [s.official.id for s in owing], [obligation.id]
+        )
+        members = []
+        for s in owing:
+            latest = s.latest
+            row = OverdueRow(
+                official_id=s.official.id,
+                full_name=s.official.full_name,
+                department=s.official.department,
+                due=s.due,
+                role=None,
+                last_state=latest.review_state if latest is not None else None,
+                last_at=latest.reviewed_at if latest is not None else None,
+                leave_until=s.leave_until,
+                reminders_sent=sent.get((s.official.id, obligation.id), 0),
+                extended=s.extended,
+                unit_name=communes.get(s.official.id, ""),
+                standing=s,
+            )
+            # A commune's list is read by commune, a commune office's by person.
+            folded = (
+                fold_name(row.unit_name) if obligation.children_submit else s.official.name_folded
+            )
+            members.append((row, folded))
         groups.append(
             OverdueGroup(
                 OBLIGATION,
-                o.id,
-                o.code,
-                o.title,
-                o.due_date,
-                totals.get(o.id, 0),
-                _ordered(members, by_unit=o.children_submit),
-                children_submit=o.children_submit,
+                obligation.id,
+                obligation.code,
+                obligation.title,
+                obligation.due_date,
+                len(standings),
+                _ordered(members, by_unit=obligation.children_submit),
+                children_submit=obligation.children_submit,
             )
         )
     return sorted(groups, key=lambda g: (g.due, g.code))
 
 
-@dataclass(frozen=True)
-class _Person:
-    name: str
-    department: str
-    folded: str
-    unit_name: str
+def _wanted(standing: ReportStanding | TaskStanding, only: OverdueFilter) -> bool:
+    return only.departments is None or standing.official.department in only.departments
 
 
-async def _people(
+async def _in_scope(
     session: AsyncSession, official_ids: Collection[int], only: OverdueFilter
-) -> dict[int, _Person]:
-    """Name, department, folded name and unit of the active officials among `official_ids`."""
+) -> set[int]:
+    """The active officials among `official_ids` in the departments asked for."""
     if not official_ids:
-        return {}
-    rows = await session.execute(
-        select(
-            Official.id,
-            Official.full_name,
-            Official.department,
-            Official.name_folded,
-            Unit.name,
-        )
-        .join(Unit, Unit.id == Official.unit_id)
-        .where(Official.id.in_(sorted(official_ids)), Official.active.is_(True), *_department(only))
-    )
-    return {
-        official_id: _Person(name, department, folded, unit_name)
-        for official_id, name, department, folded, unit_name in rows
-    }
-
-
-async def _report_totals(
-    session: AsyncSession, unit_id: int, obligation_ids: Sequence[int], only: OverdueFilter
-) -> dict[int, int]:
-    """Active submitters of each report (in the departments asked for), counted in SQL."""
-    count = select(ObligationAssignee.obligation_id, func.count()).where(
-        ObligationAssignee.obligation_id.in_(obligation_ids)
-    )
-    if only.departments is not None:
-        included = select(Official.id).where(
-            Official.unit_id == unit_id, Official.active.is_(True), *_department(only)
-        )
-        count = count.where(ObligationAssignee.official_id.in_(included.scalar_subquery()))
-    else:
-        inactive = select(Official.id).where(
-            Official.unit_id == unit_id, Official.active.is_(False)
-        )
-        count = count.where(ObligationAssignee.official_id.not_in(inactive.scalar_subquery()))
-    rows = await session.execute(count.group_by(ObligationAssignee.obligation_id))
-    return {obligation_id: n for obligation_id, n in rows}
-
-
-async def _latest_versions(
-    session: AsyncSession, official_ids: Sequence[int], obligation_ids: Sequence[int]
-) -> dict[tuple[int, int], tuple[ReviewState, datetime | None]]:
-    """The review state and time of each (official, report) pair's latest version."""
-    rows = await session.execute(
-        select(
-            Submission.official_id,
-            Submission.obligation_id,
-            Submission.version,
-            Submission.review_state,
-            Submission.reviewed_at,
-        ).where(
-            Submission.official_id.in_(official_ids),
-            Submission.obligation_id.in_(obligation_ids),
+        return set()
+    found = await session.scalars(
+        select(Official.id).where(
+            Official.id.in_(sorted(official_ids)), Official.active.is_(True), *_department(only)
         )
     )
-    latest: dict[tuple[int, int], tuple[int, ReviewState, datetime | None]] = {}
-    for official_id, obligation_id, version, state, reviewed_at in rows:
-        assert obligation_id is not None
-        key = (official_id, obligation_id)
-        if key not in latest or latest[key][0] < version:
-            latest[key] = (version, state, reviewed_at)
-    return {key: (state, at) for key, (_, state, at) in latest.items()}
+    return set(found)
 
 
 async def _overdue_tasks(
@@ -293,18 +251,7 @@ async def _overdue_tasks(
     if only.task_id is not None:
         subjects.append(Task.id == only.task_id)
     query = (
-        select(
-            Task.id,
-            Official.id,
-            Official.full_name,
-            Official.department,
-            Official.name_folded,
-            TaskAssignee.role,
-            due.label("due"),
-            Task.due_date,
-            StatusUpdate.state,
-            StatusUpdate.at,
-        )
+        select(Task.id)
         .select_from(Task)
         .join(TaskAssignee, TaskAssignee.task_id == Task.id)
         .join(Official, Official.id == TaskAssignee.official_id)
@@ -320,42 +267,33 @@ async def _overdue_tasks(
             *_department(only),
             or_(StatusUpdate.id.is_(None), StatusUpdate.state != TaskState.DONE),
         )
+        .distinct()
     )
-    rows = (await session.execute(query)).all()
-    if not rows:
+    task_ids = sorted(set((await session.scalars(query)).all()))
+    if not task_ids:
         return []
-    task_ids = sorted({r[0] for r in rows})
-    official_ids = sorted({r[1] for r in rows})
-    tasks = {t.id: t for t in await session.scalars(select(Task).where(Task.id.in_(task_ids)))}
-    totals = await _totals(
-        session,
-        select(TaskAssignee.task_id, func.count())
-        .join(Official, Official.id == TaskAssignee.official_id)
-        .where(TaskAssignee.task_id.in_(task_ids), Official.active.is_(True))
-        .group_by(TaskAssignee.task_id),
-        only,
-    )
-    away = await _on_leave(session, official_ids, today)
-    sent = await outbox.reminders_sent(session, TASK, official_ids, task_ids)
-    by_subject: dict[int, list[tuple[OverdueRow, str]]] = defaultdict(list)
-    for task_id, official_id, name, department, folded, role, own_due, task_due, st, at in rows:
-        row = OverdueRow(
-            official_id=official_id,
-            full_name=name,
-            department=department,
-            due=own_due,
-            role=role,
-            last_state=st,
-            last_at=at,
-            leave_until=away.get(official_id),
-            reminders_sent=sent.get((official_id, task_id), 0),
-            extended=own_due != task_due,
-        )
-        by_subject[task_id].append((row, folded))
     groups = []
-    for task_id, members in by_subject.items():
-        task = tasks[task_id]
+    for task in await session.scalars(select(Task).where(Task.id.in_(task_ids))):
         assert task.due_date is not None
+        standings = [s for s in await task_standings(session, task, today) if _wanted(s, only)]
+        owing = [s for s in standings if not s.done]
+        sent = await outbox.reminders_sent(session, TASK, [s.official.id for s in owing], [task.id])
+        members = []
+        for s in owing:
+            row = OverdueRow(
+                official_id=s.official.id,
+                full_name=s.official.full_name,
+                department=s.official.department,
+                due=s.due or task.due_date,
+                role=s.role,
+                last_state=s.last.state if s.last is not None else None,
+                last_at=s.last.at if s.last is not None else None,
+                leave_until=s.leave_until,
+                reminders_sent=sent.get((s.official.id, task.id), 0),
+                extended=s.extended,
+                standing=s,
+            )
+            members.append((row, s.official.name_folded))
         groups.append(
             OverdueGroup(
                 TASK,
@@ -363,42 +301,28 @@ async def _overdue_tasks(
                 task.code,
                 task.title,
                 task.due_date,
-                totals.get(task.id, 0),
-                _ordered(members),
+                len(standings),
+                _ordered(members, leads_first=True),
+                leads=sum(1 for s in standings if s.lead),
             )
         )
     return sorted(groups, key=lambda g: (g.due, code_order(g.code)))
 
 
 def _ordered(
-    members: list[tuple[OverdueRow, str]], by_unit: bool = False
+    members: list[tuple[OverdueRow, str]], by_unit: bool = False, leads_first: bool = False
 ) -> tuple[OverdueRow, ...]:
     # The longest late first; then by given name, the way the clerk reads a list, or by the
-    # commune's name (folded) when each row is a commune.
+    # commune's name (folded) when each row is a commune. A task's leads come before its
+    # coordinators, who are listed apart.
     if by_unit:
         members.sort(key=lambda m: (m[0].due, m[1], m[0].official_id))
     else:
-        members.sort(key=lambda m: (m[0].due, *name_key(m[1], m[0].official_id)))
-    return tuple(row for row, _ in members)
-
-
-async def _totals(
-    session: AsyncSession, query: Select[int, int], only: OverdueFilter
-) -> dict[int, int]:
-    query = query.where(*_department(only))
-    return {subject_id: count for subject_id, count in (await session.execute(query)).all()}
-
-
-async def _on_leave(
-    session: AsyncSession, official_ids: Sequence[int], today: date
-) -> dict[int, date]:
-    rows = await session.execute(
-        select(LeavePeriod.official_id, func.max(LeavePeriod.ends_on))
-        .where(
-            LeavePeriod.official_id.in_(official_ids),
-            LeavePeriod.starts_on <= today,
-            LeavePeriod.ends_on >= today,
+        members.sort(
+            key=lambda m: (
+                leads_first and m[0].role is not AssigneeRole.LEAD,
+                m[0].due,
+                *name_key(m[1], m[0].official_id),
+            )
         )
-        .group_by(LeavePeriod.official_id)
-    )
-    return {official_id: ends_on for official_id, ends_on in rows}
+    return tuple(row for row, _ in members)

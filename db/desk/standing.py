@@ -1,4 +1,13 @@
-"""Where each official stands on one report or task: the cells of the clerk's matrix."""
+"""Where each official stands on one report or task at an instant: the one definition of
+"chưa nộp" that every view of the desk reads (/quahan, /tonghop, the digests, the export).
+
+A report's submitter has handed in on time, late, or not yet (`ReportOutcome`); "not yet"
+carries its marks instead of being split into categories that one view counts and another
+leaves out: an approved extension ("gia hạn đến …", `extended`), leave on the day
+(`leave_until`), a returned version (`returned`), a date already past (`overdue`), and the
+end of the overdue reminders (`chase_ended`, "đã ngừng nhắc"). A task's assignee is done or
+not; a "blocked" answer keeps its reason (`blocked_reason`) after the deadline too.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.answers import latest_answers_for
+from db.answers import latest_answers_for, task_status
+from db.chase import CHASE_DAYS, chase_last
 from db.deadlines import days_late
+from db.desk.away import away_until
 from db.desk.dues import effective_due
 from db.models import (
     AssigneeRole,
@@ -28,6 +39,7 @@ from db.models import (
     TaskAssignee,
     TaskState,
 )
+from db.series import series_next_due
 
 
 class ReportOutcome(enum.StrEnum):
@@ -35,8 +47,7 @@ class ReportOutcome(enum.StrEnum):
 
     ON_TIME = "on_time"
     LATE = "late"
-    MISSING = "missing"
-    ON_LEAVE = "on_leave"  # not submitted, and on leave today
+    MISSING = "missing"  # not handed in (never, or returned); leave etc. are marks on it
 
 
 class TaskOutcome(enum.StrEnum):
@@ -68,10 +79,30 @@ class ReportStanding:
     leave_until: date | None  # the last day of the leave they are on today
     # Their own date from the plan (a child unit's clerk on the parent's report), if any.
     own_due: date | None = None
+    # The last day overdue reminders are sent for their date (`db.chase`).
+    chase_last: date | None = None
 
     @property
     def on_leave(self) -> bool:
         return self.leave_until is not None
+
+    @property
+    def handed_in(self) -> bool:
+        """Whether a version stands (handed in and not returned): the opposite of "chưa nộp"."""
+        return self.current is not None
+
+    @property
+    def returned(self) -> bool:
+        """Not handed in because the latest version was sent back."""
+        return bool(self.versions) and self.current is None
+
+    def overdue(self, today: date) -> bool:
+        """Not handed in, and their date is over on local day `today`."""
+        return self.current is None and self.due < today
+
+    def chase_ended(self, today: date) -> bool:
+        """Overdue, and the overdue reminders have ended ("đã ngừng nhắc")."""
+        return self.overdue(today) and self.chase_last is not None and today > self.chase_last
 
     @property
     def extended(self) -> bool:
@@ -97,7 +128,7 @@ class ReportStanding:
     def outcome(self, tz: ZoneInfo) -> ReportOutcome:
         current = self.current
         if current is None:
-            return ReportOutcome.ON_LEAVE if self.on_leave else ReportOutcome.MISSING
+            return ReportOutcome.MISSING
         late = days_late(self.due, current.submitted_at, tz)
         return ReportOutcome.LATE if late else ReportOutcome.ON_TIME
 
@@ -116,18 +147,65 @@ class TaskStanding:
     due: date | None
     last: StatusUpdate | None
     leave_until: date | None
+    # The task's own date when an extension moved theirs (None: no extension, or no date).
+    subject_due: date | None = None
+    # The task's status: its leads' latest answer (`db.answers.task_status`).
+    status: StatusUpdate | None = None
 
     @property
     def on_leave(self) -> bool:
         return self.leave_until is not None
 
+    @property
+    def lead(self) -> bool:
+        """Whether they lead the task (chủ trì): digests count a task by its lead."""
+        return self.role is AssigneeRole.LEAD
+
+    @property
+    def answer(self) -> StatusUpdate | None:
+        """What decides where they stand: the task's status once a lead said "done" (the
+        task is done for everyone on it), else their own latest answer."""
+        if self.status is not None and self.status.state is TaskState.DONE:
+            return self.status
+        return self.last
+
+    @property
+    def done(self) -> bool:
+        """Whether the task is done, or they answered "done" (a coordinator's part)."""
+        return self.answer is not None and self.answer.state is TaskState.DONE
+
+    @property
+    def extended(self) -> bool:
+        """Whether an approved extension is the date that holds for them."""
+        return self.due is not None and self.due != self.subject_due
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """The reason of their latest answer when it is "blocked" ("" when none was given)."""
+        if self.last is None or self.last.state is not TaskState.BLOCKED:
+            return None
+        return self.last.note.strip()
+
+    def overdue(self, today: date) -> bool:
+        """Not done, and their date is over on local day `today`."""
+        return not self.done and self.due is not None and self.due < today
+
+    def chase_ended(self, today: date) -> bool:
+        """Overdue, and the overdue reminders have ended ("đã ngừng nhắc")."""
+        return (
+            self.overdue(today)
+            and self.due is not None
+            and today > chase_last(self.due, CHASE_DAYS)
+        )
+
     def outcome(self, today: date, tz: ZoneInfo) -> TaskOutcome:
-        state = self.last.state if self.last else None
+        answer = self.answer
+        state = answer.state if answer else None
         if state is TaskState.DONE:
-            assert self.last is not None
+            assert answer is not None
             if self.due is None:
                 return TaskOutcome.DONE
-            if days_late(self.due, self.last.at, tz):
+            if days_late(self.due, answer.at, tz):
                 return TaskOutcome.DONE_LATE
             return TaskOutcome.DONE_ON_TIME
         if self.due is not None and self.due < today:
@@ -137,13 +215,6 @@ class TaskStanding:
         if state is TaskState.IN_PROGRESS:
             return TaskOutcome.IN_PROGRESS
         return TaskOutcome.NOT_STARTED
-
-
-def leave_until(official: Official, today: date) -> date | None:
-    """The last day of the leave `official` is on today, or None (leaves must be loaded)."""
-    return max(
-        (p.ends_on for p in official.leaves if p.starts_on <= today <= p.ends_on), default=None
-    )
 
 
 def name_key(name_folded: str, official_id: int) -> tuple[str, str, int]:
@@ -163,9 +234,10 @@ async def report_standings(
         select(Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
         .join(ObligationAssignee, ObligationAssignee.official_id == Official.id)
         .where(ObligationAssignee.obligation_id == obligation.id, Official.active.is_(True))
-        .options(selectinload(Official.leaves))
     )
     people = list(rows.all())
+    away = await away_until(session, [official.id for official, _, _ in people], today)
+    next_due = (await series_next_due(session, [obligation.id])).get(obligation.id)
     versions: dict[int, list[Submission]] = defaultdict(list)
     for submission in await session.scalars(
         select(Submission)
@@ -174,17 +246,20 @@ async def report_standings(
         .order_by(Submission.official_id, Submission.version)
     ):
         versions[submission.official_id].append(submission)
-    standings = [
-        ReportStanding(
-            official=official,
-            due=effective_due(obligation.due_date, extended, own),
-            subject_due=obligation.due_date,
-            versions=tuple(versions.get(official.id, ())),
-            leave_until=leave_until(official, today),
-            own_due=own,
+    standings = []
+    for official, extended, own in people:
+        due = effective_due(obligation.due_date, extended, own)
+        standings.append(
+            ReportStanding(
+                official=official,
+                due=due,
+                subject_due=obligation.due_date,
+                versions=tuple(versions.get(official.id, ())),
+                leave_until=away.get(official.id),
+                own_due=own,
+                chase_last=chase_last(due, obligation.chase_days, next_due),
+            )
         )
-        for official, extended, own in people
-    ]
     return sorted(standings, key=lambda s: _by_name(s.official))
 
 
@@ -194,17 +269,21 @@ async def task_standings(session: AsyncSession, task: Task, today: date) -> list
         select(Official, TaskAssignee.role, TaskAssignee.extended_due)
         .join(TaskAssignee, TaskAssignee.official_id == Official.id)
         .where(TaskAssignee.task_id == task.id, Official.active.is_(True))
-        .options(selectinload(Official.leaves))
     )
     people = list(rows.all())
-    latest = await latest_answers_for(session, task.id, [official.id for official, _, _ in people])
+    ids = [official.id for official, _, _ in people]
+    latest = await latest_answers_for(session, task.id, ids)
+    status = await task_status(session, task.id)
+    away = await away_until(session, ids, today)
     standings = [
         TaskStanding(
             official=official,
             role=role,
-            due=effective_due(task.due_date, extended) if task.due_date else None,
+            due=effective_due(task.due_date, extended) if task.due_date else extended,
             last=latest.get(official.id),
-            leave_until=leave_until(official, today),
+            leave_until=away.get(official.id),
+            subject_due=task.due_date,
+            status=status,
         )
         for official, role, extended in people
     ]

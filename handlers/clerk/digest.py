@@ -27,7 +27,7 @@ from db.desk.standing import (
 )
 from db.desk.subjects import obligations_due_in
 from db.kinds import OBLIGATION
-from db.models import Obligation, Official, Task, Unit
+from db.models import AssigneeRole, Obligation, Official, Task, Unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk
 from handlers.clerk.numbers import percent, share
@@ -92,7 +92,7 @@ async def digest(session: AsyncSession, unit_id: int, at: datetime, lang: str) -
 
 async def _progress(desk: Desk, obligation: Obligation) -> Progress:
     standings = await report_standings(desk.session, obligation, desk.today)
-    done = sum(1 for s in standings if s.current is not None)
+    done = sum(1 for s in standings if s.handed_in)
     return Progress(obligation.code, done, len(standings))
 
 
@@ -135,16 +135,20 @@ async def _due_this_week(desk: Desk, monday: date, sunday: date) -> str:
             )
         )
     for task in tasks:
+        # A task is counted by its lead (chủ trì); without one, by everyone on it.
         standings = await task_standings(desk.session, task, desk.today)
-        done = sum(1 for s in standings if s.outcome(desk.today, desk.tz).done)
+        counted = [s for s in standings if s.lead] or standings
+        done = sum(1 for s in counted if s.done)
         assert task.due_date is not None
         lines.append(
             t(
-                "clerk.digest.due_task",
+                "desk.digest.due_task_by_lead"
+                if counted is not standings
+                else "clerk.digest.due_task",
                 lang,
                 code=h(task.code),
                 due=format_date(task.due_date),
-                share=share(done, len(standings)),
+                share=share(done, len(counted)),
             )
         )
     lines += await _extended_this_week(desk, monday, sunday)
@@ -165,7 +169,7 @@ async def _extended_this_week(desk: Desk, monday: date, sunday: date) -> list[st
         if isinstance(subject, Obligation):
             if subject.id not in handed:
                 standings = await report_standings(desk.session, subject, desk.today)
-                handed[subject.id] = {s.official.id for s in standings if s.current}
+                handed[subject.id] = {s.official.id for s in standings if s.handed_in}
             state = (
                 "clerk.digest.extended_handed_in"
                 if official.id in handed[subject.id]
@@ -174,9 +178,7 @@ async def _extended_this_week(desk: Desk, monday: date, sunday: date) -> list[st
         else:
             if subject.id not in done:
                 assignees = await task_standings(desk.session, subject, desk.today)
-                done[subject.id] = {
-                    s.official.id for s in assignees if s.outcome(desk.today, desk.tz).done
-                }
+                done[subject.id] = {s.official.id for s in assignees if s.done}
             state = (
                 "clerk.digest.extended_done"
                 if official.id in done[subject.id]
@@ -201,31 +203,38 @@ def _extended(
 
 
 async def _overdue_now(desk: Desk) -> str:
+    """The /quahan groups counted as /quahan counts them (a task by its lead, with its
+    coordinators who have not finished named apart)."""
     lang = desk.lang
     groups = await overdue(desk.session, desk.unit_id, desk.today)
     lines = [t("clerk.digest.overdue_header", lang)]
     for group in groups:
-        late = len(group.rows)
+        late, total = group.counted
+        coordinators = ""
         if group.children_submit:
             key = "clerk.digest.overdue_communes"
         elif group.kind == OBLIGATION:
             key = "clerk.digest.overdue_report"
+        elif group.leads:
+            key = "desk.digest.overdue_task_by_lead"
+            apart = [h(r.full_name) for r in group.rows if r.role is AssigneeRole.COORDINATE]
+            if apart:
+                coordinators = t("desk.digest.coordinators", lang, names=", ".join(apart))
         else:
             key = "clerk.digest.overdue_task"
-        lines.append(
-            t(
-                key,
-                lang,
-                code=h(group.code),
-                share=share(late, group.total),
-                percent=percent(late, group.total, lang),
-            )
+        line = t(
+            key,
+            lang,
+            code=h(group.code),
+            share=share(late, total),
+            percent=percent(late, total, lang),
         )
+        lines.append(line + coordinators)
     if not groups:
         lines.append(t("clerk.digest.overdue_none", lang))
     elif len(groups) > 1:
-        late = sum(len(g.rows) for g in groups)
-        total = sum(g.total for g in groups)
+        late = sum(g.counted[0] for g in groups)
+        total = sum(g.counted[1] for g in groups)
         lines.append(
             t(
                 "clerk.digest.overdue_total",

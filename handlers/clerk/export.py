@@ -31,6 +31,7 @@ from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
+from handlers.clerk.standing_words import report_marks
 from handlers.presenting import h, state_label
 from handlers.types import OutgoingFile, Reply
 
@@ -43,7 +44,6 @@ OUTCOMES = (
     ReportOutcome.ON_TIME,
     ReportOutcome.LATE,
     ReportOutcome.MISSING,
-    ReportOutcome.ON_LEAVE,
 )
 
 
@@ -186,7 +186,13 @@ def outcome_cell(desk: Desk, standing: ReportStanding) -> str:
     outcome = standing.outcome(desk.tz)
     if outcome is ReportOutcome.LATE:
         return t("clerk.xlsx.late", desk.lang, days=standing.late_days(desk.tz))
-    return t(f"clerk.xlsx.{outcome.value}", desk.lang)
+    cell = t(f"clerk.xlsx.{outcome.value}", desk.lang)
+    if outcome is ReportOutcome.MISSING:
+        # The same marks as /quahan and /tonghop: overdue, stopped, returned, extended, leave.
+        marks = report_marks(standing, desk.today, desk.tz, desk.lang)
+        if marks:
+            cell = t("desk.state.joined", desk.lang, first=cell, second=", ".join(marks))
+    return cell
 
 
 def _matrix_sheet(

@@ -26,6 +26,7 @@ from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.numbers import percent, share
+from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.indicators import Total, format_number, percent_text, totals
 from handlers.presenting import h, moment, state_label
 
@@ -33,7 +34,6 @@ REPORT_ORDER = (
     ReportOutcome.ON_TIME,
     ReportOutcome.LATE,
     ReportOutcome.MISSING,
-    ReportOutcome.ON_LEAVE,
 )
 TASK_ORDER = (
     TaskOutcome.DONE_ON_TIME,
@@ -110,7 +110,7 @@ async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
     outcomes = [s.outcome(desk.tz) for s in standings]
     head = _report_head(desk, obligation)
     blocks = [head, _counts(desk, outcomes, REPORT_ORDER, "clerk.report")]
-    for outcome in (ReportOutcome.LATE, ReportOutcome.MISSING, ReportOutcome.ON_LEAVE):
+    for outcome in (ReportOutcome.LATE, ReportOutcome.MISSING):
         members = [s for s, o in zip(standings, outcomes, strict=True) if o is outcome]
         lines = [_report_person(desk, s, outcome) for s in members]
         block = _names_block(desk, f"clerk.report.{outcome.value}", lines)
@@ -121,17 +121,12 @@ async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
 
 def _report_person(desk: Desk, standing: ReportStanding, outcome: ReportOutcome) -> str:
     name = h(standing.official.full_name)
-    facts: list[str] = []
     if outcome is ReportOutcome.LATE:
-        facts.append(t("clerk.late_days", desk.lang, days=standing.late_days(desk.tz)))
-    elif standing.latest is not None:  # sent, then returned
-        reviewed = standing.latest.reviewed_at
-        when = format_date(reviewed.astimezone(desk.tz).date()) if reviewed else ""
-        facts.append(t("clerk.returned_on", desk.lang, date=when))
-    if standing.due != standing.subject_due:
-        facts.append(t("clerk.overdue.extended", desk.lang, due=format_date(standing.due)))
-    if standing.leave_until is not None:
-        facts.append(t("clerk.on_leave_until", desk.lang, date=format_date(standing.leave_until)))
+        facts = [t("clerk.late_days", desk.lang, days=standing.late_days(desk.tz))]
+        if standing.extended:
+            facts.append(t("clerk.overdue.extended", desk.lang, due=format_date(standing.due)))
+    else:
+        facts = report_marks(standing, desk.today, desk.tz, desk.lang)
     return t("clerk.summary.person", desk.lang, name=name, facts=_facts(facts))
 
 
@@ -176,19 +171,14 @@ def _commune_line(desk: Desk, standing: ReportStanding, outcome: ReportOutcome, 
     if outcome is ReportOutcome.ON_TIME:
         # Dates and extensions explain a commune that is late or missing, not one on time.
         return line(facts="")
-    facts: list[str] = []
     if outcome is ReportOutcome.LATE:
-        facts.append(t("clerk.late_days", desk.lang, days=standing.late_days(desk.tz)))
-    elif standing.latest is not None:  # sent, then returned
-        reviewed = standing.latest.reviewed_at
-        when = format_date(reviewed.astimezone(desk.tz).date()) if reviewed else ""
-        facts.append(t("clerk.returned_on", desk.lang, date=when))
-    if standing.extended:
-        facts.append(t("clerk.overdue.extended", desk.lang, due=format_date(standing.due)))
-    elif standing.due != standing.subject_due:
-        facts.append(t("clerk.province.own_due", desk.lang, due=format_date(standing.due)))
-    if outcome is ReportOutcome.ON_LEAVE and standing.leave_until is not None:
-        facts.append(t("clerk.on_leave_until", desk.lang, date=format_date(standing.leave_until)))
+        facts = [t("clerk.late_days", desk.lang, days=standing.late_days(desk.tz))]
+        if standing.extended:
+            facts.append(t("clerk.overdue.extended", desk.lang, due=format_date(standing.due)))
+        elif standing.due != standing.subject_due:
+            facts.append(t("clerk.province.own_due", desk.lang, due=format_date(standing.due)))
+    else:
+        facts = report_marks(standing, desk.today, desk.tz, desk.lang)
     return line(facts=_facts(facts))
 
 
@@ -269,10 +259,9 @@ def _task_person(desk: Desk, standing: TaskStanding) -> str:
                 date=answered,
             )
         )
-        if standing.last.note:
-            facts.append(h(standing.last.note))
-    if standing.leave_until is not None:
-        facts.append(t("clerk.on_leave_until", desk.lang, date=format_date(standing.leave_until)))
+    if not standing.done:
+        # Overdue, stopped, "vướng mắc: <lý do>", extended, on leave: as every view says it.
+        facts += task_marks(standing, desk.today, desk.lang)
     return t(
         "clerk.summary.person", desk.lang, name=h(standing.official.full_name), facts=_facts(facts)
     )

@@ -1,19 +1,23 @@
 """/overdue (/quahan) [report or task code | department]: who is late on what, right now.
 
-On a report the child units submit (the province's), each line is a commune with its clerk.
+Each report or task someone is late on lists everyone who has not handed it in (finished
+it), marked as every view marks them (`handlers.clerk.standing_words`); a task is counted by
+its lead, its coordinators listed apart. On a report the child units submit (the
+province's), each line is a commune with its clerk.
 """
 
 from __future__ import annotations
 
 from db.clock import format_date
-from db.deadlines import days_late
 from db.desk.overdue import OverdueFilter, OverdueGroup, OverdueRow, overdue
+from db.desk.standing import ReportStanding, TaskStanding
 from db.desk.subjects import find_departments, find_obligation, find_task
 from db.kinds import OBLIGATION
-from db.models import ReviewState, TaskState
+from db.models import AssigneeRole, ReviewState, TaskState
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.numbers import percent, share
+from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.presenting import h, moment, state_label
 
 
@@ -28,8 +32,8 @@ async def overdue_text(desk: Desk, query: str) -> str:
     blocks += [_group_block(desk, group) for group in groups]
     if len(groups) > 1:
         # Numerators and denominators are added up; percentages are never averaged.
-        late = sum(len(g.rows) for g in groups)
-        total = sum(g.total for g in groups)
+        late = sum(g.counted[0] for g in groups)
+        total = sum(g.counted[1] for g in groups)
         blocks.append(
             t(
                 "clerk.overdue.total",
@@ -67,29 +71,42 @@ def _group_block(desk: Desk, group: OverdueGroup) -> str:
     lang = desk.lang
     if group.children_submit:
         return _communes_block(desk, group)
-    is_report = group.kind == OBLIGATION
+    late, total = group.counted
+    if group.kind == OBLIGATION:
+        key = "clerk.overdue.report"
+    else:
+        # A task is counted by its lead; its coordinators are listed apart.
+        key = "desk.overdue.task_by_lead" if group.leads else "clerk.overdue.task"
     head = t(
-        "clerk.overdue.report" if is_report else "clerk.overdue.task",
+        key,
         lang,
         code=h(group.code),
         title=h(group.title),
         due=format_date(group.due),
-        share=share(len(group.rows), group.total),
-        percent=percent(len(group.rows), group.total, lang),
+        share=share(late, total),
+        percent=percent(late, total, lang),
     )
-    return "\n".join([head, *(_row_lines(desk, group, row) for row in group.rows)])
+    lines = [head]
+    apart = False
+    for row in group.rows:
+        if group.leads and row.role is AssigneeRole.COORDINATE and not apart:
+            lines.append(t("desk.overdue.coordinators", lang))
+            apart = True
+        lines.append(_row_lines(desk, group, row))
+    return "\n".join(lines)
 
 
 def _communes_block(desk: Desk, group: OverdueGroup) -> str:
     lang = desk.lang
+    late, total = group.counted
     head = t(
         "clerk.province.overdue_report",
         lang,
         code=h(group.code),
         title=h(group.title),
         due=format_date(group.due),
-        share=share(len(group.rows), group.total),
-        percent=percent(len(group.rows), group.total, lang),
+        share=share(late, total),
+        percent=percent(late, total, lang),
     )
     lines = [head]
     for row in group.rows:
@@ -99,22 +116,23 @@ def _communes_block(desk: Desk, group: OverdueGroup) -> str:
 
 
 def _facts(desk: Desk, group: OverdueGroup, row: OverdueRow) -> list[str]:
-    """Days late, the date that holds if not the report's, leave, reminders, the last state."""
+    """The standing's marks (overdue, stopped, blocked, returned, extended, leave), the
+    reminders sent, then the last state."""
     lang = desk.lang
-    facts = [t("clerk.late_days", lang, days=days_late(row.due, desk.now, desk.tz))]
-    if row.extended:
-        facts.append(t("clerk.overdue.extended", lang, due=format_date(row.due)))
-    elif row.due != group.due:
-        # Only a commune's own date to the province (its `forward_due`) differs unextended.
-        facts.append(t("clerk.province.own_due", lang, due=format_date(row.due)))
-    if row.leave_until is not None:
-        facts.append(t("clerk.on_leave_until", lang, date=format_date(row.leave_until)))
+    standing = row.standing
+    if isinstance(standing, ReportStanding):
+        facts = report_marks(standing, desk.today, desk.tz, lang)
+    elif isinstance(standing, TaskStanding):
+        facts = task_marks(standing, desk.today, lang)
+    else:
+        facts = []
     facts.append(
         t("clerk.overdue.reminded", lang, count=row.reminders_sent)
         if row.reminders_sent
         else t("clerk.overdue.not_reminded", lang)
     )
-    facts.append(_last(desk, row))
+    if row.last_state is not ReviewState.RETURNED:  # a return is one of the marks
+        facts.append(_last(desk, row))
     return facts
 
 
