@@ -18,6 +18,7 @@ from bot.plan_commands import load_plan as load_plan_command
 from bot.plan_commands import show_plan
 from bot.settings import Settings
 from db.clock import FixedClock
+from db.kinds import ASSIGNED
 from db.models import Obligation, Official, Reminder, SweepMark, Task, Unit
 from db.plan import LoadReport, load_plan, parse_plan
 from handlers.catalog import t
@@ -92,11 +93,15 @@ async def subject_id(sessions: Sessions, model: type[Obligation] | type[Task], c
 
 
 def slots_of(reminders: list[DueReminder], recipient: int, subject: int) -> list[str]:
-    """The local slots ("dd/mm HH:MM kind") of one person's reminders about one subject."""
+    """The local slots ("dd/mm HH:MM kind") of one person's reminders about one subject
+    (digests and the plan load's assignment notices aside)."""
     return [
         f"{r.slot_at.astimezone(TZ):%d/%m %H:%M} {r.kind}"
         for r in reminders
-        if r.recipient_id == recipient and r.subject_id == subject and not r.is_digest
+        if r.recipient_id == recipient
+        and r.subject_id == subject
+        and not r.is_digest
+        and r.kind != ASSIGNED
     ]
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.answers import latest_answers_for, task_status
+from db.answers import latest_answers_for
 from db.chase import CHASE_DAYS, chase_last
 from db.deadlines import days_late
 from db.desk.away import away_until
@@ -149,8 +149,6 @@ class TaskStanding:
     leave_until: date | None
     # The task's own date when an extension moved theirs (None: no extension, or no date).
     subject_due: date | None = None
-    # The task's status: its leads' latest answer (`db.answers.task_status`).
-    status: StatusUpdate | None = None
 
     @property
     def on_leave(self) -> bool:
@@ -162,17 +160,9 @@ class TaskStanding:
         return self.role is AssigneeRole.LEAD
 
     @property
-    def answer(self) -> StatusUpdate | None:
-        """What decides where they stand: the task's status once a lead said "done" (the
-        task is done for everyone on it), else their own latest answer."""
-        if self.status is not None and self.status.state is TaskState.DONE:
-            return self.status
-        return self.last
-
-    @property
     def done(self) -> bool:
-        """Whether the task is done, or they answered "done" (a coordinator's part)."""
-        return self.answer is not None and self.answer.state is TaskState.DONE
+        """Whether their latest answer is "done"."""
+        return self.last is not None and self.last.state is TaskState.DONE
 
     @property
     def extended(self) -> bool:
@@ -199,13 +189,12 @@ class TaskStanding:
         )
 
     def outcome(self, today: date, tz: ZoneInfo) -> TaskOutcome:
-        answer = self.answer
-        state = answer.state if answer else None
+        state = self.last.state if self.last else None
         if state is TaskState.DONE:
-            assert answer is not None
+            assert self.last is not None
             if self.due is None:
                 return TaskOutcome.DONE
-            if days_late(self.due, answer.at, tz):
+            if days_late(self.due, self.last.at, tz):
                 return TaskOutcome.DONE_LATE
             return TaskOutcome.DONE_ON_TIME
         if self.due is not None and self.due < today:
@@ -273,7 +262,6 @@ async def task_standings(session: AsyncSession, task: Task, today: date) -> list
     people = list(rows.all())
     ids = [official.id for official, _, _ in people]
     latest = await latest_answers_for(session, task.id, ids)
-    status = await task_status(session, task.id)
     away = await away_until(session, ids, today)
     standings = [
         TaskStanding(
@@ -283,7 +271,6 @@ async def task_standings(session: AsyncSession, task: Task, today: date) -> list
             last=latest.get(official.id),
             leave_until=away.get(official.id),
             subject_due=task.due_date,
-            status=status,
         )
         for official, role, extended in people
     ]
