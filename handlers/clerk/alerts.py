@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import outbox
+from db import assignees, outbox
 from db.desk.subjects import subject_type_of
 from db.kinds import BLOCKED_NOTICE, SUBMISSION_NOTICE, TASK
 from db.models import (
@@ -28,7 +28,6 @@ from db.models import (
     StatusUpdate,
     Submission,
     Task,
-    TaskAssignee,
     Unit,
 )
 from handlers.catalog import t
@@ -44,19 +43,6 @@ async def _clerks(session: AsyncSession, unit_id: int) -> dict[int, Official]:
         select(Official)
         .where(Official.unit_id == unit_id, Official.active.is_(True), Official.is_clerk.is_(True))
         .order_by(Official.id)
-    )
-    return {o.id: o for o in rows}
-
-
-async def _leads(session: AsyncSession, task: Task) -> dict[int, Official]:
-    rows = await session.scalars(
-        select(Official)
-        .join(TaskAssignee, TaskAssignee.official_id == Official.id)
-        .where(
-            TaskAssignee.task_id == task.id,
-            TaskAssignee.role == AssigneeRole.LEAD,
-            Official.active.is_(True),
-        )
     )
     return {o.id: o for o in rows}
 
@@ -77,16 +63,13 @@ async def blocked_answer(
     """Queue "<name> báo vướng mắc: <lý do>" for the clerks, and for the task's lead when a
     coordinator sent it, at the next working slot; called again when the reason comes, it
     rewrites the notice still waiting (or, already sent, queues the reason). How many."""
-    role = await session.scalar(
-        select(TaskAssignee.role).where(
-            TaskAssignee.task_id == task.id, TaskAssignee.official_id == official.id
-        )
-    )
+    role = await assignees.task_role(session, task.id, official.id)
     if role is None:
         return 0
     recipients = await _clerks(session, task.unit_id)
     if role is AssigneeRole.COORDINATE:
-        recipients.update(await _leads(session, task))
+        leads = await assignees.task_leads(session, task.id)
+        recipients.update({lead.id: lead for lead in leads if lead.active})
     recipients.pop(official.id, None)  # nobody is told what they said themselves
     tz, slot = await _unit_slot(session, task.unit_id, now)
     for recipient in recipients.values():
