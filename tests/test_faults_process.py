@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+import bot.serve
+from bot.cli import main
 from tests.cli import run_cli, start_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.databases import DatabaseTemplates, scratch_database
@@ -334,3 +336,28 @@ async def test_zalo_lost_while_running_is_one_warning_one_info_and_nothing_lost(
     assert len(lost) == 1 and " WARNING " in lost[0], bot.lines
     assert len(back) == 1 and " INFO " in back[0], bot.lines
     clean(bot, server.token)
+
+
+# --- whatever the exception --------------------------------------------------------------
+
+
+def test_an_unexpected_failure_is_one_line_without_the_token_or_the_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    token = "123456789:AASecretTokenThatMustNeverShow_0001"
+    url = f"postgresql+asyncpg://nhacviec:{DB_PASSWORD}@127.0.0.1:1/nhacviec"
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        # A library's message quoting a file URL with the token, and the database URL.
+        raise RuntimeError(f"GET https://api.telegram.org/file/bot{token}/a.pdf failed; {url}")
+
+    monkeypatch.setattr(bot.serve, "run_bot", broken)
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for name, value in {"TELEGRAM_TOKEN": token, "DATABASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["run"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {vi('cli.unexpected', kind='RuntimeError')}\n"
+    assert token.split(":")[1] not in captured.out + captured.err
+    assert DB_PASSWORD not in captured.out + captured.err
