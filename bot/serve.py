@@ -6,6 +6,10 @@ and takes updates through the web app, which always runs on WEB_HOST:WEB_PORT fo
 links, download links and `/healthz`. Replies and reminders share each channel's transport, so
 one pacer keeps both within the channel's limits. Stops on SIGINT or SIGTERM.
 
+On start: the schema is created or upgraded, PLAN_FILE loaded when set, and without any plan
+in the database `run` refuses (`CommandError`). A database or an API that is not up yet is
+waited for (`bot.outages`); a token the platform rejects is one line, never the token.
+
 `python -m bot reminders worker` runs the reminders alone: more of them may run beside one bot
 on a PostgreSQL database, and each reminder still goes out once.
 """
