@@ -27,7 +27,7 @@ from bot.cli import main
 from tests.cli import run_cli, start_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.databases import DatabaseTemplates, scratch_database
-from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi import DEFAULT_TOKEN, FakeBotApi
 from tests.fakezaloapi import FakeZaloApi
 from tests.test_invite_and_run_cli import BA_BICH
 from tests.waiting import wait_until
@@ -106,7 +106,7 @@ async def bot_process(
 
 def telegram_env(server: FakeBotApi | None, tmp_path: Path, url: str = "") -> dict[str, str]:
     return {
-        "TELEGRAM_TOKEN": server.token if server else WRONG_TELEGRAM_TOKEN,
+        "TELEGRAM_TOKEN": server.token if server else DEFAULT_TOKEN,
         "TELEGRAM_API_URL": server.url if server else url,
         "DATA_DIR": str(tmp_path / "data"),
     }
@@ -211,14 +211,14 @@ async def test_a_bot_api_down_at_start_is_waited_for_then_served(
         # Nothing listens yet: a WARNING a try, and the process keeps going.
         await bot.wait_for_lines("Telegram Bot API unreachable", count=2)
         assert bot.process.returncode is None
-        async with FakeBotApi(WRONG_TELEGRAM_TOKEN, port=port) as server:
+        async with FakeBotApi(port=port) as server:
             server.add_user(USER, "Người lạ")
             await server.wait_for(lambda: server.polling, timeout=60)
             assert await answered(server) == vi("register.how")
             assert await bot.stop() == 0
     warnings = bot.matching("Telegram Bot API unreachable")
     assert all(" WARNING " in line for line in warnings), warnings
-    clean(bot, WRONG_TELEGRAM_TOKEN)
+    clean(bot, DEFAULT_TOKEN)
 
 
 async def test_a_database_down_at_start_is_waited_for_without_its_password(
@@ -232,7 +232,7 @@ async def test_a_database_down_at_start_is_waited_for_without_its_password(
         assert await bot.stop() == 0
     assert all(" WARNING " in line for line in bot.matching("the database unreachable"))
     assert "nhacviec:***@127.0.0.1" in bot.matching("the database unreachable")[0]
-    clean(bot, DB_PASSWORD, WRONG_TELEGRAM_TOKEN)
+    clean(bot, DB_PASSWORD, DEFAULT_TOKEN)
 
 
 async def test_a_database_server_that_comes_up_later_is_used_then(
