@@ -34,8 +34,9 @@ test: $(DEV_STAMP)
 	$(BIN)/pytest -q
 
 # With TELEGRAM_TOKEN or ZALO_TOKEN (environment or .env, read as the bot reads them) the real
-# bot on the configured database, Ba Bích under its (sample) province, whose plan is loaded
-# first; without either the console demo in .demo/, which needs nothing at all.
+# bot on the configured database: the schema created or upgraded, the commune's own plan
+# loaded when PLAN_FILE is set (the bot says how to load one when there is none), never the
+# bundled sample; without either the console demo in .demo/, which needs nothing at all.
 HAS_TOKEN := $(BIN)/python -c "import sys; from bot.settings import Settings; \
 	s = Settings.from_env(); sys.exit(0 if s.telegram_token or s.zalo_token else 1)"
 
@@ -43,9 +44,6 @@ run: $(STAMP)
 	@if $(HAS_TOKEN) 2>/dev/null; then \
 		set -e; \
 		$(BIN)/python -m bot db upgrade; \
-		$(BIN)/python -m bot plan load examples/tinh-quang-ngai.yaml; \
-		$(BIN)/python -m bot plan load examples/ba-bich-2024.yaml; \
-		$(BIN)/python -m bot plan show; \
 		$(BIN)/python -m bot run; \
 	else \
 		$(BIN)/python -m bot demo --tour; \

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot.command_error import CommandError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, mask
 from bot.settings import Settings, SettingsError
 from db.clock import Clock, FixedClock, SystemClock, parse_local_date, parse_local_datetime
 from handlers.catalog import t
@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = _clock_for(args, settings)
         return asyncio.run(handler(settings, args, clock))
     except (CommandError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say_error(str(exc), settings)
         return 1
     except BrokenPipeError:
         # The reader went away (`plan show | head`): what it wanted it has. Python would
@@ -303,7 +303,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A database that is down or refuses us: say which one (password masked), no traceback.
         log.debug("database failure", exc_info=True)
         where = settings.safe_database_url if settings else "DATABASE_URL"
-        print(f"error: cannot use the database {where} ({type(exc).__name__})", file=sys.stderr)
+        _say_error(f"cannot use the database {where} ({type(exc).__name__})", settings)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Whatever it is, one line (the traceback with --verbose, secrets masked by the log
+        # handler): a message could quote a URL holding the token, so only its type is shown.
+        log.debug("unexpected failure", exc_info=True)
+        _say_error(t("cli.unexpected", "vi", kind=type(exc).__name__), settings)
+        return 1
+
+
+def _say_error(message: str, settings: Settings | None) -> None:
+    """One line on stderr, with the token and the database password masked."""
+    print(f"error: {mask(message, settings.secrets if settings else ())}", file=sys.stderr)

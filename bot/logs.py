@@ -40,9 +40,15 @@ class SecretRedactor(logging.Filter):
         return True
 
     def _mask(self, text: str) -> str:
-        for secret in self.secrets:
+        return mask(text, self.secrets)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `REDACTED` (for what is printed outside logging)."""
+    for secret in secrets:
+        if secret:
             text = text.replace(secret, REDACTED)
-        return text
+    return text
 
 
 class JsonLines(logging.Formatter):
@@ -89,4 +95,9 @@ def configure_logging(
     # migration step. Both are for debugging.
     for name in ("alembic", "apscheduler"):
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    # PTB logs an answer that is not JSON (a proxy's 502 page during an outage) with its
+    # traceback, then raises a TelegramError that the bot reports in one line itself.
+    logging.getLogger("telegram.request.BaseRequest").setLevel(
+        logging.NOTSET if verbose else logging.CRITICAL
+    )
     return handler

@@ -6,6 +6,10 @@ and takes updates through the web app, which always runs on WEB_HOST:WEB_PORT fo
 links, download links and `/healthz`. Replies and reminders share each channel's transport, so
 one pacer keeps both within the channel's limits. Stops on SIGINT or SIGTERM.
 
+On start: the schema is created or upgraded, PLAN_FILE loaded when set, and without any plan
+in the database `run` refuses (`CommandError`). A database or an API that is not up yet is
+waited for (`bot.outages`); a token the platform rejects is one line, never the token.
+
 `python -m bot reminders worker` runs the reminders alone: more of them may run beside one bot
 on a PostgreSQL database, and each reminder still goes out once.
 """
@@ -16,23 +20,27 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot import wiring
 from bot.channel_health import ChannelHealth
 from bot.command_error import CommandError
+from bot.outages import Stopped, retry_until_up
+from bot.plan_commands import load_plan
 from bot.settings import Settings
 from bot.telegram_channel import (
     ALBUM_WAIT_SECONDS,
     TelegramChannel,
     build_application,
+    polling_error,
     set_menu,
     telegram_bot,
 )
@@ -46,13 +54,14 @@ from bot.web import (
     telegram_update_feed,
     zalo_route,
 )
-from bot.zalo_api import ZaloApi
+from bot.zalo_api import ZaloApi, ZaloApiError
 from bot.zalo_channel import ZaloChannel
 from bot.zalo_transport import ZaloTransport, zalo_pacer
 from db import received_updates
 from db.clock import Clock
 from db.files import FileStore
 from db.migrate import upgrade
+from db.units import first_unit
 from handlers.catalog import t
 from handlers.conversation import Conversation
 from handlers.reminder_messages import OutboxRenderer
@@ -62,6 +71,7 @@ from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import reminders_running
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 # How long a Zalo update stays recorded against a second delivery.
@@ -99,8 +109,24 @@ async def run_bot(
     if webhook and not settings.public_url:
         raise CommandError(t("cli.run.webhook_needs_url", "vi"))
     stop = stop or _stop_on_signals()
-    # Upgrading is idempotent and keeps a fresh deployment from starting on a missing schema.
-    await upgrade(settings.database_url)
+    try:
+        await _serve(settings, clock, stop, album_wait, reminders, webhook, web, web_started)
+    except Stopped as stopped:
+        log.info("stopped while waiting for %s", stopped)
+
+
+async def _serve(
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event,
+    album_wait: float,
+    reminders: bool,
+    webhook: bool,
+    web: bool,
+    web_started: asyncio.Event | None,
+) -> None:
+    await _schema_ready(settings, stop)
+    await _plan_ready(settings, clock)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     health = ChannelHealth()
     async with wiring.database(settings) as sessionmaker, AsyncExitStack() as stack:
@@ -108,7 +134,7 @@ async def run_bot(
         running = _Running()
         if settings.telegram_token:
             await _start_telegram(
-                stack, settings, conversation, album_wait, webhook, running, health
+                stack, settings, conversation, album_wait, webhook, running, health, stop
             )
         if settings.zalo_token:
             await _start_zalo(
@@ -138,6 +164,62 @@ async def run_bot(
             await stop.wait()
 
 
+async def _schema_ready(settings: Settings, stop: asyncio.Event) -> None:
+    """Create or upgrade the schema, waiting for a database server that is not up yet.
+
+    Upgrading is idempotent and keeps a fresh deployment from starting on a missing schema."""
+    await retry_until_up(
+        "the database",
+        lambda: upgrade(settings.database_url),
+        _database_outage,
+        stop,
+        reason=lambda exc: f"{settings.safe_database_url}: {type(exc).__name__}",
+    )
+
+
+def _database_outage(exc: BaseException) -> bool:
+    # Refused, timed out, or a name not resolved (yet): the server may come. A wrong password
+    # or a missing database is the database's answer, for a person to fix (one line, exit 1).
+    return isinstance(exc, OSError)
+
+
+async def _plan_ready(settings: Settings, clock: Clock) -> None:
+    """Load PLAN_FILE when it is set (as `plan load` does); refuse to run without any plan:
+    the bot would know nobody to remind."""
+    if settings.plan_file is not None:
+        print(await load_plan(settings, settings.plan_file, clock), flush=True)
+    async with wiring.database(settings) as sessionmaker, sessionmaker() as session:
+        unit = await first_unit(session)
+    if unit is None:
+        raise CommandError(t("cli.run.no_plan", "vi"))
+
+
+async def _telegram_up(attempt: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
+    """`attempt()` (a first call to the Bot API), waited out while the API is unreachable;
+    a rejected token is one line (PTB's InvalidToken quotes the token: never shown)."""
+    try:
+        return await retry_until_up(
+            "Telegram Bot API", attempt, lambda exc: isinstance(exc, NetworkError), stop
+        )
+    except InvalidToken:
+        raise CommandError(t("cli.run.telegram_token_rejected", "vi")) from None
+
+
+async def _zalo_up(attempt: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T:
+    """`attempt()` (a call to the Zalo Bot API), waited out while the API is unreachable or
+    failing (5xx); a rejected token is one line."""
+
+    def outage(exc: BaseException) -> bool:
+        return isinstance(exc, ZaloApiError) and (exc.code == 0 or exc.code >= 500)
+
+    try:
+        return await retry_until_up("Zalo Bot API", attempt, outage, stop)
+    except ZaloApiError as exc:
+        if exc.code == 401:
+            raise CommandError(t("cli.run.zalo_token_rejected", "vi")) from None
+        raise
+
+
 async def _finish(task: asyncio.Task[Any]) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -151,11 +233,12 @@ async def _start_telegram(
     webhook: bool,
     running: _Running,
     health: ChannelHealth,
+    stop: asyncio.Event,
 ) -> None:
     application, channel = build_application(
         settings, conversation, album_wait, webhook=webhook, health=health
     )
-    await stack.enter_async_context(application)
+    await _telegram_up(lambda: stack.enter_async_context(application), stop)
     # getMe ran at initialisation: /invite in chat can now print the deep link.
     username = settings.telegram_bot_username or application.bot.username
     conversation.invite_link = telegram_invite_link(username)
@@ -173,8 +256,15 @@ async def _start_telegram(
         log.info("nhacviec answers Telegram as @%s through its webhook", username)
     else:
         assert application.updater is not None
-        # start_polling deletes a webhook an earlier run registered.
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        updater = application.updater
+        # start_polling deletes a webhook an earlier run registered. PTB retries a failed
+        # getUpdates with a capped backoff; `polling_error` keeps it from logging tracebacks.
+        await _telegram_up(
+            lambda: updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, error_callback=polling_error
+            ),
+            stop,
+        )
         log.info("nhacviec is answering Telegram as @%s", username)
     assert channel.transport is not None
     running.transports.append(channel.transport)
@@ -204,7 +294,7 @@ async def _start_zalo(
     assert settings.zalo_token
     health.expect("zalo")
     api = await stack.enter_async_context(ZaloApi(settings.zalo_token, settings.zalo_api_url))
-    me = await api.get_me()
+    me = await _zalo_up(api.get_me, stop)
     bot_id = str(me.get("id", "")) or None
     conversation.zalo_bot = settings.zalo_bot_name or str(me.get("account_name") or "")
     transport = ZaloTransport(
@@ -226,7 +316,7 @@ async def _start_zalo(
         log.info("nhacviec answers Zalo as %s through its webhook", conversation.zalo_bot)
     else:
         # Polling and the webhook are exclusive: drop a webhook an earlier run registered.
-        await api.delete_webhook()
+        await _zalo_up(api.delete_webhook, stop)
         polling = asyncio.create_task(channel.poll(stop))
         stack.push_async_callback(_finish, polling)
         log.info("nhacviec is answering Zalo as %s", conversation.zalo_bot)
@@ -265,11 +355,22 @@ async def run_reminder_worker(
     if not (settings.telegram_token or settings.zalo_token):
         raise CommandError(t("cli.run.no_token", "vi"))
     stop = stop or _stop_on_signals()
-    await upgrade(settings.database_url)
+    try:
+        await _work(settings, clock, stop, lease, rate)
+    except Stopped as stopped:
+        log.info("stopped while waiting for %s", stopped)
+
+
+async def _work(
+    settings: Settings, clock: Clock, stop: asyncio.Event, lease: timedelta, rate: float
+) -> None:
+    await _schema_ready(settings, stop)
     async with wiring.database(settings) as sessionmaker, AsyncExitStack() as stack:
         transports: list[Transport[Reply]] = []
         if settings.telegram_token:
-            bot = await stack.enter_async_context(telegram_bot(settings))
+            bot = await _telegram_up(
+                lambda: stack.enter_async_context(telegram_bot(settings)), stop
+            )
             transports.append(TelegramTransport(bot, Pacer(RateLimits().scaled(rate))))
             log.info("reminder worker sending on Telegram as @%s", bot.username)
         if settings.zalo_token:

@@ -55,6 +55,8 @@ class Settings:
     webhook: bool = False
     # "plain" lines, or "json": one JSON object per line for a log collector.
     log_format: str = "plain"
+    # The commune's own plan, loaded by `run` on start (as `plan load` would) when set.
+    plan_file: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -141,6 +143,7 @@ class Settings:
         log_format = (values.get("LOG_FORMAT") or "plain").strip().lower()
         if log_format not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT={log_format!r}: use plain or json")
+        plan_file = (values.get("PLAN_FILE") or "").strip()
         return cls(
             database_url=database_url,
             timezone=timezone,
@@ -157,6 +160,7 @@ class Settings:
             public_url=public_url,
             webhook=(values.get("WEBHOOK") or "").strip().lower() in _TRUE,
             log_format=log_format,
+            plan_file=Path(plan_file) if plan_file else None,
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, BotCommand, Message, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -26,6 +26,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.channel_health import ChannelHealth
+from bot.outages import ConnectionWatch
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from db.models import Channel
@@ -291,23 +292,50 @@ def telegram_bot(settings: Settings) -> Bot:
 class HealthReportingRequest(HTTPXRequest):
     """PTB's HTTP client, telling `ChannelHealth` how each call to Telegram went: every
     answer (an error answer too: Telegram was reached) is a sign of life, a network failure
-    or a 5xx is not."""
+    or a 5xx is not. With a `watch` (the getUpdates client), a lost connection is logged once
+    when it is lost and once when it is back, instead of at every failed poll."""
 
-    def __init__(self, health: ChannelHealth, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        health: ChannelHealth | None,
+        watch: ConnectionWatch | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.health = health
+        self.watch = watch
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         try:
             status, payload = await super().do_request(*args, **kwargs)
         except TelegramError as exc:
-            self.health.failed("telegram", type(exc).__name__)
+            self._failed(type(exc).__name__)
             raise
         if status >= 500:
-            self.health.failed("telegram", f"HTTP {status}")
+            self._failed(f"HTTP {status}")
         else:
-            self.health.ok("telegram")
+            if self.health is not None:
+                self.health.ok("telegram")
+            if self.watch is not None:
+                self.watch.ok()
         return status, payload
+
+    def _failed(self, reason: str) -> None:
+        if self.health is not None:
+            self.health.failed("telegram", reason)
+        if self.watch is not None:
+            self.watch.failed(reason)
+
+
+def polling_error(error: TelegramError) -> None:
+    """PTB's `error_callback` of `start_polling`: PTB retries getUpdates with a capped
+    backoff by itself; without this callback it would log a traceback at every failed poll.
+    A network failure is logged by the getUpdates client's `ConnectionWatch` (once when lost,
+    once when back); anything else (another process polling: Conflict) in one line."""
+    if isinstance(error, NetworkError):
+        log.debug("Telegram getUpdates failed: %s", error)
+    else:
+        log.warning("Telegram getUpdates failed: %s", error)
 
 
 def build_application(
@@ -327,10 +355,12 @@ def build_application(
         builder = builder.updater(None)
     if health is not None:
         health.expect("telegram")
-        # PTB's defaults: a pool for the bot's calls, one connection for getUpdates.
-        builder = builder.request(
-            HealthReportingRequest(health, connection_pool_size=256)
-        ).get_updates_request(HealthReportingRequest(health, connection_pool_size=1))
+    # PTB's defaults: a pool for the bot's calls, one connection for getUpdates.
+    builder = builder.request(
+        HealthReportingRequest(health, connection_pool_size=256)
+    ).get_updates_request(
+        HealthReportingRequest(health, ConnectionWatch("Telegram Bot API"), connection_pool_size=1)
+    )
     if settings.telegram_api_url:
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
         builder = builder.base_url(base_url).base_file_url(base_file_url)

@@ -37,6 +37,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_health import ChannelHealth
+from bot.outages import ConnectionWatch
 from bot.zalo_api import network_error
 from bot.zalo_transport import HEALTH_NAME, ZaloTransport
 from db import received_updates
@@ -246,9 +247,13 @@ class ZaloChannel:
         """Take updates from getUpdates one at a time until `stop` is set.
 
         "Nothing new" (408) is the idle answer; a failure is reported to the health registry
-        and waited out, the wait doubling up to 30 s and reset by the next success.
+        and waited out, the wait doubling up to 30 s and reset by the next success; the log
+        says once that Zalo is lost, and once that it is back.
         """
         backoff = 0.0
+        # One WARNING when the connection is lost and one INFO when it is back, not a line
+        # at every failed poll.
+        watch = ConnectionWatch("Zalo Bot API")
         while not stop.is_set():
             try:
                 update = await _until_stopped(self.transport.api.get_updates(timeout=timeout), stop)
@@ -259,11 +264,12 @@ class ZaloChannel:
                 if self.health is not None:
                     self.health.failed(HEALTH_NAME, str(exc))
                 backoff = next_backoff(backoff)
-                log.warning("Zalo getUpdates failed (retrying in %.0f s): %s", backoff, exc)
+                watch.failed(str(exc))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 continue
             backoff = 0.0
+            watch.ok()
             if self.health is not None:
                 self.health.ok(HEALTH_NAME)
             if update is not None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 
-async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Start `app` on a free port of 127.0.0.1; the runner (to clean up) and the base URL."""
+async def serve_locally(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
+    """Start `app` on `port` of 127.0.0.1 (0: a free one); the runner (to clean up) and the
+    base URL. A given port lets a test point the bot at a server that is not up yet."""
     # handler_cancellation: a client that gives up on a long poll (the bot stopping) must not
     # leave a handler waiting; a short shutdown_timeout keeps teardown quick.
     runner = web.AppRunner(
@@ -17,7 +18,10 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
         shutdown_timeout=1.0,
     )
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+OUTAGE_PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -56,7 +56,7 @@ from tests.fakebotapi.state import (
     StoredFile,
     StoredMessage,
 )
-from tests.local_server import serve_locally
+from tests.local_server import OUTAGE_PAGE, serve_locally
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -220,8 +220,10 @@ class FakeBotApi:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         allow_insecure_webhook: bool = False,
+        port: int = 0,
     ) -> None:
-        """Set up the state; the server starts in ``__aenter__`` / :meth:`start`.
+        """Set up the state; the server starts in ``__aenter__`` / :meth:`start`, on ``port``
+        (0: a free one; a given one lets the bot be started before the server is up).
 
         ``clock`` gives message dates (Unix seconds); ``monotonic`` drives flood control.
         ``strict_html_ampersand`` rejects an unescaped ``&`` (see ``html_check``).
@@ -279,7 +281,12 @@ class FakeBotApi:
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self.port = port
         self.url = ""
+        # During an outage (`go_down`) every call is answered by a gateway's 502 page;
+        # `refused` counts those calls.
+        self.down = False
+        self.refused = 0
 
         self._methods: dict[str, tuple[str, Callable[[JSON], Awaitable[Any]]]] = {
             name.lower(): (name, handler)
@@ -316,7 +323,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=MAX_UPLOAD + 10 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner, self.url = await serve_locally(app)
+        self._runner, self.url = await serve_locally(app, self.port)
         return self
 
     async def close(self) -> None:
@@ -663,6 +670,17 @@ class FakeBotApi:
         """
         self._delays[self._canonical(method)].extend([seconds] * times)
 
+    def go_down(self) -> None:
+        """An outage: from now every call, and the long poll waiting now, is answered with a
+        gateway's 502 page (PTB raises NetworkError); nothing queued is lost."""
+        self.down = True
+        self._notify()
+
+    def come_back(self) -> None:
+        """The outage is over: calls are handled again."""
+        self.down = False
+        self._notify()
+
     def enforce_limits(
         self,
         per_chat_per_second: int = 1,
@@ -854,6 +872,9 @@ class FakeBotApi:
     # ------------------------------------------------------------------ HTTP layer
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        if self.down:
+            self.refused += 1
+            return web.Response(body=OUTAGE_PAGE, status=502, content_type="text/html")
         token = request.match_info["token"]
         method = request.match_info["method"]
         if token != self.token:
@@ -1417,6 +1438,8 @@ class FakeBotApi:
                         "Conflict: terminated by other getUpdates request; make sure that "
                         "only one bot instance is running",
                     )
+                if self.down:
+                    raise ApiError(502, "Bad Gateway")
                 batch = self._deliverable(limit)
                 remaining = deadline - loop.time()
                 if batch or self._closing or remaining <= 0:

@@ -56,7 +56,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from tests.local_server import serve_locally
+from tests.local_server import OUTAGE_PAGE, serve_locally
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -199,8 +199,10 @@ class FakeZaloApi:
         echo_bot_messages: bool = False,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        port: int = 0,
     ) -> None:
-        """Set up the state; the server starts in `__aenter__` / `start`.
+        """Set up the state; the server starts in `__aenter__` / `start`, on `port` (0: a free
+        one; a given one lets the bot be started before the server is up).
 
         `max_poll_wait` caps getUpdates' long poll (Zalo's default is 30 s); `clock` gives
         message dates (Unix seconds, sent as milliseconds); `monotonic` drives rate limits.
@@ -240,7 +242,12 @@ class FakeZaloApi:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
+        self.port = port
         self.url = ""
+        # During an outage (`go_down`) every call is answered by a gateway's 502 page;
+        # `refused` counts those calls.
+        self.down = False
+        self.refused = 0
 
         self._methods: dict[str, Callable[[JSON], Awaitable[Any]]] = {
             "getMe": self._get_me,
@@ -261,7 +268,7 @@ class FakeZaloApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle_api)
         app.router.add_get("/photos/{name}", self._handle_photo)
-        self._runner, self.url = await serve_locally(app)
+        self._runner, self.url = await serve_locally(app, self.port)
         self._client = aiohttp.ClientSession()
         return self
 
@@ -429,6 +436,17 @@ class FakeZaloApi:
             error = FakeZaloError(error_code, description or _default_description(error_code))
         self._failures[method].append(_Failure(error, http_status, raw_body, times))
 
+    def go_down(self) -> None:
+        """An outage: from now every call, and the long poll waiting now, is answered with a
+        gateway's 502 page; nothing queued is lost."""
+        self.down = True
+        self._notify()
+
+    def come_back(self) -> None:
+        """The outage is over: calls are handled again."""
+        self.down = False
+        self._notify()
+
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Handle the next `times` calls of `method` normally but answer `seconds` late (a
         client's read timeout then hides a delivered message)."""
@@ -543,6 +561,9 @@ class FakeZaloApi:
     # ------------------------------------------------------------------ HTTP layer
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        if self.down:
+            self.refused += 1
+            return web.Response(body=OUTAGE_PAGE, status=502, content_type="text/html")
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return _answer(FakeZaloError(401, "Unauthorized").to_json())
@@ -728,6 +749,8 @@ class FakeZaloApi:
         self._notify()
         try:
             while True:
+                if self.down:
+                    raise FakeZaloError(502, "Bad Gateway")
                 if self._updates:
                     # One update per call; handed out, it is gone (no offset, no ack).
                     self._handed_out += 1
