@@ -66,7 +66,8 @@ async def schema_revision(url: str) -> str | None:
 def _revision(conn: Connection) -> str | None:
     if not inspect(conn).has_table(_VERSION_TABLE):
         return None
-    return conn.scalar(select(text("version_num")).select_from(table(_VERSION_TABLE)))
+    revision = conn.scalar(select(text("version_num")).select_from(table(_VERSION_TABLE)))
+    return str(revision) if revision is not None else None
 
 
 async def holds_data(url: str) -> bool:

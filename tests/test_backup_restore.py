@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
 
 from db import backup as database
 from db.clock import FixedClock
@@ -54,6 +56,10 @@ class Writer:
 
     def __init__(self, url: str, data_dir: Path, clock: FixedClock) -> None:
         self.engine = make_engine(url)
+        if backend_of(url) == "sqlite":
+            # The latest commits of a live database are in its WAL, not yet in the main file:
+            # keep all of them there, so a copy of the file alone would miss them.
+            event.listen(self.engine.sync_engine, "connect", _no_checkpoints)
         self.sessionmaker = make_sessionmaker(self.engine)
         self.store = FileStore(data_dir)
         self.clock = clock
@@ -83,6 +89,16 @@ class Writer:
             self.committed.append(submission_id)
             if len(self.committed) >= 5:
                 self.going.set()
+
+
+def backend_of(url: str) -> str:
+    return make_url(url).get_backend_name()
+
+
+def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 async def _rows(url: str) -> tuple[dict[int, tuple[int, int]], dict[int, list[tuple[str, str]]]]:
