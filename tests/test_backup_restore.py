@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 from db import backup as database
@@ -246,3 +247,80 @@ def test_pg_dump_gets_the_password_in_its_environment_never_on_its_command_line(
     assert (seen["env"]["PGUSER"], seen["env"]["PGDATABASE"]) == ("nhacviec", "nhacviec")
     assert seen["env"]["PGSSLMODE"] == "require"
     assert "version mismatch" in failure.value.detail
+
+
+async def test_an_older_backup_restores_onto_an_upgraded_empty_database_and_is_upgraded(
+    backend: str, database_url: str, tmp_path: Path
+) -> None:
+    await upgrade(database_url, "0008")
+    engine = make_engine(database_url)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        await session.execute(
+            text("INSERT INTO units (code, name, timezone) VALUES ('ba-bich', 'Ba Bích', 'UTC')")
+        )
+    await engine.dispose()
+    archive = tmp_path / "old.tar.gz"
+    code, _, err = await run_cli(database_url, "backup", "--out", str(archive))
+    assert code == 0, err
+
+    async with empty_database(backend, tmp_path, "new.db") as target:
+        done = await upgrade(target)  # `db upgrade` run before the restore: a schema, no rows
+        code, out, err = await run_cli(target, "restore", str(archive))
+        assert code == 0, err
+        assert out.splitlines()[-1] == vi("restore.upgraded", before="0008", after=done.after)
+        assert await database.schema_revision(target) == done.after
+        engine = make_engine(target)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT code FROM units"))).scalars().all() == [
+                "ba-bich"
+            ]
+        await engine.dispose()
+
+
+async def test_a_backup_of_a_newer_version_is_refused(database_url: str, tmp_path: Path) -> None:
+    archive = tmp_path / "newer.tar.gz"
+    manifest = {
+        "format": 1,
+        "database": backend_of(database_url),
+        "revision": "9999",
+        "created_at": "2030-01-01T00:00:00+00:00",
+        "files": 0,
+    }
+    body = json.dumps(manifest).encode()
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+
+    code, _, err = await run_cli(database_url, "restore", str(archive))
+
+    assert code == 1
+    assert err.strip() == "error: " + vi("restore.newer", revision="9999")
+    assert await database.schema_revision(database_url) is None
+
+
+async def test_the_database_password_never_shows_when_pg_dump_fails(
+    backend: str, database_url: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("pg_dump is PostgreSQL's")
+    await upgrade(database_url)
+    # The test server trusts local connections: a password in the URL is carried, not checked.
+    url = make_url(database_url).set(password="s3cret-Pw").render_as_string(hide_password=False)
+    # A pg_dump that says everything it was given, the password included, and fails.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pg_dump"
+    fake.write_text(
+        '#!/bin/sh\necho "pg_dump: error: $* as $PGUSER with $PGPASSWORD" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    path = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+    code, out, err = await run_cli(url, "backup", "--out", str(tmp_path / "b.tar.gz"), env=path)
+
+    assert code == 1
+    assert "s3cret-Pw" not in out + err
+    assert err.startswith("error: " + vi("backup.tool_failed", tool="pg_dump", detail=""))
+    assert "***" in err
+    assert sorted(os.listdir(tmp_path)) == ["bin"]  # no archive, no work folder left
