@@ -171,7 +171,8 @@ def _archive(settings: Settings, manifest: Manifest, copy: Path, out: Path) -> t
 def _write_archive(
     target: Path, manifest: Manifest, copy: Path, data_dir: Path, files: list[Path]
 ) -> None:
-    with tarfile.open(target, "w:gz") as tar:
+    # A symlinked file goes in as its content: a restore takes regular files only.
+    with tarfile.open(target, "w:gz", dereference=True) as tar:
         body = json.dumps(asdict(manifest), indent=2).encode()
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mtime, info.mode = len(body), int(datetime.now(UTC).timestamp()), 0o644

@@ -96,14 +96,20 @@ def test_the_image_installs_only_the_bots_dependencies_and_runs_as_a_plain_user(
     users = [args for op, args in steps if op == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert [args for op, args in steps if op == "CMD"] == ['["run"]']
-    # Everything it copies is in the repository and let through by its .dockerignore.
+    # Everything it copies is in the repository and let through by its .dockerignore, and
+    # `pip install .` gets what it builds from: pyproject.toml, the readme, every package.
     ignored = (DEPLOY / "Dockerfile.dockerignore").read_text()
+    copied = set()
     for op, args in steps:
         if op == "COPY":
             *sources, _ = args.split()
             for source in sources:
                 assert (ROOT / source).exists(), source
                 assert f"!{source.rstrip('/')}" in ignored.replace("/\n", "\n"), source
+                copied.add(source)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert {"pyproject.toml", project["project"]["readme"], *packages} <= copied
 
 
 def test_the_entrypoint_upgrades_the_schema_before_run_only(tmp_path: Path) -> None:
