@@ -9,11 +9,13 @@ goes onto an empty database only, and puts the files back before the database.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import json
 import os
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -62,20 +64,24 @@ async def take_backup(settings: Settings, out: Path, now: datetime) -> str:
     revision = await database.schema_revision(url)
     if revision is None:
         raise CommandError(t("backup.no_schema", lang, where=settings.safe_database_url))
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".nhacviec-backup-") as work:
-        copy = Path(work) / DATABASE_MEMBER[kind]
-        try:
+    try:
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".nhacviec-backup-") as work:
+            copy = Path(work) / DATABASE_MEMBER[kind]
             if kind == database.SQLITE:
                 await asyncio.to_thread(database.copy_sqlite, url, copy)
             else:
                 await asyncio.to_thread(database.dump_postgres, url, copy)
-        except database.DumpToolError as exc:
-            raise _tool_error(exc, settings) from None
-        # Only now the files: everything the copy names was on disk before it was taken.
-        created = now.astimezone(UTC).isoformat()
-        files, size = await asyncio.to_thread(
-            _archive, settings, Manifest(FORMAT, kind, revision, created, 0), copy, out
-        )
+            # Only now the files: everything the copy names was on disk before it was taken.
+            created = now.astimezone(UTC).isoformat()
+            files, size = await asyncio.to_thread(
+                _archive, settings, Manifest(FORMAT, kind, revision, created, 0), copy, out
+            )
+    except database.DumpToolError as exc:
+        raise _tool_error(exc, settings) from None
+    except OSError as exc:
+        raise CommandError(
+            t("backup.cannot_write", lang, file=out, error=exc.strerror or exc)
+        ) from None
     return t(
         "backup.done",
         lang,
@@ -195,7 +201,15 @@ def _read_manifest(archive: Path) -> Manifest:
                 raise KeyError(MANIFEST)
             raw = json.loads(member.read())
         manifest = Manifest(**raw)
-    except (OSError, tarfile.TarError, KeyError, ValueError, TypeError) as exc:
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        tarfile.TarError,
+        KeyError,
+        ValueError,
+        TypeError,
+    ) as exc:
         raise CommandError(
             t("restore.not_backup", "vi", file=archive, reason=type(exc).__name__)
         ) from None
@@ -207,23 +221,41 @@ def _read_manifest(archive: Path) -> Manifest:
 def _unpack(archive: Path, database_member: str, copy: Path, data_dir: Path) -> int:
     """Extract the database copy to `copy` and the files into `data_dir` (a file already there
     is kept: stored files are named by their content); how many files the archive held."""
-    count = 0
-    with tarfile.open(archive, "r:gz") as tar:
-        members = tar.getmembers()
-        for member in members:
-            expected = member.name in (database_member, MANIFEST) or member.isdir()
-            if not expected and _data_path(member) is None:
-                raise CommandError(t("restore.not_backup", "vi", file=archive, reason=member.name))
-        for member in members:
-            relative = _data_path(member)
-            if member.name == database_member:
-                _extract(tar, member, copy)
-            elif relative is not None:
-                target = data_dir.joinpath(*relative.parts)
-                if not target.exists():
-                    _extract(tar, member, target)
-                count += 1
-    return count
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            _check_members(archive, members, database_member)
+            count = 0
+            for member in members:
+                relative = _data_path(member)
+                if member.name == database_member:
+                    _extract(tar, member, copy)
+                elif relative is not None:
+                    target = data_dir.joinpath(*relative.parts)
+                    if not target.exists():
+                        _extract(tar, member, target)
+                    count += 1
+            return count
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # Cut short or damaged on the way: the database is not touched yet.
+        reason = type(exc).__name__
+        raise CommandError(t("restore.not_backup", "vi", file=archive, reason=reason)) from None
+    except OSError as exc:
+        raise CommandError(
+            t("restore.cannot_write", "vi", data_dir=data_dir, error=exc.strerror or exc)
+        ) from None
+
+
+def _check_members(archive: Path, members: list[tarfile.TarInfo], database_member: str) -> None:
+    """Refuse an archive with anything but the manifest, the database copy and data files
+    (an absolute path, a `..` or a link is no data file), or without the copy."""
+    names = {member.name for member in members}
+    if database_member not in names:
+        raise CommandError(t("restore.not_backup", "vi", file=archive, reason=database_member))
+    for member in members:
+        expected = member.name in (database_member, MANIFEST) or member.isdir()
+        if not expected and _data_path(member) is None:
+            raise CommandError(t("restore.not_backup", "vi", file=archive, reason=member.name))
 
 
 def _data_path(member: tarfile.TarInfo) -> PurePosixPath | None:

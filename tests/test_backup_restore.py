@@ -324,3 +324,24 @@ async def test_the_database_password_never_shows_when_pg_dump_fails(
     assert err.startswith("error: " + vi("backup.tool_failed", tool="pg_dump", detail=""))
     assert "***" in err
     assert sorted(os.listdir(tmp_path)) == ["bin"]  # no archive, no work folder left
+
+
+async def test_a_damaged_archive_changes_nothing(
+    backend: str, database_url: str, tmp_path: Path
+) -> None:
+    await upgrade(database_url)
+    archive = tmp_path / "backup.tar.gz"
+    code, _, err = await run_cli(database_url, "backup", "--out", str(archive))
+    assert code == 0, err
+    # Cut short on its way to the server: the manifest is there, the rest is not.
+    whole = archive.read_bytes()
+    archive.write_bytes(whole[: len(whole) // 2])
+
+    async with empty_database(backend, tmp_path, "target.db") as target:
+        code, _, err = await run_cli(
+            target, "restore", str(archive), env={"DATA_DIR": str(tmp_path / "restored")}
+        )
+        assert code == 1
+        assert err.strip() == "error: " + vi("restore.not_backup", file=archive, reason="EOFError")
+        assert "Traceback" not in err
+        assert await database.schema_revision(target) is None
