@@ -147,6 +147,20 @@ async def _reminders_worker(settings: Settings, args: argparse.Namespace, clock:
     return 0
 
 
+async def _backup(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.backup import take_backup
+
+    print(await take_backup(settings, Path(args.out), clock.now()))
+    return 0
+
+
+async def _restore(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.backup import restore_backup
+
+    print(await restore_backup(settings, Path(args.file)))
+    return 0
+
+
 def _add_at(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", metavar='"dd/mm/yyyy HH:MM"', help="look at the calendar as of this local time"
@@ -261,6 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_at(run)
     run.set_defaults(handler=_run)
+
+    backup = commands.add_parser(
+        "backup", help="one .tar.gz: a consistent copy of the database and the stored files"
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the .tar.gz to write")
+    backup.set_defaults(handler=_backup)
+    restore = commands.add_parser(
+        "restore", help="restore a backup onto an empty database, and its files into DATA_DIR"
+    )
+    restore.add_argument("file", help="the .tar.gz written by `backup`")
+    restore.set_defaults(handler=_restore)
 
     demo = commands.add_parser("demo", help="try the bot in the terminal: no token, no network")
     demo.add_argument("--dir", default=".demo", help="the demo's own database and files (.demo)")
