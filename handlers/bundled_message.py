@@ -6,6 +6,8 @@ here they become one message of numbered items. Each item keeps its actions: its
 labelled with the item's number, and their data is marked as coming from a bundle, so a tap
 answers in a new message instead of editing the bundle (which would erase the other items).
 Channels without buttons number the choices as usual (`handlers/numbered_choices.py`).
+A message carries at most `MAX_CHOICES` (Telegram refuses more than 100 buttons, and the whole
+message would be lost): items past that keep their text, and a line says how to answer them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.types import Choice, OutgoingFile, Reply
 
+MAX_CHOICES = 100
+
 
 def bundle_replies(replies: Sequence[Reply], lang: str | None) -> Reply:
     """The one message that carries `replies` (two or more) as numbered items."""
@@ -24,8 +28,16 @@ def bundle_replies(replies: Sequence[Reply], lang: str | None) -> Reply:
     parts = [t("bundle.head", lang, count=len(replies))]
     choices: list[list[Choice]] = []
     files: list[OutgoingFile] = []
+    room = MAX_CHOICES
+    without: list[int] = []
     for number, reply in enumerate(replies, start=1):
         parts.append(t("bundle.item", lang, number=number, text=reply.text))
+        files.extend(reply.files)
+        wanted = sum(len(row) for row in reply.choices)
+        if wanted > room:
+            without.append(number)
+            continue
+        room -= wanted
         for row in reply.choices:
             choices.append(
                 [
@@ -36,5 +48,7 @@ def bundle_replies(replies: Sequence[Reply], lang: str | None) -> Reply:
                     for choice in row
                 ]
             )
-        files.extend(reply.files)
+    if without:
+        numbers = ", ".join(str(n) for n in without)
+        parts.append(t("bundle.no_buttons", lang, numbers=numbers))
     return Reply("\n\n".join(parts), choices, files=files)

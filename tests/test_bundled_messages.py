@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
 from db.models import Reminder, ReminderStatus, TaskState
-from handlers.bundled_message import bundle_replies
+from handlers.bundled_message import MAX_CHOICES, bundle_replies
 from handlers.callbacks import in_bundle, status_data
 from handlers.conversation import Conversation
 from handlers.types import Choice, ChoiceTapped, OutgoingFile, Reply
@@ -196,3 +196,20 @@ async def test_a_tap_inside_a_bundle_answers_below_it_instead_of_editing_it(
     assert not any(reply.edit for reply in bundled)
     assert [r.text for r in bundled] == [r.text for r in alone]
     assert bundled[0].notice == alone[0].notice
+
+
+def test_a_bundle_never_carries_more_buttons_than_telegram_takes() -> None:
+    # 30 task prompts of 4 buttons each: 120 buttons would make Telegram refuse the whole
+    # message, so the items past the 100th button keep their text and say how to answer.
+    tasks = [
+        Reply(f"📌 Nhiệm vụ 2.{n}", [[Choice("A", f"st:{n}:d"), Choice("B", f"st:{n}:p")]] * 2)
+        for n in range(30)
+    ]
+
+    one = bundle_replies(tasks, "vi")
+
+    assert sum(len(row) for row in one.choices) == MAX_CHOICES == 100
+    assert one.text.endswith(vi("bundle.no_buttons", numbers="26, 27, 28, 29, 30"))
+    assert all(
+        vi("bundle.item", number=n, text=f"📌 Nhiệm vụ 2.{n - 1}") in one.text for n in (1, 30)
+    )
