@@ -122,12 +122,15 @@ async def drop_pending(
 async def rewrite_pending(
     session: AsyncSession, idempotency_key: str, payload: dict[str, Any]
 ) -> bool:
-    """Replace the payload of the row with this key while it is still PENDING (a notice
-    written ready-made that has learnt more before its slot); whether it was."""
+    """Replace the payload of the row with this key while it is still PENDING and no
+    dispatcher holds it (a notice written ready-made that has learnt more before its slot);
+    whether it was. A claimed row may be rendered already: the caller then sends more apart."""
     result = await session.execute(
         update(Reminder)
         .where(
-            Reminder.idempotency_key == idempotency_key, Reminder.status == ReminderStatus.PENDING
+            Reminder.idempotency_key == idempotency_key,
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.claimed_by.is_(None),
         )
         .values(payload=payload)
         .returning(Reminder.id)

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Official, Reminder, ReminderStatus
-from db.outbox import NewReminder, coalesce_stale, drop_pending, enqueue
+from db.outbox import (
+    NewReminder,
+    claim,
+    coalesce_stale,
+    drop_pending,
+    enqueue,
+    rewrite_pending,
+)
 from tests.factories import Commune, build_commune
 
 # 08:00 on Friday 08/03/2024 in Ba Bích.
@@ -295,3 +302,25 @@ async def test_coalesce_ignores_sent_rows_and_fresh_backlog(session: AsyncSessio
         ReminderStatus.PENDING,
         ReminderStatus.SENT,
     ]
+
+
+async def test_rewrite_pending_changes_a_waiting_row_but_not_one_a_dispatcher_holds(
+    session: AsyncSession,
+) -> None:
+    commune = await build_commune(session)
+    waiting = new_reminder(commune, commune.an, kind="blocked_notice")
+    held = new_reminder(commune, commune.binh, kind="blocked_notice")
+    await enqueue(session, [waiting, held])
+    await session.commit()
+    # The dispatcher has claimed An's row (the first by recipient): it may be rendered
+    # already, so it stays as it is; Bình's still waits.
+    (claimed,) = await claim(session, "w1", T0, timedelta(minutes=2), 1)
+    assert claimed.recipient_id == commune.an.id
+    await session.commit()
+
+    assert not await rewrite_pending(session, waiting.idempotency_key, {"text": "lý do"})
+    assert await rewrite_pending(session, held.idempotency_key, {"text": "lý do"})
+    await session.commit()
+    rows = {r.recipient_id: r for r in await _rows(session)}
+    assert rows[commune.an.id].payload == {"code": "CCHC-Q1-2024"}
+    assert rows[commune.binh.id].payload == {"text": "lý do"}
