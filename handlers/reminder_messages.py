@@ -56,7 +56,7 @@ from handlers.clerk.notices import notice_reply
 from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.presenting import h, last_answer
-from handlers.status import status_choices
+from handlers.status import lead_names, status_choices
 from handlers.types import Choice, OutgoingFile, Reply
 
 # (obligation id, official id) → handed in, for the rows of one batch.
@@ -221,11 +221,6 @@ async def _task_part(
     return role, status.state if status is not None else None
 
 
-async def _lead_names(session: AsyncSession, task_id: int, lang: str) -> str:
-    leads = await assignees.task_leads(session, task_id)
-    return ", ".join(h(o.full_name) for o in leads) or t("assign.no_lead", lang)
-
-
 async def _assigned_notice(
     session: AsyncSession,
     row: Reminder,
@@ -257,7 +252,7 @@ async def _assigned_notice(
         return None
     role = t("role.lead", lang)
     if part[0] is AssigneeRole.COORDINATE:
-        role = t("assign.role_coordinate", lang, leads=await _lead_names(session, task.id, lang))
+        role = t("assign.role_coordinate", lang, leads=await lead_names(session, task.id, lang))
     text = t("assign.notice", lang, title=h(f"{task.code} {task.title}"), due=due, role=role)
     return Reply(text, [[Choice(t("assign.open_task", lang), callbacks.task_data(task.id))]])
 
@@ -277,7 +272,7 @@ async def _task_reminder(
         if row.kind in (OVERDUE, CHECKIN):
             return None  # the lead's (they were the lead when it was enqueued)
         deadline = _deadline_line(payload, f"{task.code} {task.title}", lang)
-        leads = await _lead_names(session, task.id, lang)
+        leads = await lead_names(session, task.id, lang)
         return Reply(f"{deadline}\n{t('assign.send_to_lead', lang, leads=leads)}", choices)
     if row.kind == CHECKIN:
         unit = await session.get(Unit, task.unit_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import answers, assignees, conversations, outbox
 from db.kinds import TASK
@@ -80,7 +81,7 @@ async def _prompt_body(turn: Turn, task: Task) -> str:
     if await assignees.task_role(turn.session, task.id, turn.official.id) is AssigneeRole.LEAD:
         return text
     own = await answers.latest_answer(turn.session, task.id, turn.official.id)
-    leads = await _lead_names(turn, task)
+    leads = await lead_names(turn.session, task.id, turn.lang)
     return f"{text}\n{t('assign.own_part', turn.lang, status=_answer_text(turn, own), leads=leads)}"
 
 
@@ -90,9 +91,10 @@ def _answer_text(turn: Turn, answer: StatusUpdate | None) -> str:
     return last_answer(answer.state, answer.at, turn.tz, turn.lang)
 
 
-async def _lead_names(turn: Turn, task: Task) -> str:
-    leads = await assignees.task_leads(turn.session, task.id)
-    return ", ".join(h(o.full_name) for o in leads) or t("assign.no_lead", turn.lang)
+async def lead_names(session: AsyncSession, task_id: int, lang: str) -> str:
+    """The task's leads by name, for a coordinator's prompt, notice or reminder."""
+    leads = await assignees.task_leads(session, task_id)
+    return ", ".join(h(o.full_name) for o in leads) or t("assign.no_lead", lang)
 
 
 async def status_command(turn: Turn, args: str) -> Reply:
@@ -143,7 +145,7 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
     notice = t("status.recorded_notice", turn.lang, state=label)
     if await assignees.task_role(turn.session, task.id, turn.official.id) is not AssigneeRole.LEAD:
         # Their part, not the task's status: that is the lead's to give.
-        leads = await _lead_names(turn, task)
+        leads = await lead_names(turn.session, task.id, turn.lang)
         recorded = t("assign.part_recorded", turn.lang, state=label, time=when, leads=leads)
         notice = t("assign.part_recorded_notice", turn.lang, state=label)
     replies = [

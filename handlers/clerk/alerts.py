@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import assignees, outbox
+from db.desk.people import desk_people
 from db.desk.subjects import subject_type_of
 from db.kinds import BLOCKED_NOTICE, SUBMISSION_NOTICE, TASK
 from db.models import (
@@ -39,12 +40,7 @@ from scheduler.sweep import policy_config
 
 
 async def _clerks(session: AsyncSession, unit_id: int) -> dict[int, Official]:
-    rows = await session.scalars(
-        select(Official)
-        .where(Official.unit_id == unit_id, Official.active.is_(True), Official.is_clerk.is_(True))
-        .order_by(Official.id)
-    )
-    return {o.id: o for o in rows}
+    return {o.id: o for o in await desk_people(session, unit_id) if o.is_clerk}
 
 
 async def _unit_slot(
