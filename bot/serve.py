@@ -43,6 +43,7 @@ from bot.telegram_channel import (
     polling_error,
     set_menu,
     telegram_bot,
+    telegram_pacer,
 )
 from bot.telegram_links import telegram_invite_link
 from bot.telegram_transport import TelegramTransport
@@ -67,7 +68,6 @@ from handlers.conversation import Conversation
 from handlers.reminder_messages import OutboxRenderer
 from handlers.types import Reply
 from scheduler.delivery import Transport
-from scheduler.pacing import Pacer, RateLimits
 from scheduler.service import reminders_running
 
 log = logging.getLogger(__name__)
@@ -318,6 +318,8 @@ async def _start_zalo(
         # Polling and the webhook are exclusive: drop a webhook an earlier run registered.
         await _zalo_up(api.delete_webhook, stop)
         polling = asyncio.create_task(channel.poll(stop))
+        # Unwound in reverse: polling ends first, then the updates it took are finished.
+        stack.push_async_callback(channel.finish)
         stack.push_async_callback(_finish, polling)
         log.info("nhacviec is answering Zalo as %s", conversation.zalo_bot)
     running.transports.append(transport)
@@ -371,7 +373,7 @@ async def _work(
             bot = await _telegram_up(
                 lambda: stack.enter_async_context(telegram_bot(settings)), stop
             )
-            transports.append(TelegramTransport(bot, Pacer(RateLimits().scaled(rate))))
+            transports.append(TelegramTransport(bot, telegram_pacer(settings, rate)))
             log.info("reminder worker sending on Telegram as @%s", bot.username)
         if settings.zalo_token:
             api = await stack.enter_async_context(

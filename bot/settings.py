@@ -48,6 +48,9 @@ class Settings:
     # The bot's name as officials find it in Zalo's search; learnt from getMe when unset.
     zalo_bot_name: str | None = None
     zalo_rate: float = DEFAULT_ZALO_RATE
+    # Telegram's limits multiplied by this: only for a test Bot API server whose windows are
+    # shortened (the benchmarks, the flood tests); Telegram itself needs 1.
+    telegram_rate_scale: float = 1.0
     web_host: str = DEFAULT_WEB_HOST
     web_port: int = DEFAULT_WEB_PORT
     # The https address by which phones, Telegram and Zalo reach the web app.
@@ -137,6 +140,9 @@ class Settings:
         zalo_rate = _number(values, "ZALO_RATE", DEFAULT_ZALO_RATE, float)
         if not zalo_rate > 0:
             raise SettingsError(f"ZALO_RATE={zalo_rate} must be a positive number per second")
+        telegram_rate_scale = _number(values, "TELEGRAM_RATE_SCALE", 1.0, float)
+        if not telegram_rate_scale > 0:
+            raise SettingsError(f"TELEGRAM_RATE_SCALE={telegram_rate_scale} must be positive")
         public_url = (values.get("PUBLIC_URL") or "").strip() or None
         if public_url is not None and not public_url.startswith(("https://", "http://")):
             raise SettingsError("PUBLIC_URL must start with https:// (or http:// for tests)")
@@ -155,6 +161,7 @@ class Settings:
             zalo_api_url=(values.get("ZALO_API_URL") or DEFAULT_ZALO_API_URL).rstrip("/"),
             zalo_bot_name=values.get("ZALO_BOT_NAME") or None,
             zalo_rate=zalo_rate,
+            telegram_rate_scale=telegram_rate_scale,
             web_host=values.get("WEB_HOST") or DEFAULT_WEB_HOST,
             web_port=web_port,
             public_url=public_url,

@@ -29,8 +29,10 @@ from bot.channel_health import ChannelHealth
 from bot.outages import ConnectionWatch
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
+from bot.telegram_updates import ChatOrderedUpdates
 from db.models import Channel
 from handlers.catalog import t
+from handlers.chat_gate import ChatGate
 from handlers.types import (
     ChoiceTapped,
     CommandSent,
@@ -42,7 +44,7 @@ from handlers.types import (
     TextSent,
 )
 from scheduler.delivery import DeliveryError
-from scheduler.pacing import Pacer
+from scheduler.pacing import Pacer, RateLimits
 
 if TYPE_CHECKING:
     # Only for annotations: the reminder worker imports this module and needs no conversation.
@@ -275,6 +277,12 @@ async def set_menu(application: Application) -> None:  # type: ignore[type-arg]
         log.warning("could not set the command menu: %s", exc)
 
 
+def telegram_pacer(settings: Settings, share: float = 1.0) -> Pacer:
+    """The pacer of one process sending on Telegram: `share` of the bot's limits (1/N beside
+    N-1 other processes), scaled for a test server by TELEGRAM_RATE_SCALE."""
+    return Pacer(RateLimits().scaled(share * settings.telegram_rate_scale))
+
+
 def telegram_bot(settings: Settings) -> Bot:
     """A bare Bot for TELEGRAM_TOKEN at Telegram or at TELEGRAM_API_URL (use `async with`)."""
     if not settings.telegram_token:
@@ -350,7 +358,12 @@ def build_application(
     updater: the web app puts each update on its queue (PTB's customwebhookbot pattern)."""
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_TOKEN is not set")
-    builder = ApplicationBuilder().token(settings.telegram_token)
+    channel = TelegramChannel(conversation, album_wait, telegram_pacer(settings))
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .concurrent_updates(ChatOrderedUpdates(ChatGate(), channel.send))
+    )
     if webhook:
         builder = builder.updater(None)
     if health is not None:
@@ -365,6 +378,5 @@ def build_application(
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)
         builder = builder.base_url(base_url).base_file_url(base_file_url)
     application = builder.build()
-    channel = TelegramChannel(conversation, album_wait, Pacer())
     channel.attach(application)
     return application, channel

@@ -1,13 +1,14 @@
 """The Zalo channel: Zalo Bot API updates in, `handlers` replies out.
 
 Updates come from `poll` (getUpdates, one update per call) or from the web app's webhook
-route, which hands each request body to `handle_update`. Either way Zalo may hand out the
+route, which hands each request body to `receive`. Either way Zalo may hand out the
 same update twice (getUpdates has no offset and no acknowledgement; a webhook retries), so
 every update is first recorded by its `message_id` (`db.received_updates.record_once`, its
 own committed transaction) and a repeat is dropped: several processes may poll or receive,
 and the database is the one place they all see. Then the update becomes a `handlers.types`
-event for the conversation, and the replies go out through `ZaloTransport` (urgent: a
-person is waiting).
+event for the conversation, acted on in the background in its chat's turn
+(`handlers.chat_gate`: a chat's updates in order, many chats at once, a flood told once to
+slow down), and the replies go out through `ZaloTransport` (urgent: a person is waiting).
 
 Dropped before anything is recorded: the bot's own messages coming back as updates, and
 anything malformed (logged). A message in a group is answered with one polite refusal (at
@@ -18,7 +19,8 @@ Construction::
 
     channel = ZaloChannel(conversation, transport, sessionmaker, clock, bot_id, health)
     await channel.poll(stop)                  # polling mode, until `stop` is set
-    await channel.handle_update(body)         # webhook mode, from the web app's route
+    await channel.receive(body)               # webhook mode, from the web app's route
+    await channel.finish()                    # at shutdown, after either
 
 `bot_id` is the bot's own id (getMe's `id`, or `ZaloApi.bot_id` from the token).
 """
@@ -44,6 +46,7 @@ from db import received_updates
 from db.clock import Clock
 from db.models import Channel
 from handlers.catalog import t
+from handlers.chat_gate import ChatGate
 from handlers.types import (
     ZALO_TRAITS,
     CommandSent,
@@ -113,6 +116,7 @@ class ZaloChannel:
         self._monotonic = monotonic
         self._groups_refused: dict[str, float] = {}
         self._acting: set[asyncio.Task[None]] = set()
+        self.gate = ChatGate(monotonic=monotonic)
 
     # --- updates in -------------------------------------------------------------------
 
@@ -178,7 +182,15 @@ class ZaloChannel:
         sender = Sender(
             Channel.ZALO, chat_id, str(user.get("display_name") or ""), None, ZALO_TRAITS
         )
-        return partial(self._converse, sender, event)
+        # Decided on arrival; the work waits for the chat's earlier updates.
+        admission = self.gate.admit(sender)
+        return partial(
+            self.gate.take_turn,
+            sender,
+            admission,
+            partial(self._converse, sender, event),
+            partial(self._answer, chat_id),
+        )
 
     async def _converse(self, sender: Sender, event: Event) -> None:
         replies = await self.conversation.handle(sender, event)
@@ -244,7 +256,8 @@ class ZaloChannel:
 
     # `timeout` is getUpdates' long-poll parameter, not a deadline of this call.
     async def poll(self, stop: asyncio.Event, timeout: int = 30) -> None:  # noqa: ASYNC109
-        """Take updates from getUpdates one at a time until `stop` is set.
+        """Take updates from getUpdates until `stop` is set, each acted on in the background
+        (in its chat's turn; `finish` waits for them).
 
         "Nothing new" (408) is the idle answer; a failure is reported to the health registry
         and waited out, the wait doubling up to 30 s and reset by the next success; the log
@@ -273,7 +286,12 @@ class ZaloChannel:
             if self.health is not None:
                 self.health.ok(HEALTH_NAME)
             if update is not None:
-                await self.handle_update(update)
+                # Acted on in the background, as a webhook's: one chat's flood of messages,
+                # each reply paced, must not hold up the next poll and everyone else.
+                try:
+                    await self.receive(update)
+                except Exception:
+                    log.exception("could not handle a Zalo update")
 
     # --- replies out ------------------------------------------------------------------
 

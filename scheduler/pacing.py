@@ -16,9 +16,10 @@ to one group. `Pacer` spaces API calls to stay under all three:
 * a 429 pauses only the chat it came from (`pause`);
 * an urgent call (a reply to a person who just wrote) takes the next overall slot before the
   calls already waiting for one (reminders), so a tap is answered during the 08:00 wave; and
-  it does not wait out the chat's spacing, only a 429's pause of that chat. A reply answers
-  the person's own message, one or a few messages at a time, which Telegram accepts; spacing
-  it a second after the previous reply would make every exchange a second slower.
+  it does not wait out the spacing after a reminder, only a 429's pause of that chat: a person
+  answering the reminder they just got should not wait a second for it. Replies to one chat
+  are spaced among themselves, though: a person (or a script) sending fifty messages in a
+  second gets fifty replies a second apart, not a burst that Telegram answers with 429s.
 
 Waiting for one chat never delays another chat: a chat's own wait happens before it queues
 for an overall slot. Time is injected (a monotonic clock and an async sleep) so tests run on
@@ -122,6 +123,7 @@ class Pacer:
         self._urgent_waiting = 0  # urgent calls waiting for an overall slot
         self._chat_next: dict[str, float] = {}
         self._paused: dict[str, float] = {}  # chat -> end of its 429 pause
+        self._replied: dict[str, float] = {}  # chat -> when its next urgent call may start
         self._chats = ChatLocks()
 
     def delay(self, chat_id: str) -> float:
@@ -145,13 +147,18 @@ class Pacer:
             try:
                 yield
             finally:
-                self._completed(chat_id)
+                self._completed(chat_id, urgent)
+
+    def _free_at(self, chat_id: str, urgent: bool) -> float:
+        # When this call may go to the chat: after its spacing, or (urgent) after a 429 pause
+        # and the spacing after the previous urgent call.
+        if not urgent:
+            return self._chat_next.get(chat_id, 0.0)
+        return max(self._paused.get(chat_id, 0.0), self._replied.get(chat_id, 0.0))
 
     async def _acquire(self, chat_id: str, urgent: bool) -> None:
-        # When this call may go to the chat: after its spacing, or (urgent) after a 429 pause.
-        free_at = self._paused if urgent else self._chat_next
         while True:
-            wait = free_at.get(chat_id, 0.0) - self._monotonic()
+            wait = self._free_at(chat_id, urgent) - self._monotonic()
             if wait > 0:
                 # The chat's own wait comes first and holds no overall slot meanwhile.
                 await self._sleep(wait)
@@ -169,7 +176,7 @@ class Pacer:
                     if scheduled > now:
                         await self._sleep(scheduled - now)
                         now = self._monotonic()
-                    if free_at.get(chat_id, 0.0) > now:
+                    if self._free_at(chat_id, urgent) > now:
                         continue  # paused (a 429) meanwhile: wait for the chat again
                     late = now - scheduled > self._slack
                     self._global_next = (now if late else scheduled) + self._global_interval
@@ -180,13 +187,16 @@ class Pacer:
                 if urgent:
                     self._urgent_waiting -= 1
 
-    def _completed(self, chat_id: str) -> None:
+    def _completed(self, chat_id: str, urgent: bool) -> None:
         now = self._monotonic()
         next_free = max(self._chat_next.get(chat_id, 0.0), now + self._interval(chat_id))
         self._chat_next[chat_id] = next_free
+        if urgent:
+            self._replied[chat_id] = now + self._interval(chat_id)
         if len(self._chat_next) > _PRUNE_ABOVE:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
             self._paused = {c: t for c, t in self._paused.items() if t > now}
+            self._replied = {c: t for c, t in self._replied.items() if t > now}
 
     def _interval(self, chat_id: str) -> float:
         return self._group_interval if self._is_group(chat_id) else self._chat_interval

@@ -68,3 +68,21 @@ async def test_a_reply_does_not_wait_out_the_chats_spacing_but_does_wait_out_a_4
     paused = time.now
     async with pacer.slot("7001", urgent=True):
         assert time.now - paused >= 5
+
+
+async def test_replies_to_one_chat_are_spaced_among_themselves() -> None:
+    # Fifty messages from one chat in a second get fifty replies a second apart, not a burst
+    # that Telegram refuses with 429s.
+    time = FakeTime()
+    pacer = Pacer(RateLimits(), monotonic=time.monotonic, sleep=time.sleep)
+    starts: list[float] = []
+
+    async def reply() -> None:
+        async with pacer.slot("7001", urgent=True):
+            starts.append(time.now)
+
+    await asyncio.gather(*(reply() for _ in range(5)))
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(starts)), starts
+    # Another chat's reply is not held back by them.
+    async with pacer.slot("7002", urgent=True):
+        assert time.now - starts[-1] < 0.1
