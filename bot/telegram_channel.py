@@ -29,7 +29,7 @@ from bot.channel_health import ChannelHealth
 from bot.outages import ConnectionWatch
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
-from bot.telegram_updates import ChatOrderedUpdates
+from bot.telegram_updates import ChatOrderedUpdates, readable_updates
 from db.models import Channel
 from handlers.catalog import t
 from handlers.chat_gate import ChatGate
@@ -335,6 +335,17 @@ class HealthReportingRequest(HTTPXRequest):
             self.watch.failed(reason)
 
 
+class UpdatesRequest(HealthReportingRequest):
+    """The getUpdates client: a `HealthReportingRequest` that also skips the updates PTB
+    cannot read (`readable_updates`), so one of them cannot stop polling for good."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        if status == 200:
+            payload = readable_updates(payload)
+        return status, payload
+
+
 def polling_error(error: TelegramError) -> None:
     """PTB's `error_callback` of `start_polling`: PTB retries getUpdates with a capped
     backoff by itself; without this callback it would log a traceback at every failed poll.
@@ -372,7 +383,7 @@ def build_application(
     builder = builder.request(
         HealthReportingRequest(health, connection_pool_size=256)
     ).get_updates_request(
-        HealthReportingRequest(health, ConnectionWatch("Telegram Bot API"), connection_pool_size=1)
+        UpdatesRequest(health, ConnectionWatch("Telegram Bot API"), connection_pool_size=1)
     )
     if settings.telegram_api_url:
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)

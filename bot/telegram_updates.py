@@ -1,13 +1,21 @@
-"""How the bot's Telegram updates are processed: many chats at once, each chat's updates in
-the order they came, through the chat gate (a flooding chat is told once to slow down).
+"""How the bot's Telegram updates are read and processed.
 
-PTB processes updates one at a time by default: one chat sending fifty messages, each reply
-paced a second apart, would hold up every other chat for fifty seconds.
+Processed: many chats at once, each chat's updates in the order they came, through the chat
+gate (a flooding chat is told once to slow down). PTB processes updates one at a time by
+default: one chat sending fifty messages, each reply paced a second apart, would hold up
+every other chat for fifty seconds.
+
+Read: an update python-telegram-bot cannot parse (a field of a shape it does not expect) is
+logged once and skipped. Left in a getUpdates answer, it fails the whole batch, the offset
+never moves and polling asks for the same batch forever, answering nobody; through a webhook,
+a 500 makes Telegram deliver it again and again.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +25,8 @@ from telegram.ext import BaseUpdateProcessor
 from db.models import Channel
 from handlers.chat_gate import Admission, ChatGate
 from handlers.types import Reply, Sender
+
+log = logging.getLogger(__name__)
 
 # Updates being processed at once, across chats; a chat's own wait in line holds one of them.
 MAX_CONCURRENT_UPDATES = 512
@@ -74,3 +84,44 @@ def _private_sender(update: object) -> Sender | None:
         user.full_name if user else "",
         user.language_code if user else None,
     )
+
+
+def read_update(data: object, bot: Any = None) -> Update | None:
+    """The update `data` as PTB reads it, or None (logged once) when PTB cannot read it."""
+    try:
+        if not isinstance(data, dict):
+            raise TypeError(f"an update is an object, not {type(data).__name__}")
+        return Update.de_json(data, bot)
+    except Exception as exc:
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        kinds = sorted(k for k in data if k != "update_id") if isinstance(data, dict) else []
+        # The content is a person's message: its shape is logged, never its text.
+        log.warning(
+            "skipped a Telegram update the bot cannot read (update_id %s, %s): %s",
+            update_id,
+            ", ".join(kinds) or "empty",
+            type(exc).__name__,
+        )
+        return None
+
+
+def readable_updates(payload: bytes) -> bytes:
+    """A getUpdates answer with each unreadable update replaced by its bare `update_id`
+    (which PTB reads, routes to no handler, and acknowledges with the next offset)."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return payload  # not ours to judge: PTB reports an unreadable answer itself
+    results = answer.get("result") if isinstance(answer, dict) else None
+    if not isinstance(results, list):
+        return payload
+    kept: list[object] = []
+    for item in results:
+        if read_update(item) is not None:
+            kept.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("update_id"), int):
+            kept.append({"update_id": item["update_id"]})
+        # else: without an update_id it cannot be acknowledged; dropping it is all we can do
+    if len(kept) == len(results) and all(a is b for a, b in zip(kept, results, strict=True)):
+        return payload
+    return json.dumps({**answer, "result": kept}).encode()

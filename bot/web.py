@@ -32,11 +32,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from telegram import Update
 from telegram.ext import Application
 
 from bot.channel_health import ChannelHealth
 from bot.settings import Settings
+from bot.telegram_updates import read_update
 from bot.upload_receiver import (
     BodyTooLarge,
     FileTooLarge,
@@ -151,7 +151,9 @@ def telegram_update_feed(
     `.updater(None)` and started, so its handlers process the queue)."""
 
     async def feed(data: dict[str, Any]) -> None:
-        await application.update_queue.put(Update.de_json(data, application.bot))
+        update = read_update(data, application.bot)
+        if update is not None:  # an unreadable one is skipped: a 500 would bring it back
+            await application.update_queue.put(update)
 
     return feed
 

@@ -5,10 +5,11 @@ A transport sends a message as one or more calls (a long text in pieces, then fi
 waits for the pacer; a failure becomes the transport's `DeliveryError`. A 429 pauses that chat
 in the pacer and then:
 
-* on the second or later call of a message, or for a person waiting for a reply (`urgent`),
-  it is waited out in place, a few times and briefly: starting the message again would repeat
-  the parts delivered, and later would be too late for the person; a longer wait could outlast
-  the dispatcher's lease on the row;
+* on the second or later call of a message it is waited out in place, a few times and
+  briefly: starting the message again would repeat the parts delivered; a longer wait could
+  outlast the dispatcher's lease on the row;
+* for a person waiting for a reply (`urgent`) it is waited out in place too, up to a minute:
+  a reply has no row to retry later, so handing it back would lose it;
 * otherwise the error goes back to the dispatcher, which retries the row after `retry_after`.
 """
 
@@ -23,6 +24,7 @@ from scheduler.pacing import Pacer
 
 MAX_IN_PLACE_RETRIES = 3
 MAX_IN_PLACE_WAIT = 10.0
+MAX_REPLY_WAIT = 60.0
 
 Result = TypeVar("Result")
 
@@ -53,7 +55,8 @@ async def paced_call(
         if on_error is not None:
             on_error(error)
         if error.retry_after is not None:
-            short = error.retry_after <= MAX_IN_PLACE_WAIT
+            longest = MAX_REPLY_WAIT if urgent else MAX_IN_PLACE_WAIT
+            short = error.retry_after <= longest
             in_place = (index > 0 or urgent) and short and retries < MAX_IN_PLACE_RETRIES
             if pacer is not None:
                 pacer.pause(chat_id, error.retry_after)

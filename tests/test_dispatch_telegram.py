@@ -502,6 +502,17 @@ async def test_a_reply_waits_out_a_429_and_arrives(wire: Wire) -> None:
     assert wire.office.time.now >= 1002  # it waited the retry_after on the pacer's clock
 
 
+async def test_a_reply_waits_out_a_long_429_too(wire: Wire) -> None:
+    # A reply has no outbox row to be retried from: handing it back would lose it.
+    transport = TelegramTransport(await wire.bot(), wire.fake_pacer())
+    wire.server.fail_next("sendMessage", 429, retry_after=45)
+
+    await transport.send(AN_CHAT, Reply("Đã ghi nhận: Hoàn thành"), urgent=True)
+
+    assert [m.plain_text for m in wire.server.sent_messages(AN)] == ["Đã ghi nhận: Hoàn thành"]
+    assert wire.office.time.now >= 1045
+
+
 async def test_a_reminder_hands_a_first_429_back_to_the_dispatcher(wire: Wire) -> None:
     transport = TelegramTransport(await wire.bot(), wire.fake_pacer())
     wire.server.fail_next("sendMessage", 429, retry_after=2)

@@ -361,3 +361,28 @@ def test_an_unexpected_failure_is_one_line_without_the_token_or_the_password(
     assert captured.err == f"error: {vi('cli.unexpected', kind='RuntimeError')}\n"
     assert token.split(":")[1] not in captured.out + captured.err
     assert DB_PASSWORD not in captured.out + captured.err
+
+
+# --- an update the library cannot read ---------------------------------------------------
+
+
+async def test_an_unreadable_update_is_skipped_once_and_polling_goes_on(
+    loaded: str, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as server:
+        server.add_user(USER, "Người lạ")
+        async with bot_process(loaded, telegram_env(server, tmp_path)) as bot:
+            await server.wait_for(lambda: server.polling, timeout=30)
+            # A date PTB cannot read: before, it failed every getUpdates from then on.
+            chat = {"id": USER, "type": "private"}
+            server.sends_raw_update(
+                {"message": {"message_id": 99, "date": "hôm qua", "chat": chat, "text": "x"}}
+            )
+            assert await answered(server) == vi("register.how")
+            polls = len(server.requests_for("getUpdates"))
+            assert await bot.stop() == 0
+    assert polls < 10, polls
+    skipped = bot.matching("skipped a Telegram update the bot cannot read")
+    assert len(skipped) == 1 and " WARNING " in skipped[0], bot.lines
+    assert "hôm qua" not in bot.everything
+    clean(bot, server.token)

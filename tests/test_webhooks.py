@@ -121,6 +121,28 @@ async def test_a_telegram_update_with_the_secret_reaches_the_bots_handler(
     assert answer.text == "đã nhận: xin chào"
 
 
+async def test_an_unreadable_telegram_update_is_skipped_with_200_not_sent_again(
+    telegram_bot: tuple[FakeBotApi, PTBApp],
+    tmp_path: Path,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, application = telegram_bot
+    route = telegram_route(SETTINGS, telegram_update_feed(application))
+    headers = {TELEGRAM_SECRET_HEADER: SETTINGS.webhook_secret("telegram")}
+    chat = {"id": AN, "type": "private"}
+    unreadable = {"update_id": 1, "message": {"message_id": 1, "date": "x", "chat": chat}}
+    update = server.user_sends_text(AN, "xin chào")
+    async with web_client(tmp_path, clock, route) as client:
+        skipped = await client.post(route.path, json=unreadable, headers=headers)
+        read = await client.post(route.path, json=update, headers=headers)
+    # A 500 would make Telegram deliver it again and again.
+    assert skipped.status_code == 200 and read.status_code == 200
+    answer = await server.wait_for_message(AN, after=update["message"]["message_id"], timeout=10)
+    assert answer.text == "đã nhận: xin chào"
+    assert "skipped a Telegram update the bot cannot read (update_id 1, message)" in caplog.text
+
+
 @pytest.mark.parametrize("secret", [None, "", "wrong", "x" * 64])
 async def test_a_telegram_update_without_the_secret_is_403_and_not_handled(
     telegram_bot: tuple[FakeBotApi, PTBApp],

@@ -498,6 +498,11 @@ class FakeBotApi:
         )
         return self._enqueue({"message": message.to_json()})
 
+    def sends_raw_update(self, payload: JSON) -> JSON:
+        """Queue an update as given (plus its ``update_id``): one of a shape the library may not
+        read, as Telegram sends when it adds a field or changes one."""
+        return self._enqueue(payload)
+
     def user_sends_command(
         self,
         chat_id: int,
