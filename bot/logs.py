@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from telegram.error import InvalidToken
+
 REDACTED = "***"
 _installed: list[logging.Handler] = []
 
@@ -68,6 +70,14 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class RevokedTokenEcho(logging.Filter):
+    """Drops a record carrying PTB's `InvalidToken` (the bot reports it in one line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the record of a rejected token."""
+        return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
 def configure_logging(
     verbose: bool,
     secrets: Iterable[str],
@@ -100,4 +110,11 @@ def configure_logging(
     logging.getLogger("telegram.request.BaseRequest").setLevel(
         logging.NOTSET if verbose else logging.CRITICAL
     )
+    # PTB's polling loop logs a token revoked while running with its traceback; `run` says
+    # it in one line and stops.
+    ptb = logging.getLogger("telegram.ext")
+    for installed in [f for f in ptb.filters if isinstance(f, RevokedTokenEcho)]:
+        ptb.removeFilter(installed)
+    if not verbose:
+        ptb.addFilter(RevokedTokenEcho())
     return handler

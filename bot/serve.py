@@ -85,6 +85,8 @@ class _Running:
     transports: list[Transport[Reply]] = field(default_factory=list)
     telegram_webhook: WebhookRoute | None = None
     zalo_webhook: WebhookRoute | None = None
+    # Why the run must end with an error (a token revoked while running), once stopped.
+    fatal: str | None = None
 
 
 async def run_bot(
@@ -162,6 +164,8 @@ async def _serve(
             )
         async with _reminders(settings, sessionmaker, running.transports, clock, reminders):
             await stop.wait()
+    if running.fatal is not None:
+        raise CommandError(running.fatal)
 
 
 async def _schema_ready(settings: Settings, stop: asyncio.Event) -> None:
@@ -235,8 +239,24 @@ async def _start_telegram(
     health: ChannelHealth,
     stop: asyncio.Event,
 ) -> None:
+    def token_rejected() -> None:
+        # Revoked at @BotFather while running: nothing will work until someone fixes the
+        # token, so the process ends with one line and a non-zero exit (the service manager
+        # shows it failed) instead of running on deaf.
+        if not application.running:
+            return  # at start: `_telegram_up` says it in one line and ends the run
+        if running.fatal is None:
+            log.error("Telegram rejected TELEGRAM_TOKEN while running; stopping")
+            running.fatal = t("cli.run.telegram_token_rejected", "vi")
+        stop.set()
+
     application, channel = build_application(
-        settings, conversation, album_wait, webhook=webhook, health=health
+        settings,
+        conversation,
+        album_wait,
+        webhook=webhook,
+        health=health,
+        token_rejected=token_rejected,
     )
     await _telegram_up(lambda: stack.enter_async_context(application), stop)
     # getMe ran at initialisation: /invite in chat can now print the deep link.
@@ -275,7 +295,9 @@ async def _stop_telegram(
     channel: TelegramChannel,
 ) -> None:
     if application.updater is not None and application.updater.running:
-        await application.updater.stop()
+        # Polling that ended on a token revoked while running re-raises it: said already.
+        with contextlib.suppress(InvalidToken):
+            await application.updater.stop()
     await channel.flush_albums()
     await application.stop()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -301,17 +301,20 @@ class HealthReportingRequest(HTTPXRequest):
     """PTB's HTTP client, telling `ChannelHealth` how each call to Telegram went: every
     answer (an error answer too: Telegram was reached) is a sign of life, a network failure
     or a 5xx is not. With a `watch` (the getUpdates client), a lost connection is logged once
-    when it is lost and once when it is back, instead of at every failed poll."""
+    when it is lost and once when it is back, instead of at every failed poll. A 401 (the
+    token revoked while running) calls `rejected`: PTB would otherwise end polling silently."""
 
     def __init__(
         self,
         health: ChannelHealth | None,
         watch: ConnectionWatch | None = None,
+        rejected: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.health = health
         self.watch = watch
+        self.rejected = rejected
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         try:
@@ -319,6 +322,8 @@ class HealthReportingRequest(HTTPXRequest):
         except TelegramError as exc:
             self._failed(type(exc).__name__)
             raise
+        if status == 401 and self.rejected is not None:
+            self.rejected()
         if status >= 500:
             self._failed(f"HTTP {status}")
         else:
@@ -364,9 +369,11 @@ def build_application(
     *,
     webhook: bool = False,
     health: ChannelHealth | None = None,
+    token_rejected: Callable[[], None] | None = None,
 ) -> tuple[Application, TelegramChannel]:  # type: ignore[type-arg]
     """A python-telegram-bot application wired to the conversation; with `webhook`, it has no
-    updater: the web app puts each update on its queue (PTB's customwebhookbot pattern)."""
+    updater: the web app puts each update on its queue (PTB's customwebhookbot pattern).
+    `token_rejected` is called when Telegram answers 401 (the token was revoked)."""
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_TOKEN is not set")
     channel = TelegramChannel(conversation, album_wait, telegram_pacer(settings))
@@ -381,9 +388,14 @@ def build_application(
         health.expect("telegram")
     # PTB's defaults: a pool for the bot's calls, one connection for getUpdates.
     builder = builder.request(
-        HealthReportingRequest(health, connection_pool_size=256)
+        HealthReportingRequest(health, rejected=token_rejected, connection_pool_size=256)
     ).get_updates_request(
-        UpdatesRequest(health, ConnectionWatch("Telegram Bot API"), connection_pool_size=1)
+        UpdatesRequest(
+            health,
+            ConnectionWatch("Telegram Bot API"),
+            rejected=token_rejected,
+            connection_pool_size=1,
+        )
     )
     if settings.telegram_api_url:
         base_url, base_file_url = bot_api_urls(settings.telegram_api_url)

@@ -386,3 +386,24 @@ async def test_an_unreadable_update_is_skipped_once_and_polling_goes_on(
     assert len(skipped) == 1 and " WARNING " in skipped[0], bot.lines
     assert "hôm qua" not in bot.everything
     clean(bot, server.token)
+
+
+# --- a token revoked while running -------------------------------------------------------
+
+
+async def test_a_token_revoked_while_running_is_one_line_and_a_non_zero_exit(
+    loaded: str, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as server:
+        server.add_user(USER, "Người lạ")
+        async with bot_process(loaded, telegram_env(server, tmp_path)) as bot:
+            await server.wait_for(lambda: server.polling, timeout=30)
+            assert await answered(server) == vi("register.how")
+            token = server.token
+            server.token = WRONG_TELEGRAM_TOKEN  # @BotFather's /revoke: the old one is 401
+            # The long poll under way ends as usual; the next one is refused.
+            await asyncio.wait_for(bot.process.wait(), timeout=60)
+            assert await bot.stop() == 1
+    rejected = bot.matching(vi("cli.run.telegram_token_rejected"))
+    assert len(rejected) == 1, "\n".join(bot.lines)
+    clean(bot, token)
