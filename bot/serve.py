@@ -192,6 +192,11 @@ async def _plan_ready(settings: Settings, clock: Clock) -> None:
     the bot would know nobody to remind."""
     if settings.plan_file is not None:
         print(await load_plan(settings, settings.plan_file, clock), flush=True)
+    await _plan_loaded(settings)
+
+
+async def _plan_loaded(settings: Settings) -> None:
+    """Refuse (`CommandError`, in Vietnamese) when no plan is in the database."""
     async with wiring.database(settings) as sessionmaker, sessionmaker() as session:
         unit = await first_unit(session)
     if unit is None:
@@ -267,10 +272,13 @@ async def _start_telegram(
     stack.push_async_callback(_stop_telegram, application, channel)
     if webhook:
         route = telegram_route(settings, telegram_update_feed(application))
-        await application.bot.set_webhook(
-            f"{settings.base_url}{route.path}",
-            secret_token=route.secret,
-            allowed_updates=ALLOWED_UPDATES,
+        await _telegram_up(
+            lambda: application.bot.set_webhook(
+                f"{settings.base_url}{route.path}",
+                secret_token=route.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            ),
+            stop,
         )
         running.telegram_webhook = route
         log.info("nhacviec answers Telegram as @%s through its webhook", username)
@@ -333,7 +341,9 @@ async def _start_zalo(
     if webhook:
         route = zalo_route(settings, channel.receive)
         stack.push_async_callback(channel.finish)
-        await api.set_webhook(f"{settings.base_url}{route.path}", route.secret)
+        await _zalo_up(
+            lambda: api.set_webhook(f"{settings.base_url}{route.path}", route.secret), stop
+        )
         running.zalo_webhook = route
         log.info("nhacviec answers Zalo as %s through its webhook", conversation.zalo_bot)
     else:
@@ -389,6 +399,8 @@ async def _work(
     settings: Settings, clock: Clock, stop: asyncio.Event, lease: timedelta, rate: float
 ) -> None:
     await _schema_ready(settings, stop)
+    # PLAN_FILE is `run`'s to load (one loader, not one per worker): a worker only checks.
+    await _plan_loaded(settings)
     async with wiring.database(settings) as sessionmaker, AsyncExitStack() as stack:
         transports: list[Transport[Reply]] = []
         if settings.telegram_token:

@@ -407,3 +407,38 @@ async def test_a_token_revoked_while_running_is_one_line_and_a_non_zero_exit(
     rejected = bot.matching(vi("cli.run.telegram_token_rejected"))
     assert len(rejected) == 1, "\n".join(bot.lines)
     clean(bot, token)
+
+
+# --- webhooks registered through an outage; a worker without a plan -----------------------
+
+
+async def test_a_webhook_that_cannot_be_set_at_start_is_retried_then_used(
+    loaded: str, tmp_path: Path
+) -> None:
+    async with FakeBotApi(allow_insecure_webhook=True) as server:
+        server.add_user(USER, "Người lạ")
+        server.fail_next("setWebhook", 502, times=2)  # Telegram's gateway is having a moment
+        port = free_port()
+        env = {
+            **telegram_env(server, tmp_path),
+            "WEB_PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        async with bot_process(loaded, env, "--webhook") as bot:
+            await bot.wait_for_lines("Telegram Bot API unreachable", count=2)
+            await server.wait_for(lambda: server.webhook_url, timeout=60)
+            await bot.wait_for_lines("Uvicorn running")  # the fake pushes once, no retries
+            assert await answered(server) == vi("register.how")
+            assert await bot.stop() == 0
+    clean(bot, server.token)
+
+
+async def test_a_reminder_worker_without_any_plan_says_how_to_load_one_and_exits(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as server:
+        env = telegram_env(server, tmp_path)
+        code, _, err = await run_cli(database_url, "reminders", "worker", env=env)
+    assert code == 1
+    assert err == f"error: {vi('cli.run.no_plan')}\n"
+    assert not server.requests_for("sendMessage")
