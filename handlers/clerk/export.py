@@ -32,6 +32,7 @@ from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
 from handlers.clerk.standing_words import report_marks
+from handlers.free_text import echo
 from handlers.presenting import h, state_label
 from handlers.spreadsheet_text import write_text, write_value
 from handlers.types import OutgoingFile, Reply
@@ -76,7 +77,7 @@ async def _obligations(desk: Desk, query: str) -> tuple[list[Obligation], str]:
         return found, query
     obligation = await find_obligation(desk.session, desk.unit_id, query, desk.today)
     if obligation is None:
-        raise DeskInputError(t("clerk.export.unknown", desk.lang, query=h(query)))
+        raise DeskInputError(t("clerk.export.unknown", desk.lang, query=h(echo(query))))
     return [obligation], obligation.code
 
 
