@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
+
+from handlers.document_text import xml_safe
 
 # Excel keeps at most this many characters in a cell; past it the file is reported damaged.
 MAX_CELL_TEXT = 32_767
@@ -18,8 +20,7 @@ MAX_CELL_TEXT = 32_767
 
 def safe_cell_text(text: str) -> str:
     """`text` without the characters XML 1.0 cannot hold, cut to what a cell keeps."""
-    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return cleaned[:MAX_CELL_TEXT]
+    return xml_safe(text)[:MAX_CELL_TEXT]
 
 
 def write_text(cell: Cell, text: str) -> Cell:

@@ -1,17 +1,19 @@
 """Issue 15: what a person typed goes into a workbook as text — never a live formula, never a
-control character that makes openpyxl refuse the whole export."""
+control character that makes openpyxl (or python-docx, for the draft) refuse the whole file."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
+from docx import Document
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from db import answers
 from db.figures import Figure
 from db.models import Official, ReviewState, Task, TaskState
+from handlers.compiled_docx import write_draft
 from handlers.compiled_xlsx import write_appendix
 from handlers.conversation import Conversation
 from handlers.spreadsheet_text import safe_cell_text
@@ -101,3 +103,17 @@ async def test_the_appendix_keeps_its_formulas_and_types_what_people_wrote_as_te
     # The totals the appendix means as formulas stay formulas.
     total = sheet[f"{layout.columns['hs_tiep_nhan']}{layout.total_row}"]
     assert total.data_type == "f" and str(total.value).startswith("=SUM(")
+
+
+async def test_the_draft_holds_a_reason_with_a_control_character(
+    worked: Worked, tmp_path: Path
+) -> None:
+    task = worked.compilation.tasks[0]
+    stuck = replace(task, blocked=(("Lê Thị Bình", "\x01Thiếu\x0b máy scan"),))
+    compilation = replace(worked.compilation, tasks=(stuck, *worked.compilation.tasks[1:]))
+    target = tmp_path / "du-thao.docx"
+    write_draft(compilation, target, "vi")
+    cells = [
+        c.text for table in Document(str(target)).tables for row in table.rows for c in row.cells
+    ]
+    assert vi("compile.said", name="Lê Thị Bình", text="Thiếu máy scan") in cells
