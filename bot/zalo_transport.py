@@ -117,7 +117,7 @@ def zalo_pieces(text: str) -> list[str]:
     """`text` cut at line breaks into messages Zalo accepts (1–2000 characters each)."""
     if not text.strip():
         return []
-    return [piece for piece in split_text(text, MAX_TEXT_LENGTH) if piece.strip()]
+    return [piece for piece in split_text(text, MAX_TEXT_LENGTH, html=False) if piece.strip()]
 
 
 class ZaloTransport:

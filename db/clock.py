@@ -39,8 +39,9 @@ def parse_local_date(text: str) -> date:
     """Parse a day-first date as people type it: 10/3/2024, 10/03/2024, 10-03-2024."""
     cleaned = text.strip().replace("-", "/").replace(".", "/")
     parts = cleaned.split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"not a dd/mm/yyyy date: {text!r}")
+    # At most four digits a part: a pasted run of digits is no date (and would overflow).
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 4 for p in parts):
+        raise ValueError(f"not a dd/mm/yyyy date: {text[:40]!r}")
     day, month, year = (int(p) for p in parts)
     if year < 100:
         raise ValueError(f"the year must have four digits: {text!r}")

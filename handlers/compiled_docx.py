@@ -20,6 +20,7 @@ from docx.shared import Cm, Pt, RGBColor
 from db.clock import format_date, format_datetime
 from handlers.catalog import t
 from handlers.compilation import Compilation, Outstanding, TaskProgress, total_text
+from handlers.document_text import xml_safe
 
 # "I. KẾT QUẢ …" opens a section; "1. Công tác …" and "1.1. …" are its parts.
 _ROMAN = re.compile(r"^(?P<numeral>[IVXLC]+)\s*[.)]\s")
@@ -151,7 +152,9 @@ def _table(document: DocxDocument, header: Sequence[str], rows: Sequence[Sequenc
         cell.paragraphs[0].add_run(label).bold = True
     for values in rows:
         for cell, value in zip(table.add_row().cells, values, strict=True):
-            cell.text = value
+            # Reasons and text figures are what people typed: no control character may
+            # make python-docx refuse the draft.
+            cell.text = xml_safe(value)
 
 
 def _figures_table(document: DocxDocument, compilation: Compilation, lang: str) -> None:
@@ -205,7 +208,7 @@ def _outstanding(document: DocxDocument, people: Sequence[Outstanding], lang: st
         document.add_paragraph(t("compile.docx.all_handed_in", lang))
         return
     for person in people:
-        document.add_paragraph(outstanding_line(person, lang), style="List Bullet")
+        document.add_paragraph(xml_safe(outstanding_line(person, lang)), style="List Bullet")
 
 
 def outstanding_line(person: Outstanding, lang: str) -> str:

@@ -22,6 +22,7 @@ from db.figures import COUNT, RATIO, TEXT, Indicator
 from handlers.catalog import t
 from handlers.compilation import Compilation
 from handlers.indicators import Total
+from handlers.spreadsheet_text import write_text
 
 HEADER_ROW = 5
 FIRST_COLUMN = 4  # after No., name and department
@@ -78,15 +79,15 @@ def _layout(compilation: Compilation) -> AppendixLayout:
 
 
 def _title(sheet: Worksheet, compilation: Compilation, lang: str) -> None:
-    sheet["A1"] = t("compile.xlsx.title", lang, title=compilation.title)
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = t(
+    title = t("compile.xlsx.title", lang, title=compilation.title)
+    write_text(sheet["A1"], title).font = Font(bold=True, size=13)
+    subtitle = t(
         "compile.xlsx.subtitle",
         lang,
         unit=compilation.unit_name,
         at=format_datetime(compilation.as_of, compilation.tz),
     )
-    sheet["A2"].font = Font(italic=True)
+    write_text(sheet["A2"], subtitle).font = Font(italic=True)
     sheet["A3"] = t(
         "compile.window",
         lang,
@@ -99,7 +100,7 @@ def _header(sheet: Worksheet, compilation: Compilation, lang: str) -> None:
     labels = [t(f"compile.xlsx.{key}", lang) for key in ("number", "name", "department")]
     labels += [_column_label(i, lang) for i in compilation.indicators]
     for column, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=column, value=label)
+        cell = write_text(sheet.cell(row=HEADER_ROW, column=column), label)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
 
@@ -120,8 +121,8 @@ def _people(sheet: Worksheet, compilation: Compilation, layout: AppendixLayout, 
     for offset, person in enumerate(compilation.submitters):
         row = layout.first_row + offset
         sheet.cell(row=row, column=1, value=offset + 1)
-        sheet.cell(row=row, column=2, value=person.name)
-        sheet.cell(row=row, column=3, value=person.department)
+        write_text(sheet.cell(row=row, column=2), person.name)
+        write_text(sheet.cell(row=row, column=3), person.department)
         for indicator in compilation.indicators:
             cell = sheet[f"{layout.columns[indicator.code]}{row}"]
             if indicator.combine == RATIO:
@@ -134,7 +135,9 @@ def _people(sheet: Worksheet, compilation: Compilation, layout: AppendixLayout, 
             if figure is None:
                 continue
             if indicator.combine == TEXT:
-                cell.value = figure.text
+                # A person's own words: text, even when they start with "=".
+                if figure.text is not None:
+                    write_text(cell, figure.text)
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             elif indicator.combine == COUNT:
                 # 1 or 0, shown Có/Không: the total's SUM is the count of yeses.

@@ -33,6 +33,7 @@ from db.models import ConversationState, Obligation, StoredFile, Submission
 from db.names import fold_name
 from handlers import appendix, callbacks
 from handlers.catalog import LANGUAGES, t
+from handlers.free_text import FIGURE_TEXT, echo, too_long
 from handlers.indicators import NotANumber, format_number, parse_number, parse_yes_no, ratio_of
 from handlers.presenting import h
 from handlers.status import refusal
@@ -43,7 +44,6 @@ AWAIT_FIGURE = "await_figure"
 # The choices' actions (callbacks.FiguresTap) and the figures' sources (record_figures).
 CHAT, APPENDIX, CONFIRM = "chat", "appendix", "confirm"
 # Words beyond this are a document, not an answer: the report's file is the place for them.
-MAX_TEXT = 2000
 # A receipt names this many unreadable cells, then says how many more.
 MAX_PROBLEMS = 5
 
@@ -353,8 +353,8 @@ def _parse(indicator: Indicator, text: str, lang: str) -> dict[str, str] | str |
     if indicator.combine == TEXT:
         if _is_skip(words):
             return None
-        if len(words) > MAX_TEXT:
-            return t("figures.too_long", lang, length=len(words), limit=MAX_TEXT)
+        if refusal := too_long(words, FIGURE_TEXT, lang):
+            return refusal
         return {"text": words}
     try:
         if indicator.combine == COUNT:
@@ -362,7 +362,7 @@ def _parse(indicator: Indicator, text: str, lang: str) -> dict[str, str] | str |
         return {"number": canonical(parse_number(words))}
     except NotANumber:
         key = "figures.bad_yes_no" if indicator.combine == COUNT else "figures.bad_number"
-        return t(key, lang, text=h(words[:40]))
+        return t(key, lang, text=h(echo(words, 40)))
 
 
 def _is_skip(words: str) -> bool:

@@ -20,6 +20,7 @@ from db.workload import task_items
 from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import alerts
+from handlers.free_text import REASON, echo, too_long
 from handlers.presenting import due_part, h, last_answer, moment, state_label
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
@@ -104,7 +105,7 @@ async def status_command(turn: Turn, args: str) -> Reply:
         items = await task_items(turn.session, turn.official.id)
         match = next((i.task for i in items if i.task.code.casefold() == code.casefold()), None)
         if match is None:
-            return Reply(t("status.unknown_task", turn.lang, code=h(code)))
+            return Reply(t("status.unknown_task", turn.lang, code=h(echo(code))))
         return await prompt_for(turn, match)
     open_items = [i for i in await task_items(turn.session, turn.official.id) if i.open]
     if not open_items:
@@ -172,14 +173,18 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
 
 
 async def reason_given(turn: Turn, status_update_id: int, task_code: str, text: str) -> Reply:
-    """The text after a "blocked" tap is its reason."""
+    """The text after a "blocked" tap is its reason; one too long is refused and the question
+    stays open, so a shorter one sent next is still taken."""
+    reason = text.strip()
+    if refusal := too_long(reason, REASON, turn.lang):
+        return Reply(refusal)
     update = await turn.session.get(StatusUpdate, status_update_id)
     assert turn.identity is not None
     await conversations.finish(turn.session, turn.identity.id)
     if update is None or update.official_id != turn.official.id:
         return Reply(t("refuse.bad_choice", turn.lang))
     await answers.add_reason(
-        turn.session, turn.official, update, text.strip(), turn.now, actor=turn.actor
+        turn.session, turn.official, update, reason, turn.now, actor=turn.actor
     )
     task = await turn.session.get(Task, update.task_id)
     if task is not None:

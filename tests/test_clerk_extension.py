@@ -254,7 +254,11 @@ async def test_no_one_decides_their_own_request_and_officials_cannot_decide(
         ("lan", "CCHC-Q1 2024-03-20 ốm", vi("clerk.extension.bad_date", text="2024-03-20")),
         ("lan", "CCHC-Q1 10/03/2024 ốm", vi("clerk.extension.too_early", due="10/03/2024")),
         ("lan", "CCHC-Q1 20/03/2024", vi("clerk.extension.no_reason")),
-        ("lan", "CCHC-Q1 20/03/2024 " + "x" * 501, vi("clerk.extension.too_long", limit=500)),
+        (
+            "lan",
+            "CCHC-Q1 20/03/2024 " + "x" * 501,
+            vi("free_text.reason_too_long", limit=500, length=501),
+        ),
         ("lan", "2.1 20/03/2024 bận", vi("clerk.extension.not_yours", code="2.1")),
         ("hong", "2.4 20/03/2024 bận", vi("clerk.extension.no_due", code="2.4")),
         ("hoa", "CCHC-Q1 20/03/2024 bận", vi("clerk.extension.finished", code="CCHC-Q1-2024")),

@@ -314,7 +314,11 @@ async def test_no_one_decides_their_own_leave_and_officials_cannot_decide(
         ),
         ("lan", "12/03/2024 31/12/2024", vi("leave.too_long", days=186)),
         ("lan", "nghỉ mát 12/03/2024 13/03/2024", vi("leave.unknown_kind", text="nghỉ mát")),
-        ("lan", "12/03/2024 13/03/2024 " + "x" * 501, vi("clerk.extension.too_long", limit=500)),
+        (
+            "lan",
+            "12/03/2024 13/03/2024 " + "x" * 501,
+            vi("free_text.reason_too_long", limit=500, length=501),
+        ),
         (
             "hong",
             "ốm 14/03/2024 18/03/2024",

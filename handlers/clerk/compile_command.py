@@ -19,6 +19,7 @@ from handlers.clerk.upward import forward_choices
 from handlers.compilation import Compilation, compile_obligation, total_text
 from handlers.compiled_docx import write_draft
 from handlers.compiled_xlsx import write_appendix
+from handlers.free_text import echo
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import OutgoingFile, Reply
@@ -64,7 +65,7 @@ async def named_report(desk: Desk, query: str) -> Obligation:
         raise DeskInputError(t("compile.usage", desk.lang))
     obligation = await find_obligation(desk.session, desk.unit_id, wanted, desk.today)
     if obligation is None:
-        raise DeskInputError(t("compile.unknown", desk.lang, query=h(wanted)))
+        raise DeskInputError(t("compile.unknown", desk.lang, query=h(echo(wanted))))
     return obligation
 
 

@@ -32,7 +32,9 @@ from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
 from handlers.clerk.standing_words import report_marks
+from handlers.free_text import echo
 from handlers.presenting import h, state_label
+from handlers.spreadsheet_text import write_text, write_value
 from handlers.types import OutgoingFile, Reply
 
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
@@ -75,7 +77,7 @@ async def _obligations(desk: Desk, query: str) -> tuple[list[Obligation], str]:
         return found, query
     obligation = await find_obligation(desk.session, desk.unit_id, query, desk.today)
     if obligation is None:
-        raise DeskInputError(t("clerk.export.unknown", desk.lang, query=h(query)))
+        raise DeskInputError(t("clerk.export.unknown", desk.lang, query=h(echo(query))))
     return [obligation], obligation.code
 
 
@@ -154,7 +156,7 @@ def local(at: datetime, desk: Desk) -> datetime:
 
 def _header(sheet: Worksheet, row: int, labels: Sequence[str]) -> None:
     for column, label in enumerate(labels, start=1):
-        cell = sheet.cell(row=row, column=column, value=label)
+        cell = write_text(sheet.cell(row=row, column=column), label)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     sheet.freeze_panes = sheet.cell(row=row + 1, column=1)
@@ -167,17 +169,18 @@ def _widths(sheet: Worksheet, widths: Sequence[int]) -> None:
 
 def _put(sheet: Worksheet, row: int, values: Sequence[Any], formats: dict[int, str]) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=column, value=value)
+        # Every text goes in as text: a typed "=..." is no formula, a control character no crash.
+        cell = write_value(sheet.cell(row=row, column=column), value)
         if column in formats and value is not None:
             cell.number_format = formats[column]
 
 
 def _title_rows(sheet: Worksheet, title: str, facts: Sequence[tuple[str, Any, str]]) -> int:
     """A bold title, then one "label | value" row per fact; returns the header row."""
-    sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+    write_text(sheet.cell(row=1, column=1), title).font = Font(bold=True, size=13)
     for row, (label, value, number_format) in enumerate(facts, start=2):
-        sheet.cell(row=row, column=1, value=label)
-        sheet.cell(row=row, column=2, value=value).number_format = number_format
+        write_text(sheet.cell(row=row, column=1), label)
+        write_value(sheet.cell(row=row, column=2), value).number_format = number_format
     return len(facts) + 3
 
 

@@ -16,11 +16,10 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import decisions, notices
 from handlers.clerk.context import DeskInputError
+from handlers.free_text import REASON, echo, too_long
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
-
-MAX_REASON = 500
 
 
 async def request_reply(turn: Turn, args: str) -> Reply:
@@ -36,7 +35,7 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     subject = await find_subject(turn.session, official.unit_id, code, today)
     row = await extensions.assignment(turn.session, subject, official.id) if subject else None
     if subject is None or row is None:
-        raise DeskInputError(t("clerk.extension.not_yours", lang, code=h(code)))
+        raise DeskInputError(t("clerk.extension.not_yours", lang, code=h(echo(code))))
     current = extensions.own_due(subject, row)
     if current is None:
         raise DeskInputError(t("clerk.extension.no_due", lang, code=h(subject.code)))
@@ -45,13 +44,13 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     try:
         wanted = parse_local_date(day_text)
     except ValueError:
-        raise DeskInputError(t("clerk.extension.bad_date", lang, text=h(day_text))) from None
+        raise DeskInputError(t("clerk.extension.bad_date", lang, text=h(echo(day_text)))) from None
     if wanted <= current or wanted < today:
         raise DeskInputError(t("clerk.extension.too_early", lang, due=format_date(current)))
     if not reason:
         raise DeskInputError(t("clerk.extension.no_reason", lang))
-    if len(reason) > MAX_REASON:
-        raise DeskInputError(t("clerk.extension.too_long", lang, limit=MAX_REASON))
+    if refusal := too_long(reason, REASON, lang):
+        raise DeskInputError(refusal)
     waiting = await extensions.pending_request(turn.session, official.id, subject)
     if waiting is not None:
         raise DeskInputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from db.clock import format_datetime
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
+from handlers.free_text import echo
 from handlers.invitation import NoSingleOfficial, invite_official
 from handlers.presenting import h
 from handlers.turn import Turn
@@ -50,7 +51,7 @@ async def invite_reply(desk: Desk, args: str, tools: Tools, turn: Turn) -> Reply
 
 
 def _refusal(desk: Desk, refused: NoSingleOfficial) -> str:
-    name = h(refused.name)
+    name = h(echo(refused.name))
     if not refused.candidates:
         return t("clerk.invite.not_found", desk.lang, name=name)
     listing = "\n".join(

@@ -23,6 +23,7 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import decisions, notices
 from handlers.clerk.context import DeskInputError
+from handlers.free_text import REASON, echo, too_long
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
@@ -30,7 +31,6 @@ from scheduler.sweep import policy_config
 
 # The flow state while the kind is being chosen (its dates and reason wait in it).
 AWAIT_KIND = "leave.kind"
-MAX_REASON = 500
 # Sick leave is often announced once back at work; older than this is the office's record.
 MAX_DAYS_BACK = 7
 # One request covers at most this many days (a training course of a semester fits).
@@ -78,7 +78,9 @@ async def request_reply(turn: Turn, args: str) -> Reply:
     if lead:
         kind = KIND_WORDS.get(fold_name("".join(words[:lead])).replace(" ", ""))
         if kind is None:
-            raise DeskInputError(t("leave.unknown_kind", lang, text=h(" ".join(words[:lead]))))
+            raise DeskInputError(
+                t("leave.unknown_kind", lang, text=h(echo(" ".join(words[:lead]))))
+            )
     first, last = _date(words[lead], lang), _date(words[lead + 1], lang)
     asked = await _checked(turn, first, last, " ".join(words[lead + 2 :]))
     if kind is not None:
@@ -134,7 +136,7 @@ def _date(text: str, lang: str) -> date:
     try:
         return parse_local_date(text)
     except ValueError:
-        raise DeskInputError(t("leave.bad_date", lang, text=h(text))) from None
+        raise DeskInputError(t("leave.bad_date", lang, text=h(echo(text)))) from None
 
 
 async def _checked(turn: Turn, first: date, last: date, reason: str) -> Asked:
@@ -152,8 +154,8 @@ async def _checked(turn: Turn, first: date, last: date, reason: str) -> Asked:
         )
     if (last - first).days + 1 > MAX_DAYS:
         raise DeskInputError(t("leave.too_long", lang, days=MAX_DAYS))
-    if len(reason) > MAX_REASON:
-        raise DeskInputError(t("clerk.extension.too_long", lang, limit=MAX_REASON))
+    if refusal := too_long(reason, REASON, lang):
+        raise DeskInputError(refusal)
     taken = await leave_requests.overlapping(turn.session, turn.official.id, first, last)
     if taken is not None:
         raise DeskInputError(

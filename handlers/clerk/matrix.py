@@ -27,6 +27,7 @@ from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
+from handlers.free_text import echo
 from handlers.indicators import Total, format_number, percent_text, totals
 from handlers.presenting import h, moment, state_label
 
@@ -59,7 +60,7 @@ async def summary_text(desk: Desk, query: str) -> str:
         raise DeskInputError(t("clerk.summary.usage", desk.lang))
     subject = await find_subject(desk.session, desk.unit_id, code, desk.today)
     if subject is None:
-        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(code)))
+        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(echo(code))))
     if isinstance(subject, Obligation):
         return await _report_matrix(desk, subject)
     return await _task_matrix(desk, subject)

@@ -27,6 +27,7 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import notices
 from handlers.clerk.context import Desk, DeskInputError
+from handlers.free_text import echo
 from handlers.presenting import h, when
 from handlers.status import status_choices
 from handlers.turn import Turn
@@ -52,7 +53,7 @@ async def remind_reply(desk: Desk, args: str, turn: Turn) -> Reply:
         raise DeskInputError(t("clerk.remind.usage", desk.lang))
     subject = await find_subject(desk.session, desk.unit_id, code, desk.today)
     if subject is None:
-        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(code)))
+        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(echo(code))))
     official_id = await _named(desk, subject, name.strip()) if name.strip() else None
     unit = await desk.session.get(Unit, desk.unit_id)
     # The unit's own calendar (its days off, make-up days and office hours from the plan).
@@ -95,11 +96,11 @@ async def _named(desk: Desk, subject: Subject, name: str) -> int:
     if match.ambiguous:
         listing = "\n".join(f"• {h(o.full_name)} ({h(o.department)})" for o in match.candidates)
         raise DeskInputError(
-            t("clerk.remind.ambiguous", desk.lang, name=h(name), candidates=listing)
+            t("clerk.remind.ambiguous", desk.lang, name=h(echo(name)), candidates=listing)
         )
     if match.official is None:
         raise DeskInputError(
-            t("clerk.remind.not_assigned", desk.lang, name=h(name), code=h(subject.code))
+            t("clerk.remind.not_assigned", desk.lang, name=h(echo(name)), code=h(subject.code))
         )
     return match.official.id
 

@@ -18,6 +18,7 @@ from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
 from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
+from handlers.free_text import echo
 from handlers.presenting import h, moment, state_label
 
 
@@ -60,7 +61,7 @@ async def _filter(desk: Desk, query: str) -> tuple[OverdueFilter, str]:
     if departments:
         label = t("clerk.scope.department", desk.lang, name=", ".join(departments))
         return OverdueFilter(departments=departments), _scope(label)
-    raise DeskInputError(t("clerk.overdue.unknown", desk.lang, query=h(query)))
+    raise DeskInputError(t("clerk.overdue.unknown", desk.lang, query=h(echo(query))))
 
 
 def _scope(label: str) -> str:

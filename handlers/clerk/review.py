@@ -22,11 +22,10 @@ from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import notices
 from handlers.clerk.context import Desk, DeskInputError, Tools
+from handlers.free_text import COMMENT, echo, too_long
 from handlers.presenting import file_size, h, moment
 from handlers.turn import Turn
 from handlers.types import Choice, OutgoingFile, Reply
-
-MAX_COMMENT = 1000
 
 
 async def submissions_text(desk: Desk, query: str) -> str:
@@ -36,7 +35,7 @@ async def submissions_text(desk: Desk, query: str) -> str:
         raise DeskInputError(t("clerk.submissions.usage", desk.lang))
     subject = await find_subject(desk.session, desk.unit_id, code, desk.today)
     if subject is None:
-        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(code)))
+        raise DeskInputError(t("clerk.unknown_subject", desk.lang, code=h(echo(code))))
     rows = await reviews.submissions_of(desk.session, subject)
     head = t(
         "clerk.submissions.header",
@@ -205,8 +204,8 @@ async def return_reply(desk: Desk, args: str, turn: Turn) -> Reply:
     submission = await _reviewable(desk, args, "clerk.return.usage")
     if not comment:
         raise DeskInputError(t("clerk.return.usage", desk.lang))
-    if len(comment) > MAX_COMMENT:
-        raise DeskInputError(t("clerk.return.too_long", desk.lang, limit=MAX_COMMENT))
+    if refusal := too_long(comment, COMMENT, desk.lang):
+        raise DeskInputError(refusal)
     if submission.review_state is ReviewState.RETURNED:
         return Reply(_already(desk, submission))
     await reviews.review(
