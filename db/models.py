@@ -510,6 +510,8 @@ class Reminder(Base):
         Index("ix_reminders_due", "status", "due_at"),
         # What was sent about a subject to a person: the desk's "reminded n times".
         Index("ix_reminders_by_subject", "subject_type", "subject_id", "recipient_id"),
+        # Whom another worker is writing to, or wrote to a moment ago (`outbox.claim`).
+        Index("ix_reminders_by_recipient", "recipient_id", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

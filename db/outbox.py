@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.kinds import BEFORE_PREFIX, DEADLINE_KINDS, REMINDER_KINDS, is_digest
 from db.models import Reminder, ReminderStatus
@@ -271,21 +272,63 @@ def _dialect(session: AsyncSession) -> str:
 # --- the dispatcher's side: rows leased to one worker ----------------------------------------
 
 
+# Claims take turns on PostgreSQL (a transaction-scoped advisory lock with this key), so each
+# sees the people the previous claim took. SQLite runs one writing statement at a time anyway.
+_CLAIM_LOCK = 0x6E68_6163  # "nhac"
+
+
 async def claim(
-    session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    spacing: timedelta = timedelta(seconds=1),
 ) -> list[Reminder]:
     """Lease up to `limit` due rows to `worker_id` until `now` + `lease`; the rows, in due order,
     one person's rows of one slot together (the dispatcher sends them as one message).
 
-    The caller commits before sending anything, and may expunge the rows to keep them readable.
+    Several workers write to one person's chat one at a time: a person with rows another
+    worker holds, or sent to within `spacing` (the chat API's per-chat interval), is left for
+    later. The caller commits before sending anything (which also ends the claim's turn), and
+    may expunge the rows to keep them readable.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
     free = or_(Reminder.lease_until.is_(None), Reminder.lease_until < now)
+    other = aliased(Reminder)
+    held_elsewhere = (
+        select(other.id)
+        .where(
+            other.recipient_id == Reminder.recipient_id,
+            other.status == ReminderStatus.PENDING,
+            other.lease_until >= now,
+            other.claimed_by != worker_id,
+        )
+        .exists()
+    )
+    just_sent = (
+        select(other.id)
+        .where(
+            other.recipient_id == Reminder.recipient_id,
+            other.status == ReminderStatus.SENT,
+            other.sent_at > now - spacing,
+            other.claimed_by != worker_id,
+        )
+        .exists()
+    )
     # A MATERIALIZED CTE picks the candidates once per statement. As a plain IN (subquery)
     # PostgreSQL may rescan it per row; LockRows then skips the rows this very UPDATE has
     # changed and returns fresh ones, so the LIMIT would not bound the claim at all.
     picked = (
         select(Reminder.id)
-        .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now, free)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.due_at <= now,
+            free,
+            ~held_elsewhere,
+            ~just_sent,
+        )
         .order_by(Reminder.due_at, Reminder.recipient_id, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite serialises writers
