@@ -18,7 +18,8 @@ _STATE_CODES = {
 }
 _CODES_OF_STATE = {state: code for code, state in _STATE_CODES.items()}
 # Numbers are ASCII digits only (`\d` would take "١٢" too), and no longer than the largest id.
-_PATTERN = re.compile(r"(?:(st):([0-9]{1,10}):([dpbr])|(ob|tk):([0-9]{1,10})|(cx))")
+# "ob:<id>:f" is the choice of "which report are these files for?" (files are waiting).
+_PATTERN = re.compile(r"(?:(st):([0-9]{1,10}):([dpbr])|(ob|tk):([0-9]{1,10})(:f)?|(cx))")
 # The clerk's desk: xa/xr approve/refuse an extension; nd confirms an out-of-hours nudge.
 _DESK_PATTERN = re.compile(
     r"(?:(x[ar]):([0-9]{1,10})|nd:([ot])([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10}))"
@@ -49,9 +50,11 @@ class StatusTap:
 
 @dataclass(frozen=True)
 class ObligationTap:
-    """The choice of an obligation to submit to."""
+    """The choice of an obligation to submit to; `for_files` when it answers "which report
+    are these files for?" rather than /nop's "which report will you hand in?"."""
 
     obligation_id: int
+    for_files: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,8 @@ def status_data(task_id: int, state: TaskState | None) -> str:
     return f"st:{task_id}:{_CODES_OF_STATE[state] if state else 'r'}"
 
 
-def obligation_data(obligation_id: int) -> str:
-    return f"ob:{obligation_id}"
+def obligation_data(obligation_id: int, *, for_files: bool = False) -> str:
+    return f"ob:{obligation_id}{':f' if for_files else ''}"
 
 
 def task_data(task_id: int) -> str:
@@ -217,11 +220,13 @@ def _parse(data: str) -> Tap | None:
     match = _PATTERN.fullmatch(data)
     if match is None:
         return _parse_desk(data)
-    st, st_id, st_code, kind, ref_id, cancel = match.groups()
+    st, st_id, st_code, kind, ref_id, for_files, cancel = match.groups()
     if st:
         return StatusTap(_number(st_id), _STATE_CODES.get(st_code))
     if kind == "ob":
-        return ObligationTap(_number(ref_id))
+        return ObligationTap(_number(ref_id), for_files=bool(for_files))
+    if for_files:
+        return None
     if kind == "tk":
         return TaskTap(_number(ref_id))
     assert cancel
