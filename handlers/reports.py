@@ -342,6 +342,10 @@ async def _submit(
 async def template_tapped(turn: Turn, file_id: int, store: FileStore) -> list[Reply]:
     """ "Đã điền, vẫn nộp": hand in the held template copy as it is."""
     held = await submission_checks.held_files(turn, file_id)
+    if held is None and await _handed_in_by(turn, file_id):
+        # A second tap: the first handed the files in; the receipt it left stays as it is.
+        text = t("report.files_handed_in", turn.lang)
+        return [Reply(text, notice=text)]
     if held is None:
         text = t("checks.template_expired", turn.lang)
         return [Reply(text, edit=True, notice=text)]
@@ -350,6 +354,16 @@ async def template_tapped(turn: Turn, file_id: int, store: FileStore) -> list[Re
         return [refusal(turn, "refuse.not_assigned")]
     replies = await _submit(turn, obligation, held.files, store, held.note, template_confirmed=True)
     return _in_place(replies, t("button.done", turn.lang))
+
+
+async def _handed_in_by(turn: Turn, file_id: int) -> bool:
+    """Whether the file is part of a submission of the speaking official."""
+    found = await turn.session.scalar(
+        select(StoredFile.id)
+        .join(Submission, Submission.id == StoredFile.submission_id)
+        .where(StoredFile.id == file_id, Submission.official_id == turn.official.id)
+    )
+    return found is not None
 
 
 async def hand_in(
