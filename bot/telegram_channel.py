@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, BotCommand, Message, Update
@@ -27,6 +28,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channel_health import ChannelHealth
 from bot.outages import ConnectionWatch
+from bot.reply_delivery import deliver_handled, language_of
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from bot.telegram_updates import ChatOrderedUpdates, readable_updates
@@ -152,7 +154,11 @@ class TelegramChannel:
         event = FilesSent(list(album.files), album.caption)
         try:
             replies = await self.conversation.handle(album.sender, event)
-            await self.send(album.chat_id, replies)
+            await deliver_handled(
+                partial(self.send, album.chat_id),
+                replies,
+                language_of(album.sender.language_hint),
+            )
         except Exception:
             log.exception("could not answer an album")
 
@@ -182,31 +188,51 @@ class TelegramChannel:
             replies = await self.conversation.handle(sender, ChoiceTapped(query.data or ""))
             notice = next((r.notice for r in replies if r.notice), None)
             answered = True
+
+            async def answer_query() -> None:
+                # The toast only stops the button's spinner: a query too old to answer (the
+                # bot was down) or a network failure loses nothing the person needs.
+                try:
+                    await query.answer(text=notice[:200] if notice else None)
+                except TelegramError as exc:
+                    log.info("could not answer a tap: %s", exc)
+
             # The answer (it stops the button's spinner) and the edit are independent calls:
             # made together, the person waits one round trip to Telegram instead of two.
+            # Neither failing may say "nothing recorded": the tap is handled and committed.
             await asyncio.gather(
-                query.answer(text=notice[:200] if notice else None),
-                self.send(message.chat_id, replies, tapped_message_id=message.message_id),
+                answer_query(),
+                deliver_handled(
+                    partial(self.send, message.chat_id, tapped_message_id=message.message_id),
+                    replies,
+                    language_of(sender.language_hint),
+                ),
             )
         finally:
             if not answered:
                 await query.answer()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the failure and tell the person, in their language, without any detail."""
+        """Log the failure and tell the person, in their language, without any detail.
+
+        Whether the conversation committed anything is unknown here (its own failures roll
+        back and apologise in its replies), so the words send them to /nhiemvu to check."""
         log.error("error while handling an update", exc_info=context.error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
         user = update.effective_user
-        language = user.language_code if user else None
+        language = language_of(user.language_code if user else None)
         try:
-            await self.send(update.effective_chat.id, [Reply(t("error.generic", language))])
+            await self.send(update.effective_chat.id, [Reply(t("error.unknown", language))])
         except DeliveryError:
             log.warning("could not tell the person about the error either")
 
     async def _converse(self, message: Message, event: Event) -> None:
-        replies = await self.conversation.handle(_sender(message), event)
-        await self.send(message.chat_id, replies)
+        sender = _sender(message)
+        replies = await self.conversation.handle(sender, event)
+        await deliver_handled(
+            partial(self.send, message.chat_id), replies, language_of(sender.language_hint)
+        )
 
     def _incoming_file(self, message: Message) -> IncomingFile:
         bot = message.get_bot()

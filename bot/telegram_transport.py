@@ -3,7 +3,8 @@
 Interactive replies (`TelegramChannel`) and reminders (the dispatcher) alike: a long text is
 cut into several messages (the buttons go on the last one), each file is one more
 sendDocument (the stored Telegram file id first, the file on disk when that id no longer
-works), and a reply to a tap may replace the tapped message instead. One message can thus be
+works), and a reply to a tap may replace the tapped message instead (sent as a new message
+when Telegram says that one cannot be edited any more). One message can thus be
 several API calls; each waits for the pacer. Every PTB error becomes one `DeliveryError`
 whose flags say what to do (see `to_delivery_error`).
 
@@ -22,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -45,6 +47,7 @@ from scheduler.paced_call import paced_call
 from scheduler.pacing import ChatLocks, Pacer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # 400 answers that mean the chat cannot be written to at all, not that this message is wrong.
 _UNREACHABLE_400 = (
@@ -54,6 +57,9 @@ _UNREACHABLE_400 = (
     "have no rights to send",
     "not enough rights to send",
 )
+# 400 answers to an edit that mean the tapped message cannot be replaced (too old, deleted,
+# never seen): the reply goes out as a new message instead.
+_UNEDITABLE_400 = ("message can't be edited", "message to edit not found")
 MAX_CALLBACK_DATA_BYTES = 64
 
 
@@ -115,13 +121,18 @@ class TelegramTransport:
         pieces = split_text(message.text, MessageLimit.MAX_TEXT_LENGTH)
         calls = 0
 
-        async def call(api_call: Callable[[], Awaitable[None]]) -> None:
+        async def call(api_call: Callable[[], Awaitable[T]]) -> T:
             nonlocal calls
-            await self._call(chat_id, calls, api_call, urgent=urgent)
+            result = await self._call(chat_id, calls, api_call, urgent=urgent)
             calls += 1
+            return result
 
         if message.edit and tapped_message_id is not None and len(pieces) == 1:
-            await call(partial(self._edit_text, chat, tapped_message_id, pieces[0], markup))
+            edited = await call(
+                partial(self._edit_text, chat, tapped_message_id, pieces[0], markup)
+            )
+            if not edited:
+                await call(partial(self._send_text, chat, pieces[0], markup))
         else:
             for i, piece in enumerate(pieces):
                 last = i == len(pieces) - 1
@@ -147,15 +158,22 @@ class TelegramTransport:
 
     async def _edit_text(
         self, chat: int | str, message_id: int, text: str, markup: InlineKeyboardMarkup | None
-    ) -> None:
+    ) -> bool:
+        """Replace the message's text; False when Telegram says it cannot be edited."""
         try:
             await self.bot.edit_message_text(
                 text, chat, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except BadRequest as exc:
-            # A second tap of the same answer in the same minute changes nothing.
-            if "not modified" not in exc.message:
-                raise
+            lowered = exc.message.lower()
+            # A second tap of the same answer changes nothing.
+            if "not modified" in lowered:
+                return True
+            if any(marker in lowered for marker in _UNEDITABLE_400):
+                log.info("the tapped message cannot be edited; the reply is sent as a new one")
+                return False
+            raise
+        return True
 
     async def _send_document(self, chat: int | str, content: bytes, name: str) -> None:
         await self.bot.send_document(chat, content, filename=name)
@@ -164,10 +182,10 @@ class TelegramTransport:
         await self.bot.send_document(chat, file_id)
 
     async def _call(
-        self, chat_id: str, index: int, call: Callable[[], Awaitable[None]], *, urgent: bool
-    ) -> None:
+        self, chat_id: str, index: int, call: Callable[[], Awaitable[T]], *, urgent: bool
+    ) -> T:
         """One API call under the pacer, its PTB error turned into a `DeliveryError`."""
-        await paced_call(
+        return await paced_call(
             self.pacer,
             chat_id,
             index,

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel_health import ChannelHealth
 from bot.outages import ConnectionWatch
+from bot.reply_delivery import deliver_handled
 from bot.zalo_api import network_error
 from bot.zalo_transport import HEALTH_NAME, ZaloTransport
 from db import received_updates
@@ -194,7 +195,9 @@ class ZaloChannel:
 
     async def _converse(self, sender: Sender, event: Event) -> None:
         replies = await self.conversation.handle(sender, event)
-        await self._answer(sender.external_id, replies)
+        # Handled (committed, or rolled back with its apology): a failure to send is not
+        # followed by "nothing was recorded" but by one short plain reply.
+        await deliver_handled(partial(self.send, sender.external_id), replies, None)
 
     def _event(self, name: str, message: Mapping[str, Any], message_id: str) -> Event | None:
         if name == "message.text.received":
@@ -238,19 +241,6 @@ class ZaloChannel:
             await self.send(chat_id, [Reply(t("zalo.group_refused", None))])
         except DeliveryError as exc:
             log.warning("could not decline a Zalo group: %s", exc.message)
-
-    async def _answer(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        try:
-            await self.send(chat_id, replies)
-        except DeliveryError as exc:
-            log.warning("could not answer a Zalo chat: %r", exc)
-            if exc.permanent or exc.retry_after is not None:
-                return
-            # An outage or a timeout: the answer may be lost, so say so if Zalo is back.
-            try:
-                await self.send(chat_id, [Reply(t("error.generic", None))])
-            except DeliveryError:
-                log.warning("could not tell the person about the error either")
 
     # --- polling ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ kept and shown as theirs, they never change the task's status.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, ScalarSelect, SQLColumnExpression, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,10 @@ from sqlalchemy.orm import aliased
 
 from db import audit
 from db.models import AssigneeRole, Official, StatusUpdate, Task, TaskAssignee, TaskState
+
+# The same answer again this soon is one answer tapped twice (a double tap, a tap repeated
+# while the first was still on its way), not a second answer.
+REPEAT_WINDOW = timedelta(seconds=10)
 
 
 def latest_answer_ids(*criteria: ColumnElement[bool]) -> Subquery:
@@ -119,7 +123,23 @@ async def record_status(
     note: str = "",
     percent: int | None = None,
 ) -> StatusUpdate:
-    """Add a status answer (never edits an earlier one) and its audit entry."""
+    """Add a status answer (never edits an earlier one) and its audit entry.
+
+    The same answer (state, note, percent) as the official's latest one to the task, within
+    `REPEAT_WINDOW` of it, is that answer given twice: it is returned and nothing is added."""
+    # Two taps handled at once wait for each other here, so the second sees the first.
+    await session.execute(
+        select(TaskAssignee.task_id)
+        .where(TaskAssignee.task_id == task.id, TaskAssignee.official_id == official.id)
+        .with_for_update()
+    )
+    latest = await latest_answer(session, task.id, official.id)
+    if (
+        latest is not None
+        and (latest.state, latest.note, latest.percent) == (state, note, percent)
+        and abs(at - latest.at) <= REPEAT_WINDOW
+    ):
+        return latest
     update = StatusUpdate(
         unit_id=task.unit_id,
         task_id=task.id,

@@ -17,20 +17,27 @@ _STATE_CODES = {
     "b": TaskState.BLOCKED,
 }
 _CODES_OF_STATE = {state: code for code, state in _STATE_CODES.items()}
-_PATTERN = re.compile(r"^(?:(st):(\d{1,12}):([dpbr])|(ob|tk):(\d{1,12})|(cx))$")
+# Numbers are ASCII digits only (`\d` would take "١٢" too), and no longer than the largest id.
+# "ob:<id>:f" is the choice of "which report are these files for?" (files are waiting).
+_PATTERN = re.compile(r"(?:(st):([0-9]{1,10}):([dpbr])|(ob|tk):([0-9]{1,10})(:f)?|(cx))")
 # The clerk's desk: xa/xr approve/refuse an extension; nd confirms an out-of-hours nudge.
-_DESK_PATTERN = re.compile(r"^(?:(x[ar]):(\d{1,12})|nd:([ot])(\d{1,12}):(\d{1,12}):(\d{1,10}))$")
+_DESK_PATTERN = re.compile(
+    r"(?:(x[ar]):([0-9]{1,10})|nd:([ot])([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10}))"
+)
 # A submission's figures: fa confirms the appendix's, fq asks them in chat, fc confirms the
 # chat's summary (each by submission id); tp hands in a template copy (by its first file id).
-_FIGURES_PATTERN = re.compile(r"^(?:(f[aqc])|(tp)):(\d{1,12})$")
+_FIGURES_PATTERN = re.compile(r"(?:(f[aqc])|(tp)):([0-9]{1,10})")
 # The clerk hands the compiled report of a commune report (by its id) up to the parent's.
-_FORWARD_PATTERN = re.compile(r"^up:(\d{1,12})$")
+_FORWARD_PATTERN = re.compile(r"up:([0-9]{1,10})")
 # Leave (/nghiphep): la/lr approve/refuse a request (by id); lk picks the kind being asked.
-_LEAVE_PATTERN = re.compile(r"^(?:l([ar]):(\d{1,12})|lk:([a-z]{1,8}))$")
+_LEAVE_PATTERN = re.compile(r"(?:l([ar]):([0-9]{1,10})|lk:([a-z]{1,8}))")
 _FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
 # Marks a choice of a bundled message (handlers/bundled_message.py): answered in a new message.
 _BUNDLED = "m:"
 _ACTION_CODES = {action: code for code, action in _FIGURE_ACTIONS.items()}
+# The largest number a choice may carry: PostgreSQL's `integer` (the ids' type) holds no more.
+# A nudge's minute (Unix minutes) stays far below it until the year 6053.
+MAX_NUMBER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,11 @@ class StatusTap:
 
 @dataclass(frozen=True)
 class ObligationTap:
-    """The choice of an obligation to submit to."""
+    """The choice of an obligation to submit to; `for_files` when it answers "which report
+    are these files for?" rather than /nop's "which report will you hand in?"."""
 
     obligation_id: int
+    for_files: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,8 @@ def status_data(task_id: int, state: TaskState | None) -> str:
     return f"st:{task_id}:{_CODES_OF_STATE[state] if state else 'r'}"
 
 
-def obligation_data(obligation_id: int) -> str:
-    return f"ob:{obligation_id}"
+def obligation_data(obligation_id: int, *, for_files: bool = False) -> str:
+    return f"ob:{obligation_id}{':f' if for_files else ''}"
 
 
 def task_data(task_id: int) -> str:
@@ -187,17 +196,39 @@ def unbundled(data: str) -> tuple[str, bool]:
 
 
 def parse(data: str) -> Tap | None:
-    """The tap a choice's data stands for, or None when it is not one of ours."""
-    match = _PATTERN.match(data)
+    """The tap a choice's data stands for, or None when it is not one of ours (unknown,
+    malformed, or a number no row of ours can have)."""
+    try:
+        return _parse(data)
+    except _Forged:
+        return None
+
+
+class _Forged(ValueError):
+    """A number out of range in data that otherwise looks like ours."""
+
+
+def _number(digits: str) -> int:
+    # PostgreSQL's ids are 32-bit: a larger number would fail the query, not find nothing.
+    value = int(digits)
+    if value > MAX_NUMBER:
+        raise _Forged(digits)
+    return value
+
+
+def _parse(data: str) -> Tap | None:
+    match = _PATTERN.fullmatch(data)
     if match is None:
         return _parse_desk(data)
-    st, st_id, st_code, kind, ref_id, cancel = match.groups()
+    st, st_id, st_code, kind, ref_id, for_files, cancel = match.groups()
     if st:
-        return StatusTap(int(st_id), _STATE_CODES.get(st_code))
+        return StatusTap(_number(st_id), _STATE_CODES.get(st_code))
     if kind == "ob":
-        return ObligationTap(int(ref_id))
+        return ObligationTap(_number(ref_id), for_files=bool(for_files))
+    if for_files:
+        return None
     if kind == "tk":
-        return TaskTap(int(ref_id))
+        return TaskTap(_number(ref_id))
     assert cancel
     return CancelTap()
 
@@ -208,19 +239,19 @@ def _parse_desk(data: str) -> Tap | None:
         return _parse_figures(data)
     decision, request_id, kind, subject_id, official_id, minute = match.groups()
     if decision:
-        return ExtensionTap(int(request_id), approve=decision == "xa")
-    return NudgeTap(kind == "t", int(subject_id), int(official_id) or None, int(minute))
+        return ExtensionTap(_number(request_id), approve=decision == "xa")
+    return NudgeTap(kind == "t", _number(subject_id), _number(official_id) or None, _number(minute))
 
 
 def _parse_figures(data: str) -> Tap | None:
     match = _FIGURES_PATTERN.fullmatch(data)
     if match is None:
         forward = _FORWARD_PATTERN.fullmatch(data)
-        return ForwardTap(int(forward.group(1))) if forward else _parse_leave(data)
+        return ForwardTap(_number(forward.group(1))) if forward else _parse_leave(data)
     figures, template, ref_id = match.groups()
     if template:
-        return TemplateTap(int(ref_id))
-    return FiguresTap(_FIGURE_ACTIONS[figures], int(ref_id))
+        return TemplateTap(_number(ref_id))
+    return FiguresTap(_FIGURE_ACTIONS[figures], _number(ref_id))
 
 
 def _parse_leave(data: str) -> Tap | None:
@@ -229,7 +260,7 @@ def _parse_leave(data: str) -> Tap | None:
         return None
     decision, request_id, kind = match.groups()
     if decision:
-        return LeaveTap(int(request_id), approve=decision == "a")
+        return LeaveTap(_number(request_id), approve=decision == "a")
     try:
         return LeaveKindTap(LeaveKind(kind))
     except ValueError:

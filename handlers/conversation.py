@@ -216,7 +216,7 @@ class Conversation:
             return await status.status_tapped(turn, tap.task_id, tap.state)
         if isinstance(tap, callbacks.ObligationTap):
             return await reports.obligation_tapped(
-                turn, tap.obligation_id, self.upload_url, self.store
+                turn, tap.obligation_id, self.upload_url, self.store, for_files=tap.for_files
             )
         if isinstance(tap, callbacks.FiguresTap):
             return await figures_flow.tapped(turn, tap.action, tap.submission_id, self.store)

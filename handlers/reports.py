@@ -87,9 +87,16 @@ async def assigned_obligation(turn: Turn, obligation_id: int) -> Obligation | No
     )
 
 
-def _obligation_choices(obligations: Sequence[Obligation], lang: str) -> list[list[Choice]]:
+def _obligation_choices(
+    obligations: Sequence[Obligation], lang: str, *, for_files: bool = False
+) -> list[list[Choice]]:
     rows = [
-        [Choice(f"{o.title} ({format_date(o.due_date)})", callbacks.obligation_data(o.id))]
+        [
+            Choice(
+                f"{o.title} ({format_date(o.due_date)})",
+                callbacks.obligation_data(o.id, for_files=for_files),
+            )
+        ]
         for o in obligations[:MAX_CHOICES]
     ]
     rows.append([Choice(t("button.cancel", lang), callbacks.CANCEL_DATA)])
@@ -126,8 +133,14 @@ async def obligation_tapped(
     obligation_id: int,
     upload_url: UploadUrl | None = None,
     store: FileStore | None = None,
+    *,
+    for_files: bool = False,
 ) -> list[Reply]:
-    """An obligation chosen: submit the files waiting for it, or wait for files."""
+    """An obligation chosen: submit the files waiting for it, or wait for files.
+
+    `for_files`: the choice answered "which report are these files for?". With no files
+    waiting any more (a second tap of it, handed in by the first; or the question expired),
+    it changes nothing: waiting for new files would swallow the person's next words."""
     obligation = await assigned_obligation(turn, obligation_id)
     if obligation is None:
         return [refusal(turn, "refuse.not_assigned")]
@@ -144,6 +157,9 @@ async def obligation_tapped(
         if waiting:
             replies = await _submit(turn, obligation, waiting, store)
             return _in_place(replies, t("button.done", turn.lang))
+    if for_files:
+        text = t("report.choice_done", turn.lang)
+        return [Reply(text, notice=text)]
     await conversations.begin(
         turn.session, turn.identity.id, AWAIT_FILE, {"obligation_id": obligation.id}, turn.now
     )
@@ -282,7 +298,8 @@ async def _ask_which(
         text = t("report.which_one", turn.lang, count=len(file_ids), title=h(not_yet[0].title))
     else:
         text = t("report.which", turn.lang, count=len(file_ids))
-    return [Reply(text, _obligation_choices([*not_yet, *resubmittable], turn.lang))]
+    choices = _obligation_choices([*not_yet, *resubmittable], turn.lang, for_files=True)
+    return [Reply(text, choices)]
 
 
 def _in_place(replies: list[Reply], notice: str) -> list[Reply]:
@@ -325,6 +342,10 @@ async def _submit(
 async def template_tapped(turn: Turn, file_id: int, store: FileStore) -> list[Reply]:
     """ "Đã điền, vẫn nộp": hand in the held template copy as it is."""
     held = await submission_checks.held_files(turn, file_id)
+    if held is None and await _handed_in_by(turn, file_id):
+        # A second tap: the first handed the files in; the receipt it left stays as it is.
+        text = t("report.files_handed_in", turn.lang)
+        return [Reply(text, notice=text)]
     if held is None:
         text = t("checks.template_expired", turn.lang)
         return [Reply(text, edit=True, notice=text)]
@@ -333,6 +354,16 @@ async def template_tapped(turn: Turn, file_id: int, store: FileStore) -> list[Re
         return [refusal(turn, "refuse.not_assigned")]
     replies = await _submit(turn, obligation, held.files, store, held.note, template_confirmed=True)
     return _in_place(replies, t("button.done", turn.lang))
+
+
+async def _handed_in_by(turn: Turn, file_id: int) -> bool:
+    """Whether the file is part of a submission of the speaking official."""
+    found = await turn.session.scalar(
+        select(StoredFile.id)
+        .join(Submission, Submission.id == StoredFile.submission_id)
+        .where(StoredFile.id == file_id, Submission.official_id == turn.official.id)
+    )
+    return found is not None
 
 
 async def hand_in(

@@ -141,7 +141,8 @@ async def status_tapped(turn: Turn, task_id: int, state: TaskState) -> list[Repl
             reason="done",
         )
     label = state_label(state, turn.lang)
-    when = moment(turn.now, turn.tz)
+    # A repeated tap returns the answer already recorded: its time, so the reply is the same.
+    when = moment(update.at, turn.tz)
     recorded = t("status.recorded", turn.lang, state=label, time=when)
     notice = t("status.recorded_notice", turn.lang, state=label)
     if await assignees.task_role(turn.session, task.id, turn.official.id) is not AssigneeRole.LEAD:

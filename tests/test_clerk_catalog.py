@@ -32,7 +32,7 @@ def test_every_clerk_message_is_valid_telegram_html(language: str) -> None:
     ("data", "tap"),
     [
         ("xa:12", callbacks.ExtensionTap(12, approve=True)),
-        ("xr:999999999999", callbacks.ExtensionTap(999999999999, approve=False)),
+        ("xr:2147483647", callbacks.ExtensionTap(2147483647, approve=False)),
         ("nd:o4:0:28500000", callbacks.NudgeTap(False, 4, None, 28500000)),
         ("nd:t7:31:28500000", callbacks.NudgeTap(True, 7, 31, 28500000)),
     ],

@@ -374,7 +374,7 @@ async def test_a_report_without_indicators_asks_nothing(
     [
         ("fa:12", callbacks.FiguresTap("appendix", 12)),
         ("fq:7", callbacks.FiguresTap("chat", 7)),
-        ("fc:999999999999", callbacks.FiguresTap("confirm", 999999999999)),
+        ("fc:2147483647", callbacks.FiguresTap("confirm", 2147483647)),
         ("tp:3", callbacks.TemplateTap(3)),
     ],
 )

@@ -194,10 +194,11 @@ async def test_a_template_copy_is_handed_in_only_when_confirmed(
     assert await fetch_all(session, select(StoredFile.submission_id)) == [submission.id]
     assert await count(session, ConversationState) == 0
 
-    # The button again: nothing is held any more.
-    (stale,) = await conversation.handle(AN_CHAT, ChoiceTapped(callbacks.template_data(kept.id)))
-    assert stale.text == vi("checks.template_expired")
+    # The button again (a double tap): the files are handed in, the receipt stays (issue 15).
+    (again,) = await conversation.handle(AN_CHAT, ChoiceTapped(callbacks.template_data(kept.id)))
+    assert again.text == vi("report.files_handed_in") and not again.edit
     assert await count(session, Submission) == 1
+    assert await count(session, ConversationState) == 0
 
 
 async def test_cancel_keeps_the_template_copy_unsubmitted(

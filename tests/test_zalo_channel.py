@@ -252,7 +252,7 @@ async def test_malformed_updates_are_dropped_without_raising(bench: Bench, paylo
 async def test_a_failed_answer_is_apologised_for(bench: Bench) -> None:
     bench.server.fail_next("sendMessage", 502)
     await bench.receive(bench.server.user_sends_text(bench.an, "/huongdan"))
-    assert bench.server.texts(bench.an.id) == [vi("error.generic")]
+    assert bench.server.texts(bench.an.id) == [vi("reply.not_delivered")]
     # A refusal about the chat is not apologised for (nobody could read it).
     stranger = "00aa11bb22cc33dd44ee"
     update = bench.server.user_sends_text(stranger, "chào")

@@ -379,7 +379,7 @@ async def test_failures_are_logged_without_the_token(
     bench.server.fail_next("getUpdates", http_status=502, raw_body=b"<html>502</html>")
     bench.server.fail_next("sendMessage", 500)
     apology = await bench.say(bench.an, "/huongdan")
-    assert apology.text == plain("error.generic")
+    assert apology.text == plain("reply.not_delivered")
     bench.server.fail_next("sendMessage", 401, "Unauthorized")
     update = bench.server.user_sends_text(bench.an, "/nhiemvu")
     await bench.server.wait_for(
