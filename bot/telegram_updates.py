@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
@@ -25,13 +25,14 @@ from telegram.ext import BaseUpdateProcessor
 from db.models import Channel
 from handlers.chat_gate import Admission, ChatGate
 from handlers.types import Reply, Sender
+from scheduler.delivery import DeliveryError
 
 log = logging.getLogger(__name__)
 
 # Updates being processed at once, across chats; a chat's own wait in line holds one of them.
 MAX_CONCURRENT_UPDATES = 512
 
-Tell = Callable[[int, list[Reply]], Awaitable[None]]
+Tell = Callable[[int, Sequence[Reply]], Awaitable[None]]
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
@@ -59,7 +60,11 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             await coroutine
 
         async def send(replies: list[Reply]) -> None:
-            await self.tell(int(sender.external_id), replies)
+            # The notice to slow down: nothing was handled, so no short "recorded" reply.
+            try:
+                await self.tell(int(sender.external_id), replies)
+            except DeliveryError as exc:
+                log.warning("could not tell a flooding chat to slow down: %s", exc.message)
 
         await self.gate.take_turn(sender, admission, act, send)
 

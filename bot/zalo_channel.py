@@ -190,7 +190,7 @@ class ZaloChannel:
             sender,
             admission,
             partial(self._converse, sender, event),
-            partial(self._answer, chat_id),
+            partial(self._notify, chat_id),
         )
 
     async def _converse(self, sender: Sender, event: Event) -> None:
@@ -198,6 +198,13 @@ class ZaloChannel:
         # Handled (committed, or rolled back with its apology): a failure to send is not
         # followed by "nothing was recorded" but by one short plain reply.
         await deliver_handled(partial(self.send, sender.external_id), replies, None)
+
+    async def _notify(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        # The gate's notice to slow down: nothing was handled, so no short "recorded" reply.
+        try:
+            await self.send(chat_id, replies)
+        except DeliveryError as exc:
+            log.warning("could not tell a flooding Zalo chat to slow down: %s", exc.message)
 
     def _event(self, name: str, message: Mapping[str, Any], message_id: str) -> Event | None:
         if name == "message.text.received":

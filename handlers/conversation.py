@@ -28,6 +28,7 @@ from handlers import (
 )
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
+from handlers.free_text import echo
 from handlers.invitation import InviteLink, no_link
 from handlers.presenting import h
 from handlers.turn import Turn
@@ -193,7 +194,7 @@ class Conversation:
             return [await self._cancel(turn)]
         if name == "lang":
             return [self._set_language(turn, args.strip().lower())]
-        return [Reply(t("unknown.command", turn.lang, name=h(name)))]
+        return [Reply(t("unknown.command", turn.lang, name=h(echo(name))))]
 
     def _tools(self) -> desk_commands.Tools:
         return desk_commands.Tools(

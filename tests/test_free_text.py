@@ -104,3 +104,11 @@ async def test_typed_input_echoed_back_is_cut_short(desk: Conversation, story: B
     assert await _say(desk, story, "lan", "status", long_code) == vi(
         "status.unknown_task", code=echo(long_code)
     )
+
+
+async def test_an_unknown_command_is_echoed_short(
+    conversation: Conversation, session: AsyncSession, commune: Commune
+) -> None:
+    await register(conversation, session, commune.an, AN_CHAT)
+    [reply] = await conversation.handle(AN_CHAT, CommandSent("x" * 5000, ""))
+    assert reply.text == vi("unknown.command", name="x" * (ECHO_MOST - 1) + "…")
