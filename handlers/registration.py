@@ -7,6 +7,7 @@ from typing import Any
 
 from db import audit, identities, invites
 from handlers.catalog import t
+from handlers.chat_added import chat_added
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Reply
@@ -41,6 +42,8 @@ async def start(turn: Turn, code: str) -> Reply:
     )
     await invites.mark_used_by(turn.session, redeemed.invite_id, identity.id)
     await turn.session.refresh(official, ["unit", "leaves"])
+    # One more chat for someone already registered: nobody is left unaware of it.
+    await chat_added(turn.session, official, identity, turn.now)
     audit.record(
         turn.session,
         at=turn.now,
