@@ -71,14 +71,20 @@ def refusal_reasons(
 def content_refusals(files: Sequence[tuple[str, Content]], lang: str) -> list[str]:
     """Why each (name, content) file is refused for what it holds: nothing at all, or not
     the kind its name claims (an .exe renamed .pdf); empty when all are fine."""
-    reasons = []
-    for name, content in files:
-        if _is_empty(content):
-            reasons.append(t("files.empty", lang, name=h(name)))
-        elif not file_signatures.matches(name, content):
-            kind = file_signatures.claimed_kind(name)
-            reasons.append(t("files.not_real", lang, name=h(name), kind=kind))
-    return reasons
+    return [r for name, content in files if (r := content_refusal(name, content, lang))]
+
+
+def content_refusal(
+    name: str, content: Content, lang: str, *, named_by_sender: bool = True
+) -> str | None:
+    """Why this file is refused for what it holds, or None. A name the channel gave (a
+    photo's: Zalo calls every photo .jpg) claims nothing, so only emptiness is judged."""
+    if _is_empty(content):
+        return t("files.empty", lang, name=h(name))
+    if named_by_sender and not file_signatures.matches(name, content):
+        kind = file_signatures.claimed_kind(name)
+        return t("files.not_real", lang, name=h(name), kind=kind)
+    return None
 
 
 def _is_empty(content: Content) -> bool:
@@ -216,9 +222,11 @@ async def files_sent(
         if len(content) > MAX_FILE_BYTES:
             return [Reply(t("report.refused", turn.lang, reasons=refusal_size(turn, incoming)))]
         contents.append(content)
-    reasons = content_refusals(
-        [(f.name, c) for f, c in zip(event.files, contents, strict=True)], turn.lang
-    )
+    reasons = [
+        reason
+        for f, content in zip(event.files, contents, strict=True)
+        if (reason := content_refusal(f.name, content, turn.lang, named_by_sender=not f.is_photo))
+    ]
     if reasons:
         return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
     stored: list[StoredFile] = []

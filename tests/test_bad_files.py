@@ -186,6 +186,24 @@ async def test_an_empty_file_is_refused_in_the_chat(
     assert stored_files(conversation) == []
 
 
+async def test_a_photo_is_named_by_the_channel_so_only_emptiness_is_judged(
+    conversation: Conversation, commune: Commune, session: AsyncSession
+) -> None:
+    await waiting_for_q1(conversation, session, commune)
+
+    def photo(content: bytes) -> IncomingFile:
+        async def fetch() -> bytes:
+            return content
+
+        # Zalo names every photo .jpg, whatever its CDN serves.
+        return IncomingFile("anh-1.jpg", "image/jpeg", None, fetch, is_photo=True)
+
+    (reply,) = await conversation.handle(AN_CHAT, FilesSent([photo(b"")]))
+    assert reply.text == vi("report.refused", reasons=vi("files.empty", name="anh-1.jpg"))
+    (receipt,) = await conversation.handle(AN_CHAT, FilesSent([photo(PNG)]))
+    assert receipt.text.startswith("✅")
+
+
 async def test_a_file_the_channel_will_not_hand_over_gets_the_upload_link(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
