@@ -287,10 +287,19 @@ def _sender(message: Message) -> Sender:
 
 async def _download(bot: object, file_id: str) -> bytes:
     from telegram import Bot
+    from telegram.error import BadRequest
+
+    from handlers.types import FileTooBig
 
     assert isinstance(bot, Bot)
     # The File's path embeds the bot token: it is used here and never stored or logged.
-    telegram_file = await bot.get_file(file_id)
+    try:
+        telegram_file = await bot.get_file(file_id)
+    except BadRequest as exc:
+        # Past 20 MB getFile refuses, even when the message declared a smaller size or none.
+        if "too big" in exc.message.lower():
+            raise FileTooBig(exc.message) from exc
+        raise
     return bytes(await telegram_file.download_as_bytearray())
 
 

@@ -67,6 +67,7 @@ from handlers.uploads import (
     WEB_MAX_FILES,
     UploadPage,
     accept_upload,
+    content_refusals_on_disk,
     refusals,
     template_copies,
     upload_page,
@@ -249,6 +250,11 @@ class _WebApp:
             if reasons:
                 oversize = any(f.size > self.limits.max_file_bytes for f in files)
                 return self._refused(page, reasons, 413 if oversize else 400)
+            # Judged before anything is stored: an .exe renamed .pdf leaves nothing behind.
+            on_disk = [(f.name, f.path) for f in files]
+            reasons = await asyncio.to_thread(content_refusals_on_disk, on_disk, lang)
+            if reasons:
+                return self._refused(page, reasons, 400)
             received = [await self._store(f) for f in files]
         if request.query_params.get("confirm") != CONFIRM_TEMPLATE:
             async with self.sessionmaker() as session:
@@ -264,6 +270,8 @@ class _WebApp:
             )
             if result.state is LinkState.VALID:
                 await session.commit()
+        if result.refused:
+            return self._refused(page, list(result.refused), 400)
         if result.state is not LinkState.VALID or result.receipt is None:
             # Another request used the link, or it expired, while the files came in: the
             # stored files stay (content-addressed, harmless), no submission is recorded.

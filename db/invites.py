@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from db.models import Invite, Official
+from db.models import AuditEntry, Invite, Official
 
 DEFAULT_TTL = timedelta(days=7)
 # 16 random bytes give a 22-character code: short enough to type, far too many to guess.
@@ -25,6 +25,13 @@ CODE_BYTES = 16
 MAX_CODE_LENGTH = 32
 # token_urlsafe's alphabet, which is also everything a Telegram deep-link payload may contain.
 _CODE_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CODE_LENGTH}}}")
+# Guessing codes: after this many wrong codes from one chat within the window, the chat's
+# codes are refused untried until the oldest of them leaves the window. The count is the
+# audit log's (shared by every process, kept across restarts): no table of its own.
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+WRONG_CODE_ACTION = "invite.wrong_code"
+LOCKED_OUT_ACTION = "invite.locked_out"
 
 
 @dataclass(frozen=True)
@@ -125,3 +132,27 @@ async def mark_used_by(session: AsyncSession, invite_id: int, identity_id: int) 
         .values(used_by_identity_id=identity_id)
         .execution_options(synchronize_session=False)
     )
+
+
+async def locked_until(session: AsyncSession, actor: str, now: datetime) -> datetime | None:
+    """Until when the chat `actor` (as the audit log names it) may not try a code, or None
+    when it may: `MAX_WRONG_CODES` wrong codes within `WRONG_CODE_WINDOW` before `now`."""
+    _require_aware(now)
+    # A chat that is not registered has no unit: its entries are the (unit_id NULL, at)
+    # range of the audit log's (unit_id, at) index, the last ten minutes of it.
+    recent = list(
+        await session.scalars(
+            select(AuditEntry.at)
+            .where(
+                AuditEntry.unit_id.is_(None),
+                AuditEntry.at > now - WRONG_CODE_WINDOW,
+                AuditEntry.action == WRONG_CODE_ACTION,
+                AuditEntry.actor == actor,
+            )
+            .order_by(AuditEntry.at.desc())
+            .limit(MAX_WRONG_CODES)
+        )
+    )
+    if len(recent) < MAX_WRONG_CODES:
+        return None
+    return recent[-1] + WRONG_CODE_WINDOW

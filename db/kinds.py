@@ -49,6 +49,15 @@ LEAVE_DECIDED: Final = "leave_decided"
 BLOCKED_NOTICE: Final = "blocked_notice"  # a "vướng mắc" answer and its reason
 SUBMISSION_NOTICE: Final = "submission_notice"  # a late submission, or one after /tralai
 
+# --- kinds written when a chat is registered (rendered when written, like the desk's) -----
+
+# An official's account was bound to one more chat: told on each of their other chats (about
+# that chat, IDENTITY) and to the unit's clerks (about the official, OFFICIAL).
+CHAT_ADDED_NOTICE: Final = "chat_added_notice"
+# The payload key naming the one chat (a `ChannelIdentity` id) a row must go to instead of
+# the chat that reaches its recipient best: the chat being warned is not the newest one.
+TO_CHAT: Final = "to_identity"
+
 # --- kinds written by the web app (rendered when written, like the desk's) ---------------
 
 UPLOAD_RECEIPT: Final = "upload_receipt"  # the receipt of a web upload, sent in the chat

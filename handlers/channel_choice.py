@@ -14,7 +14,8 @@ from handlers.types import Reply
 
 _CHOSEN = {"telegram": Channel.TELEGRAM, "zalo": Channel.ZALO}
 _AUTOMATIC = {"tudong", "tự động", "tu dong", "auto"}
-_NAMES = {Channel.TELEGRAM: "Telegram", Channel.ZALO: "Zalo", Channel.CONSOLE: "console"}
+# How people call each channel (the same in both languages).
+CHANNEL_NAMES = {Channel.TELEGRAM: "Telegram", Channel.ZALO: "Zalo", Channel.CONSOLE: "console"}
 
 
 async def channel_command(turn: Turn, args: str) -> Reply:
@@ -30,7 +31,7 @@ async def channel_command(turn: Turn, args: str) -> Reply:
     elif wanted in _CHOSEN:
         chosen = _CHOSEN[wanted]
         if chosen not in bound:
-            return Reply(t("channel.not_bound", turn.lang, channel=_NAMES[chosen]))
+            return Reply(t("channel.not_bound", turn.lang, channel=CHANNEL_NAMES[chosen]))
     else:
         return Reply(t("channel.usage", turn.lang))
     if official.preferred_channel != chosen:
@@ -49,14 +50,14 @@ async def channel_command(turn: Turn, args: str) -> Reply:
         official.preferred_channel = chosen
     if chosen is None:
         return Reply(t("channel.set_automatic", turn.lang))
-    return Reply(t("channel.set", turn.lang, channel=_NAMES[chosen]))
+    return Reply(t("channel.set", turn.lang, channel=CHANNEL_NAMES[chosen]))
 
 
 def _current(turn: Turn, bound: list[Channel]) -> str:
-    names = ", ".join(_NAMES[c] for c in bound)
+    names = ", ".join(CHANNEL_NAMES[c] for c in bound)
     preferred = turn.official.preferred_channel
     if preferred is not None and preferred in bound:
-        now = t("channel.now_fixed", turn.lang, channel=_NAMES[preferred])
+        now = t("channel.now_fixed", turn.lang, channel=CHANNEL_NAMES[preferred])
     else:
         now = t("channel.now_automatic", turn.lang)
     return t("channel.show", turn.lang, channels=names, now=now)

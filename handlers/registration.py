@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from db import audit, identities, invites
 from handlers.catalog import t
+from handlers.chat_added import chat_added
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Reply
@@ -22,8 +26,15 @@ async def start(turn: Turn, code: str) -> Reply:
         return Reply(f"{greeting}\n{await summary_text(turn)}")
     if not code:
         return Reply(t("register.how", turn.lang))
+    until = await invites.locked_until(turn.session, turn.actor, turn.now)
+    if until is not None:
+        # Too many wrong codes: this one is not even looked up, right or wrong.
+        _audit_refusal(turn, invites.LOCKED_OUT_ACTION, {"until": until.isoformat()})
+        minutes = max(1, math.ceil((until - turn.now).total_seconds() / 60))
+        return Reply(t("register.locked_out", turn.lang, minutes=minutes))
     redeemed = await invites.redeem_invite(turn.session, code, turn.now)
     if redeemed is None:
+        _audit_refusal(turn, invites.WRONG_CODE_ACTION, {})
         return Reply(t("register.bad_code", turn.lang))
     official = redeemed.official
     identity = await identities.bind(
@@ -31,6 +42,8 @@ async def start(turn: Turn, code: str) -> Reply:
     )
     await invites.mark_used_by(turn.session, redeemed.invite_id, identity.id)
     await turn.session.refresh(official, ["unit", "leaves"])
+    # One more chat for someone already registered: nobody is left unaware of it.
+    await chat_added(turn.session, official, identity, turn.now)
     audit.record(
         turn.session,
         at=turn.now,
@@ -47,3 +60,15 @@ async def start(turn: Turn, code: str) -> Reply:
         "register.welcome", turn.lang, name=h(official.full_name), unit=h(official.unit.name)
     )
     return Reply(f"{welcome}\n\n{await summary_text(turn)}\n\n{t('help.body', turn.lang)}")
+
+
+def _audit_refusal(turn: Turn, action: str, details: dict[str, Any]) -> None:
+    # The code itself is never written down: a wrong one may be a right one mistyped.
+    audit.record(
+        turn.session,
+        at=turn.now,
+        actor=turn.actor,
+        action=action,
+        unit_id=None,
+        details={"channel": turn.sender.channel.value, **details},
+    )

@@ -27,13 +27,14 @@ from db.models import (
     TaskState,
 )
 from db.workload import report_items
-from handlers import callbacks, figures_flow, submission_checks
+from handlers import callbacks, figures_flow, file_signatures, submission_checks
 from handlers.catalog import t
 from handlers.clerk import alerts
+from handlers.file_signatures import Content
 from handlers.presenting import file_size, h, moment
 from handlers.status import assigned_task, refusal
 from handlers.turn import Turn
-from handlers.types import Choice, FilesSent, IncomingFile, Reply, UnfetchableFile
+from handlers.types import Choice, FilesSent, FileTooBig, IncomingFile, Reply, UnfetchableFile
 from handlers.upload_offer import UploadUrl, upload_link_text
 
 AWAIT_FILE = "await_file"
@@ -62,7 +63,35 @@ def refusal_reasons(
             reasons.append(t("report.refused_type", lang, name=h(f.name)))
         elif max_bytes is not None and f.size is not None and f.size > max_bytes:
             reasons.append(t("report.refused_size", lang, name=h(f.name)))
+        elif f.size == 0:
+            reasons.append(t("files.empty", lang, name=h(f.name)))
     return reasons
+
+
+def content_refusals(files: Sequence[tuple[str, Content]], lang: str) -> list[str]:
+    """Why each (name, content) file is refused for what it holds: nothing at all, or not
+    the kind its name claims (an .exe renamed .pdf); empty when all are fine."""
+    return [r for name, content in files if (r := content_refusal(name, content, lang))]
+
+
+def content_refusal(
+    name: str, content: Content, lang: str, *, named_by_sender: bool = True
+) -> str | None:
+    """Why this file is refused for what it holds, or None. A name the channel gave (a
+    photo's: Zalo calls every photo .jpg) claims nothing, so only emptiness is judged."""
+    if _is_empty(content):
+        return t("files.empty", lang, name=h(name))
+    if named_by_sender and not file_signatures.matches(name, content):
+        kind = file_signatures.claimed_kind(name)
+        return t("files.not_real", lang, name=h(name), kind=kind)
+    return None
+
+
+def _is_empty(content: Content) -> bool:
+    if isinstance(content, bytes):
+        return not content
+    content.seek(0)
+    return not content.read(1)
 
 
 async def open_obligations(turn: Turn) -> tuple[list[Obligation], list[Obligation]]:
@@ -195,11 +224,29 @@ async def files_sent(
     reasons = refusal_reasons(event.files, turn.lang)
     if reasons:
         return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
-    stored: list[StoredFile] = []
+    # Every file is fetched and judged before any is stored: one bad file keeps them all out.
+    contents: list[bytes] = []
     for incoming in event.files:
-        content = await incoming.fetch()
+        try:
+            content = await incoming.fetch()
+        except FileTooBig:
+            # The channel would not hand it over although its declared size was small.
+            if upload_url is not None:
+                why = t("upload.why_large", turn.lang, name=h(incoming.name))
+                return [await _offer_link(turn, why, upload_url)]
+            return [Reply(t("report.refused", turn.lang, reasons=refusal_size(turn, incoming)))]
         if len(content) > MAX_FILE_BYTES:
             return [Reply(t("report.refused", turn.lang, reasons=refusal_size(turn, incoming)))]
+        contents.append(content)
+    reasons = [
+        reason
+        for f, content in zip(event.files, contents, strict=True)
+        if (reason := content_refusal(f.name, content, turn.lang, named_by_sender=not f.is_photo))
+    ]
+    if reasons:
+        return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
+    stored: list[StoredFile] = []
+    for incoming, content in zip(event.files, contents, strict=True):
         sha256, path = store.put(content)
         stored.append(
             submissions.stored_file(

@@ -68,9 +68,15 @@ class ChoiceTapped:
     data: str
 
 
+class FileTooBig(Exception):
+    """Raised by `IncomingFile.fetch` when the channel refuses to hand the file over for its
+    size, whatever size it declared (Telegram's getFile: "file is too big")."""
+
+
 @dataclass(frozen=True)
 class IncomingFile:
-    """A file the person sent; `fetch` downloads its bytes through the channel."""
+    """A file the person sent; `fetch` downloads its bytes through the channel (raising
+    `FileTooBig` when the channel will not, for the file's size)."""
 
     name: str
     mime_type: str

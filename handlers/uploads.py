@@ -14,9 +14,11 @@ official may have several chats, and the receipt goes to the one they used last.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +35,13 @@ from handlers import figures_flow, submission_checks
 from handlers.catalog import DEFAULT_LANGUAGE, t
 from handlers.clerk import notices
 from handlers.presenting import file_size, h
-from handlers.reports import ACCEPTED_EXTENSIONS, accepted_type, hand_in, receipt_text
+from handlers.reports import (
+    ACCEPTED_EXTENSIONS,
+    accepted_type,
+    content_refusals,
+    hand_in,
+    receipt_text,
+)
 from handlers.submission_checks import template_hashes
 from handlers.types import Choice
 
@@ -65,6 +73,8 @@ class UploadResult:
     state: LinkState
     lang: str = DEFAULT_LANGUAGE
     receipt: str | None = None
+    # Why the files were refused for what they hold; the link is then left unused.
+    refused: tuple[str, ...] = ()
 
 
 def _subject_title(subject: Obligation | Task | None) -> str:
@@ -112,8 +122,16 @@ def refusals(files: Sequence[tuple[str, int]], lang: str) -> list[str]:
                 )
             )
         elif size == 0:
-            reasons.append(t("upload.empty", lang, name=h(name)))
+            reasons.append(t("files.empty", lang, name=h(name)))
     return reasons
+
+
+def content_refusals_on_disk(files: Sequence[tuple[str, Path]], lang: str) -> list[str]:
+    """Why each (name, path) file is refused for what it holds (empty, or not the kind its
+    name claims), read from disk as the chat's files are read from memory."""
+    with contextlib.ExitStack() as stack:
+        opened = [(name, stack.enter_context(path.open("rb"))) for name, path in files]
+        return content_refusals(opened, lang)
 
 
 async def accept_upload(
@@ -127,8 +145,9 @@ async def accept_upload(
     """Record `files` (already in `store`) as one submission through the link.
 
     Nothing changes unless the link is valid at `now`; the caller has checked `refusals`.
-    Without `store` the files are not read: no outline hint, and the figures are asked in
-    the chat. The caller commits.
+    With `store`, a file that is empty or not what its name claims refuses them all (the link
+    stays unused, `refused` says why). Without `store` the files are not read: no content
+    check, no outline hint, and the figures are asked in the chat. The caller commits.
     """
     target: UploadTarget = await upload_target(session, token, now)
     link, subject = target.link, target.subject
@@ -136,6 +155,11 @@ async def accept_upload(
         return UploadResult(target.state, link.official.language if link else DEFAULT_LANGUAGE)
     official = link.official
     lang = official.language
+    if store is not None:
+        on_disk = [(f.name, store.path_of(f.path)) for f in files]
+        refused = content_refusals_on_disk(on_disk, lang)
+        if refused:
+            return UploadResult(LinkState.VALID, lang, refused=tuple(refused))
     # The link is used up first, conditionally: of two POSTs racing on one link, one wins.
     if not await use_upload_link(session, link.id, None, now):
         return UploadResult(LinkState.USED, lang)

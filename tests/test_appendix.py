@@ -32,6 +32,7 @@ from handlers.types import ChoiceTapped, CommandSent, FilesSent, IncomingFile, R
 from handlers.uploads import accept_upload
 from tests.conftest import ROOT
 from tests.factories import Commune, build_commune
+from tests.sample_files import office_open_xml
 from tests.test_conversation import AN_CHAT, TZ, a_file, count, fetch_all, fetch_one, register
 from tests.test_figures_chat import CCHC_INDICATORS, Q1, datas, line, question
 from tests.wording import vi
@@ -367,7 +368,9 @@ async def test_a_file_that_is_no_workbook_is_said_so(
     conversation: Conversation, commune: Commune, session: AsyncSession
 ) -> None:
     await register(conversation, session, commune.an, AN_CHAT)
-    _receipt, first = await hand_in(conversation, commune, an_xlsx("hong.xlsx", b"khong phai"))
+    _receipt, first = await hand_in(
+        conversation, commune, an_xlsx("hong.xlsx", office_open_xml("xlsx", "<khong phai"))
+    )
     assert first.text.startswith(
         vi(
             "figures.appendix_problems",

@@ -18,8 +18,10 @@ from db.clock import FixedClock
 from db.migrate import upgrade
 from db.models import Submission
 from db.session import make_engine, make_sessionmaker
+from handlers.presenting import file_size
 from tests.fakebotapi import FakeBotApi
 from tests.fakebotapi.state import StoredMessage
+from tests.sample_files import office_open_xml
 from tests.test_clerk_cli import plain
 from tests.test_clerk_desk import OVERDUE_MARCH_11
 from tests.test_clerk_scenario import BaBich, local, march_story
@@ -118,7 +120,8 @@ async def test_the_clerk_asks_quahan_and_gets_a_file_back(office: Office) -> Non
 
 async def test_a_file_sent_on_telegram_comes_back_by_its_file_id(office: Office) -> None:
     chat = office.chat("mai")
-    sent = office.server.user_sends_document(chat, "BC Quý I - TCKT v2.xlsx", b"xlsx v2")
+    xlsx = office_open_xml("xlsx", "v2")
+    sent = office.server.user_sends_document(chat, "BC Quý I - TCKT v2.xlsx", xlsx)
     question = await office.server.wait_for_message(
         chat, after=sent["message"]["message_id"], timeout=10
     )
@@ -135,7 +138,9 @@ async def test_a_file_sent_on_telegram_comes_back_by_its_file_id(office: Office)
         "report.receipt",
         title=Q1_TITLE,
         version=2,
-        files=vi("report.file_line", name="BC Quý I - TCKT v2.xlsx", size="7 B"),
+        files=vi(
+            "report.file_line", name="BC Quý I - TCKT v2.xlsx", size=file_size(len(xlsx), "vi")
+        ),
         time="11/03/2024 09:00",
         timeliness=vi("report.late", days=1, due="10/03/2024"),
         start="15/12/2023",

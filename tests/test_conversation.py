@@ -29,6 +29,7 @@ from db.models import (
 )
 from handlers.callbacks import CANCEL_DATA, obligation_data, status_data, task_data
 from handlers.conversation import Conversation
+from handlers.presenting import file_size
 from handlers.types import (
     ChoiceTapped,
     CommandSent,
@@ -39,6 +40,7 @@ from handlers.types import (
     TextSent,
 )
 from tests.factories import Commune
+from tests.sample_files import sample
 from tests.wording import days_late, days_left, due_part, en, state, vi
 
 T = TypeVar("T")
@@ -51,9 +53,14 @@ def local(day: int, month: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2024, month, day, hour, minute, tzinfo=TZ)
 
 
-def a_file(
-    name: str, content: bytes = b"%PDF-1.4 bao cao", size: int | None = None
-) -> IncomingFile:
+PDF = b"%PDF-1.4 bao cao"
+
+
+def a_file(name: str, content: bytes | None = None, size: int | None = None) -> IncomingFile:
+    """A file sent in the chat: by default a real minimal file of the kind its name says."""
+    if content is None:
+        content = PDF if name.endswith(".pdf") else sample(name)
+
     async def fetch() -> bytes:
         return content
 
@@ -349,7 +356,7 @@ async def test_report_flow_gives_a_receipt_and_versions(
 
     clock.set(local(10, 3, 23, 59))
     (receipt,) = await conversation.handle(
-        AN_CHAT, FilesSent([a_file("bao-cao-q1.pdf", b"x" * 2048)])
+        AN_CHAT, FilesSent([a_file("bao-cao-q1.pdf", b"%PDF-1.4" + b"x" * 2040)])
     )
     assert receipt.text == vi(
         "report.receipt",
@@ -384,7 +391,7 @@ async def test_report_flow_gives_a_receipt_and_versions(
     assert all(f.submission_id is not None for f in files)
     assert files[0].channel_file_id == "id-bao-cao-q1.pdf"
     stored = conversation.store.path_of(files[0].path)
-    assert stored.read_bytes() == b"x" * 2048 and stored.name == files[0].sha256
+    assert stored.read_bytes() == b"%PDF-1.4" + b"x" * 2040 and stored.name == files[0].sha256
     assert await count(session, ConversationState) == 0
 
 
@@ -407,7 +414,7 @@ async def test_a_file_without_report_asks_which_obligation(
             title="Báo cáo CCHC 6 tháng đầu năm 2024",
             version=1,
             files="\n".join(
-                vi("report.file_line", name=name, size="16 B")
+                vi("report.file_line", name=name, size=file_size(len(sample(name)), "vi"))
                 for name in ("a.docx", "b.xlsx", "c.jpg")
             ),
             time="08/03/2024 08:00",

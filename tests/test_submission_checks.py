@@ -24,6 +24,7 @@ from handlers.submission_checks import docx_paragraphs, heading_key, missing_hea
 from handlers.types import ChoiceTapped, CommandSent, FilesSent, IncomingFile, Reply, TextSent
 from tests.conftest import ROOT
 from tests.factories import Commune, build_commune
+from tests.sample_files import office_open_xml
 from tests.test_conversation import AN_CHAT, TZ, a_file, count, fetch_all, register
 from tests.test_figures_chat import CCHC_INDICATORS, datas, question
 from tests.wording import vi
@@ -161,7 +162,9 @@ async def test_a_complete_docx_or_no_docx_gets_no_hint(
     (receipt,) = await hand_in(conversation, commune, incoming("bao-cao.docx", report))
     assert receipt.text == q1_receipt("bao-cao.docx", len(report))
     (pdf,) = await hand_in(conversation, commune, a_file("bao-cao.pdf"))
-    (broken,) = await hand_in(conversation, commune, incoming("hong.docx", b"PK not a docx"))
+    (broken,) = await hand_in(
+        conversation, commune, incoming("hong.docx", office_open_xml("docx", "<not a document"))
+    )
     for reply in (pdf, broken):
         assert HINT not in reply.text
     assert await count(session, Submission) == 3

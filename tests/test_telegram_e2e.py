@@ -39,9 +39,11 @@ from db.models import (
 )
 from db.session import make_engine, make_sessionmaker
 from handlers.callbacks import status_data
+from handlers.presenting import file_size
 from tests.factories import Commune, build_commune
 from tests.fakebotapi import FakeBotApi
 from tests.fakebotapi.state import StoredMessage
+from tests.sample_files import office_open_xml
 from tests.wording import days_left, due_part, pattern, state, vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,6 +51,8 @@ AN = 5001
 BINH = 5002
 STRANGER = 5999
 PDF = b"%PDF-1.4\n" + b"bao cao quy I " * 200
+DOCX = office_open_xml("docx")
+XLSX = office_open_xml("xlsx")
 
 
 @dataclass
@@ -297,10 +301,10 @@ def q1_receipt(files: str | None) -> str:
 async def test_an_album_of_three_files_is_one_submission(bench: Bench) -> None:
     await bench.register(bench.commune.an, AN)
     first = bench.server.user_sends_document(
-        AN, "bao-cao.docx", b"docx-bytes", "application/msword", media_group_id="alb1"
+        AN, "bao-cao.docx", DOCX, "application/msword", media_group_id="alb1"
     )
     bench.server.user_sends_document(
-        AN, "phu-luc.xlsx", b"xlsx-bytes", "application/vnd.ms-excel", media_group_id="alb1"
+        AN, "phu-luc.xlsx", XLSX, "application/vnd.ms-excel", media_group_id="alb1"
     )
     bench.server.user_sends_photo(AN, b"\xff\xd8\xff jpeg", media_group_id="alb1")
     question = await bench.server.wait_for_message(
@@ -317,8 +321,8 @@ async def test_an_album_of_three_files_is_one_submission(bench: Bench) -> None:
     lines = found["files"].split("\n")
     assert len(lines) == 3
     assert lines[:2] == [
-        vi("report.file_line", name="bao-cao.docx", size="10 B"),
-        vi("report.file_line", name="phu-luc.xlsx", size="10 B"),
+        vi("report.file_line", name="bao-cao.docx", size=file_size(len(DOCX), "vi")),
+        vi("report.file_line", name="phu-luc.xlsx", size=file_size(len(XLSX), "vi")),
     ]
     assert re.fullmatch(pattern("report.file_line", size="8 B"), lines[2])
     assert await bench.count(Submission) == 1

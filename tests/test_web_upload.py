@@ -51,9 +51,10 @@ from handlers.presenting import file_size
 from handlers.uploads import WEB_MAX_FILE_BYTES, refusals
 from tests.conftest import ROOT
 from tests.factories import Commune, build_commune
+from tests.sample_files import office_open_xml
 from tests.wording import en, vi
 
-DOCX = b"PK\x03\x04" + b"word/document.xml bao cao " * 300
+DOCX = office_open_xml("docx", "bao cao " * 300)
 PDF = b"%PDF-1.4\n" + "báo cáo quý I ".encode() * 400
 BOUNDARY = "----nhacviecTestBoundary7MA4YWxk"
 
@@ -301,7 +302,7 @@ async def test_an_empty_file_shows_the_form_again(site: Site) -> None:
     token = await site.link()
     response = await site.client.post(f"/u/{token}", files=[("files", ("q1.pdf", b""))])
     assert response.status_code == 400
-    assert vi("upload.empty", name="q1.pdf") in page_text(response)
+    assert vi("files.empty", name="q1.pdf").removeprefix("• ") in page_text(response)
     await assert_nothing_kept(site, token)
 
 
@@ -751,7 +752,7 @@ async def test_a_filled_appendix_uploaded_shows_its_figures_and_the_chat_asks_to
 
 
 async def test_a_copy_of_the_template_is_handed_in_only_when_confirmed(site: Site) -> None:
-    template = b"PK\x03\x04 mau phu luc chua dien " * 40
+    template = office_open_xml("xlsx", "mau phu luc chua dien " * 40)
     _, path = site.store.put(template)
     async with site.sessionmaker() as session:
         q1 = await session.get(Obligation, site.commune.q1.id)
