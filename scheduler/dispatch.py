@@ -63,7 +63,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import outbox, reachability
 from db.audit import record
 from db.clock import Clock, SystemClock
-from db.kinds import IDENTITY, OFFICIAL, UNREACHABLE_NOTICE
+from db.kinds import IDENTITY, OFFICIAL, TO_CHAT, UNREACHABLE_NOTICE
 from db.models import Channel, ChannelIdentity, Official, Reminder, ReminderStatus
 from db.outbox import NewReminder
 from scheduler.delivery import DeliveryError, Transport
@@ -398,10 +398,12 @@ class Dispatcher(Generic[Message]):
         best: dict[int, ChannelIdentity] = {}
         best_rank: dict[int, tuple[bool, datetime, int, int]] = {}
         known: set[int] = set()
+        reachable: dict[int, ChannelIdentity] = {}
         for identity, chosen in identities:
             known.add(identity.official_id)
             if not identity.reachable:
                 continue
+            reachable[identity.id] = identity
             rank = self._rank(identity, chosen)
             if identity.official_id not in best or rank > best_rank[identity.official_id]:
                 best[identity.official_id] = identity
@@ -409,7 +411,15 @@ class Dispatcher(Generic[Message]):
         chats: dict[int, tuple[_Chat[Message], list[Reminder]]] = {}
         nowhere: list[Reminder] = []
         for row in rows:
-            target = best.get(row.recipient_id)
+            # A row for one chat in particular (the warning that a chat was added goes to the
+            # earlier ones): that chat or none, never the best-ranked one.
+            to_chat = (row.payload or {}).get(TO_CHAT)
+            if to_chat is not None:
+                target = reachable.get(int(to_chat))
+                if target is not None and target.official_id != row.recipient_id:
+                    target = None
+            else:
+                target = best.get(row.recipient_id)
             if target is None:
                 nowhere.append(row)
                 continue

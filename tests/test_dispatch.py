@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.clock import FixedClock
 from db.identities import bind
-from db.kinds import UNREACHABLE_NOTICE
+from db.kinds import TO_CHAT, UNREACHABLE_NOTICE
 from db.models import (
     AuditEntry,
     Channel,
@@ -249,19 +249,20 @@ async def test_concurrent_claims_on_two_engines_never_share_a_row(
         one = office.dispatcher(ScriptedTransport(), "w1")
         two = other.dispatcher(ScriptedTransport(), "w2")
 
-        async def claims(d: Dispatcher) -> list[int]:
-            got: list[int] = []
-            for _ in range(12):
-                got += [r.id for r in await d.claim(T0, limit=7)]
+        async def claims(d: Dispatcher) -> list[Reminder]:
+            got: list[Reminder] = []
+            for _ in range(20):
+                got += await d.claim(T0, limit=7)
             return got
 
         mine, theirs = await asyncio.gather(claims(one), claims(two))
     finally:
         await engine.dispose()
 
-    assert not set(mine) & set(theirs)
+    assert not {r.id for r in mine} & {r.id for r in theirs}
     assert len(mine) + len(theirs) == 120
-    assert mine and theirs
+    # A person's rows are one worker's while it holds them: never two writing to one chat.
+    assert not {r.recipient_id for r in mine} & {r.recipient_id for r in theirs}
 
 
 async def test_a_crash_between_claim_and_send_resends_once_after_the_lease(
@@ -1071,3 +1072,46 @@ def test_rate_limits_scale_and_refuse_nonsense() -> None:
         RateLimits(per_chat_per_second=0)
     with pytest.raises(ValueError):
         RateLimits(headroom=1.5)
+
+
+# --- a row for one chat in particular ------------------------------------------------------
+
+
+async def test_a_row_for_one_chat_goes_there_not_to_the_best_ranked_chat(
+    office: Office, session: AsyncSession
+) -> None:
+    an = office.commune.an
+    first = await office.identity(an)
+    newer = await bind_chat(session, an, "7009")  # bound later: ranks first from now on
+    newer.last_seen_at = T0
+    await session.commit()
+    told, usual = await office.add(
+        new_reminder(
+            office.commune,
+            an,
+            kind="nudge",
+            payload={TO_CHAT: first.id},
+            due=T0 - timedelta(minutes=1),
+        ),
+        due(office, an),
+    )
+    transport = ScriptedTransport()
+
+    await office.dispatcher(transport).run_once()
+
+    assert transport.to(AN_CHAT) == [told]
+    assert transport.to("7009") == [usual]
+
+
+async def test_a_worker_leaves_a_person_another_worker_wrote_to_a_moment_ago(
+    office: Office,
+) -> None:
+    an = office.commune.an
+    await office.add(due(office, an, -1))
+    await office.dispatcher(ScriptedTransport(), "w1").run_once()  # sent at T0
+    later = await office.add(due(office, an, 0, kind="due_day"))
+    second = office.dispatcher(ScriptedTransport(), "w2")
+
+    # Within Telegram's one second per chat of w1's message: not w2's to send yet.
+    assert await second.claim(T0 + timedelta(milliseconds=500)) == []
+    assert [r.id for r in await second.claim(T0 + timedelta(seconds=1))] == later
