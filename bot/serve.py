@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -245,15 +246,8 @@ async def _start_telegram(
     stop: asyncio.Event,
 ) -> None:
     def token_rejected() -> None:
-        # Revoked at @BotFather while running: nothing will work until someone fixes the
-        # token, so the process ends with one line and a non-zero exit (the service manager
-        # shows it failed) instead of running on deaf.
-        if not application.running:
-            return  # at start: `_telegram_up` says it in one line and ends the run
-        if running.fatal is None:
-            log.error("Telegram rejected TELEGRAM_TOKEN while running; stopping")
-            running.fatal = t("cli.run.telegram_token_rejected", "vi")
-        stop.set()
+        if application.running:  # at start, `_telegram_up` says it in one line and ends
+            _end_run(running, stop, "Telegram", t("cli.run.telegram_token_rejected", "vi"))
 
     application, channel = build_application(
         settings,
@@ -298,6 +292,16 @@ async def _start_telegram(
     running.transports.append(channel.transport)
 
 
+def _end_run(running: _Running, stop: asyncio.Event, platform: str, message: str) -> None:
+    """A token revoked while running: nothing will work until someone fixes it, so `run` ends
+    with one line and a non-zero exit (the service manager shows it failed) instead of
+    running on deaf."""
+    if running.fatal is None:
+        log.error("%s rejected the bot's token while running; stopping", platform)
+        running.fatal = message
+    stop.set()
+
+
 async def _stop_telegram(
     application: Application,  # type: ignore[type-arg]
     channel: TelegramChannel,
@@ -336,6 +340,9 @@ async def _start_zalo(
         health=health,
     )
     channel = ZaloChannel(conversation, transport, sessionmaker, clock, bot_id, health)
+    channel.token_rejected = partial(
+        _end_run, running, stop, "Zalo", t("cli.run.zalo_token_rejected", "vi")
+    )
     forgetting = asyncio.create_task(_forget_old_updates(sessionmaker, clock, stop))
     stack.push_async_callback(_finish, forgetting)
     if webhook:

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel_health import ChannelHealth
 from bot.outages import ConnectionWatch
 from bot.reply_delivery import deliver_handled
-from bot.zalo_api import network_error
+from bot.zalo_api import ZaloApiError, network_error
 from bot.zalo_transport import HEALTH_NAME, ZaloTransport
 from db import received_updates
 from db.clock import Clock
@@ -118,6 +118,8 @@ class ZaloChannel:
         self._groups_refused: dict[str, float] = {}
         self._acting: set[asyncio.Task[None]] = set()
         self.gate = ChatGate(monotonic=monotonic)
+        # Called when Zalo answers 401 to a poll (the token revoked while running).
+        self.token_rejected: Callable[[], None] | None = None
 
     # --- updates in -------------------------------------------------------------------
 
@@ -270,6 +272,10 @@ class ZaloChannel:
             except _Stopped:
                 return
             except Exception as exc:
+                if isinstance(exc, ZaloApiError) and exc.code == 401 and self.token_rejected:
+                    # Revoked while running: no backoff will help; `run` ends in one line.
+                    self.token_rejected()
+                    return
                 # ZaloApiError above all; anything else must not end the loop either.
                 if self.health is not None:
                     self.health.failed(HEALTH_NAME, str(exc))

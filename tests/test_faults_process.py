@@ -442,3 +442,20 @@ async def test_a_reminder_worker_without_any_plan_says_how_to_load_one_and_exits
     assert code == 1
     assert err == f"error: {vi('cli.run.no_plan')}\n"
     assert not server.requests_for("sendMessage")
+
+
+async def test_a_zalo_token_revoked_while_running_is_one_line_and_a_non_zero_exit(
+    loaded: str, tmp_path: Path
+) -> None:
+    async with FakeZaloApi() as server:
+        env = {"ZALO_TOKEN": server.token, "ZALO_API_URL": server.url, "DATA_DIR": str(tmp_path)}
+        user = server.add_user(display_name="Người lạ")
+        async with bot_process(loaded, env) as bot:
+            await server.wait_for(lambda: server.polling, timeout=30)
+            token = server.token
+            server.token = WRONG_ZALO_TOKEN  # a new token made in Zalo Bot Manager
+            server.user_sends_text(user, "/huongdan")  # ends the long poll under way
+            await asyncio.wait_for(bot.process.wait(), timeout=60)
+            assert await bot.stop() == 1
+    assert len(bot.matching(vi("cli.run.zalo_token_rejected"))) == 1, "\n".join(bot.lines)
+    clean(bot, token)
