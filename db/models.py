@@ -128,6 +128,12 @@ class Unit(Base):
     deadline_on_day_off: Mapped[str] = mapped_column(
         String(24), default="keep", server_default=text("'keep'")
     )
+    # Issue 16: the office's own name as the plan gives it (since 2025 "Văn phòng HĐND và
+    # UBND xã"; None: the catalog's default), the decimals of the percentages the desk writes
+    # (the seed writes 13,56%), and whether the plan is sample data (the bundled Ba Bích).
+    office_name: Mapped[str | None] = mapped_column(String(200))
+    percent_decimals: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     officials: Mapped[list[Official]] = relationship(back_populates="unit")
 
@@ -241,6 +247,16 @@ class Task(Base):
     checkin_start: Mapped[date | None] = mapped_column(Date)
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Issue 16: the assigning document (số, ngày, cơ quan ban hành) and the expected output
+    # (sản phẩm); `roles_illustrative` marks a lead and coordinators the plan made up for a
+    # sample (the seed names none for 2.1–2.9), shown as such.
+    basis_number: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    basis_date: Mapped[date | None] = mapped_column(Date)
+    basis_issuer: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    product: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    roles_illustrative: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
     assignees: Mapped[list[TaskAssignee]] = relationship(
         back_populates="task", cascade="all, delete-orphan"
