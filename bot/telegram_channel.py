@@ -31,8 +31,7 @@ from bot.outages import ConnectionWatch
 from bot.reply_delivery import deliver_handled, language_of
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
-from bot.telegram_updates import ChatOrderedUpdates, readable_updates
-from db.models import Channel
+from bot.telegram_updates import ChatOrderedUpdates, readable_updates, telegram_sender
 from handlers.catalog import t
 from handlers.chat_gate import ChatGate
 from handlers.types import (
@@ -179,12 +178,7 @@ class TelegramChannel:
             message = query.message
             if not isinstance(message, Message) or message.chat.type != "private":
                 return
-            sender = Sender(
-                Channel.TELEGRAM,
-                str(message.chat_id),
-                query.from_user.full_name,
-                query.from_user.language_code,
-            )
+            sender = telegram_sender(message.chat_id, query.from_user)
             replies = await self.conversation.handle(sender, ChoiceTapped(query.data or ""))
             notice = next((r.notice for r in replies if r.notice), None)
             answered = True
@@ -276,13 +270,7 @@ class TelegramChannel:
 
 
 def _sender(message: Message) -> Sender:
-    user = message.from_user
-    return Sender(
-        Channel.TELEGRAM,
-        str(message.chat_id),
-        user.full_name if user else "",
-        user.language_code if user else None,
-    )
+    return telegram_sender(message.chat_id, message.from_user)
 
 
 async def _download(bot: object, file_id: str) -> bytes:

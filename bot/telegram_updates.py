@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import Update, User
 from telegram.ext import BaseUpdateProcessor
 
 from db.models import Channel
@@ -82,10 +82,14 @@ def _private_sender(update: object) -> Sender | None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return None
-    user = update.effective_user
+    return telegram_sender(chat.id, update.effective_user)
+
+
+def telegram_sender(chat_id: int, user: User | None) -> Sender:
+    """Who speaks in a private Telegram chat, for the conversation."""
     return Sender(
         Channel.TELEGRAM,
-        str(chat.id),
+        str(chat_id),
         user.full_name if user else "",
         user.language_code if user else None,
     )
