@@ -247,7 +247,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
         title=Q1,
         due="10/03/2024",
         share="9/10",
-        percent="90,0%",
+        rate="chiếm 90,0%",
     )
     assert shown(block) in overdue
     thu = overdue_person(
