@@ -186,6 +186,8 @@ async def _obligation_reminder(
     if files:
         lines.append(t("remind.templates", lang, count=len(files)))
     lines.append(t("remind.report_action", lang))
+    if _overdue(payload):
+        lines.append(t("remind.overdue_request", lang))
     button = Choice(t("button.report", lang), callbacks.obligation_data(obligation.id))
     return Reply("\n".join(lines), [[button]], files=files)
 
@@ -295,13 +297,20 @@ async def _task_reminder(
             status=status,
         )
         return Reply(text, choices)
-    deadline = _deadline_line(payload, f"{task.code} {task.title}", lang)
-    return Reply(f"{deadline}\n{t('remind.task_action', lang)}", choices)
+    lines = [_deadline_line(payload, f"{task.code} {task.title}", lang)]
+    if _overdue(payload):
+        lines.append(t("remind.overdue_request_task", lang))
+    lines.append(t("remind.task_action", lang))
+    return Reply("\n".join(lines), choices)
+
+
+def _overdue(payload: dict[str, Any]) -> bool:
+    return "days_late" in payload and payload["days_late"] > 0
 
 
 def _deadline_line(payload: dict[str, Any], title: str, lang: str) -> str:
     due = format_date(date.fromisoformat(payload["due_date"]))
-    if "days_late" in payload and payload["days_late"] > 0:
+    if _overdue(payload):
         return t("remind.overdue", lang, title=h(title), days=payload["days_late"], due=due)
     return t("remind.before", lang, title=h(title), due=due, when=_when(payload, lang))
 

@@ -96,7 +96,7 @@ SUMMARY_Q1 = "\n\n".join(
             code="CCHC-Q1-2024",
             title=Q1_TITLE,
             due_part=vi("clerk.due", due="10/03/2024"),
-            when="11/03/2024 09:00",
+            when="09:00 ngày 11/03/2024",
         ),
         "\n".join(
             [
@@ -125,7 +125,7 @@ SUMMARY_TASK_24 = "\n\n".join(
             code="2.4",
             title="Số hóa hồ sơ TTHC, hạn chế trễ hẹn; kết nối CSDL quốc gia về dân cư",
             due_part=vi("when.no_due").capitalize(),
-            when="11/03/2024 09:00",
+            when="09:00 ngày 11/03/2024",
         ),
         "\n".join(
             [
@@ -399,7 +399,7 @@ async def test_officials_are_refused_and_learn_nothing(
         ("export", "2024"),
     ]:
         (reply,) = await desk.handle(story.chats["hoa"], CommandSent(command, args))
-        assert reply.text == vi("clerk.refuse")
+        assert reply.text == vi("clerk.refuse", office=vi("office.default"))
         assert not reply.files and not reply.choices
     assert await fetch(session, select(func.count()).select_from(AuditEntry)) == before
     assert await fetch(session, select(func.count()).select_from(Reminder)) == [1]
@@ -412,10 +412,10 @@ async def test_unregistered_chats_only_learn_how_to_register(
 ) -> None:
     for command, args in [("quahan", ""), ("tonghop", "CCHC-Q1"), ("get", "1"), ("giahan", "")]:
         text = await ask(desk, STRANGER, command, args)
-        assert text == vi("register.how")
+        assert text == vi("register.how", office=vi("office.default"))
         assert "CCHC" not in text and "Ba Bích" not in text
     (tap,) = await desk.handle(STRANGER, ChoiceTapped("xa:1"))
-    assert tap.text == vi("register.how")
+    assert tap.text == vi("register.how", office=vi("office.default"))
 
 
 async def test_help_shows_the_desk_to_clerks_and_leaders_only(

@@ -145,4 +145,4 @@ async def test_baocao_needs_a_report_and_the_desk(desk: Conversation, story: BaB
     (reply,) = await desk.handle(story.chats["nhut"], CommandSent("compile", "Q9"))
     assert reply.text == vi("compile.unknown", query="Q9")
     (reply,) = await desk.handle(story.chats["lan"], CommandSent("baocao", "CCHC-Q1"))
-    assert (reply.text, reply.files) == (vi("clerk.refuse"), ())
+    assert (reply.text, reply.files) == (vi("clerk.refuse", office=vi("office.default")), ())

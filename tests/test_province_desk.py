@@ -284,7 +284,7 @@ async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
                 code="CCHC-Q1-2024",
                 title=Q1_TITLE,
                 due_part=vi("clerk.due", due="15/03/2024"),
-                when="19/03/2024 09:00",
+                when="09:00 ngày 19/03/2024",
             ),
             "\n".join(
                 [

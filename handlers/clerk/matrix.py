@@ -29,7 +29,7 @@ from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.compilation import ratio_text
 from handlers.free_text import echo
 from handlers.indicators import Total, totals
-from handlers.presenting import h, moment, state_label
+from handlers.presenting import as_of, h, state_label
 from handlers.rates import rate, share
 
 REPORT_ORDER = (
@@ -110,7 +110,7 @@ def _report_head(desk: Desk, obligation: Obligation) -> str:
         code=h(obligation.code),
         title=h(obligation.title),
         due_part=t("clerk.due", desk.lang, due=format_date(obligation.due_date)),
-        when=moment(desk.now, desk.tz),
+        when=as_of(desk.now, desk.tz, desk.lang),
     )
 
 
@@ -243,7 +243,7 @@ async def _task_matrix(desk: Desk, task: Task) -> str:
         code=h(task.code),
         title=h(task.title),
         due_part=due_part,
-        when=moment(desk.now, desk.tz),
+        when=as_of(desk.now, desk.tz, desk.lang),
     )
     order = TASK_ORDER if task.due_date else UNDATED_TASK_ORDER
     blocks = [head, await _counts(desk, outcomes, order, "clerk.task")]
