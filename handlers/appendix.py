@@ -25,6 +25,7 @@ from db.files import FileStore
 from db.models import StoredFile
 from db.names import fold_name
 from handlers.catalog import t
+from handlers.free_text import shorten
 from handlers.indicators import NotANumber, parse_number, parse_yes_no
 from handlers.presenting import h
 
@@ -191,7 +192,7 @@ def _count(value: object) -> Figure | str:
 
 def _shown(value: object) -> str:
     text = "" if value is None else str(value).strip()
-    return text if len(text) <= 40 else text[:39] + "…"
+    return shorten(text, 40)
 
 
 async def read_submitted(

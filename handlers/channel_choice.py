@@ -9,6 +9,7 @@ from __future__ import annotations
 from db import audit
 from db.models import Channel
 from handlers.catalog import t
+from handlers.office import office_name
 from handlers.turn import Turn
 from handlers.types import Reply
 
@@ -31,7 +32,10 @@ async def channel_command(turn: Turn, args: str) -> Reply:
     elif wanted in _CHOSEN:
         chosen = _CHOSEN[wanted]
         if chosen not in bound:
-            return Reply(t("channel.not_bound", turn.lang, channel=CHANNEL_NAMES[chosen]))
+            office = office_name(official.unit, turn.lang)
+            return Reply(
+                t("channel.not_bound", turn.lang, channel=CHANNEL_NAMES[chosen], office=office)
+            )
     else:
         return Reply(t("channel.usage", turn.lang))
     if official.preferred_channel != chosen:

@@ -21,6 +21,7 @@ from db.models import ChannelIdentity, Official
 from handlers.catalog import t
 from handlers.channel_choice import CHANNEL_NAMES
 from handlers.clerk.notices import Notice, queue
+from handlers.office import office_name
 from handlers.presenting import h, moment
 
 
@@ -56,7 +57,11 @@ async def chat_added(
             subject_id=chat.id,
             ref=ref,
             text=t(
-                "chat_added.to_official", official.language, channel=channel, time=moment(now, tz)
+                "chat_added.to_official",
+                official.language,
+                channel=channel,
+                time=moment(now, tz),
+                office=office_name(official.unit, official.language),
             ),
             details={TO_CHAT: chat.id},
         )

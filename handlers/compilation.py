@@ -31,7 +31,8 @@ from db.names import fold_name
 from db.plan.current import active_tasks
 from db.unit_tree import fed_report, unit_names_of
 from handlers.catalog import t
-from handlers.indicators import Total, format_number, percent_text, totals
+from handlers.indicators import Total, format_number, totals
+from handlers.rates import rate, share
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class Compilation:
     tz: ZoneInfo
     # The submitters are the child units (a province's report from its communes).
     by_units: bool = False
+    # The decimals of the unit's own percentages (how many have handed in).
+    percent_decimals: int = 1
 
     @property
     def handed_in(self) -> int:
@@ -125,6 +128,7 @@ async def compile_obligation(
         key=lambda p: (fold_name(p.department), *_name_order(p.name, p.official_id)),
     )
     return Compilation(
+        percent_decimals=unit.percent_decimals,
         unit_name=unit.name,
         reports_to=await _reported_to(session, obligation, unit),
         code=obligation.code,
@@ -230,10 +234,16 @@ def ratio_text(total: Total, lang: str) -> str:
     """A unit's ratio as the documents write it: "162/376, đạt 43,1%"."""
     assert total.numerator is not None and total.denominator is not None
     indicator = total.indicator
-    key = "compile.ratio_good" if good_rate(indicator) else "compile.ratio_bad"
-    share = f"{format_number(total.numerator, lang)}/{format_number(total.denominator, lang)}"
-    percent = percent_text(total.numerator, total.denominator, lang, indicator.decimals)
-    return t(key, lang, share=share, percent=percent)
+    in_words = rate(
+        total.numerator,
+        total.denominator,
+        lang,
+        good=good_rate(indicator),
+        decimals=indicator.decimals,
+    )
+    return t(
+        "compile.ratio", lang, share=share(total.numerator, total.denominator, lang), rate=in_words
+    )
 
 
 def total_text(compilation: Compilation, code: str, lang: str) -> str:

@@ -30,6 +30,7 @@ from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
 from handlers.free_text import echo
 from handlers.invitation import InviteLink, no_link
+from handlers.office import office_name
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.typed_answers import typed_answer
@@ -135,7 +136,7 @@ class Conversation:
                 # Zalo has no deep links: the person sends the code the clerk gave them.
                 return [await registration.start(turn, event.text.strip())]
             # Strangers learn how to register and nothing else about the commune.
-            return [Reply(t("register.how", turn.lang))]
+            return [Reply(t("register.how", turn.lang, office=office_name(None, turn.lang)))]
         if isinstance(event, CommandSent):
             return await self._command(turn, ALIASES.get(event.name, event.name), event.args)
         if isinstance(event, ChoiceTapped):

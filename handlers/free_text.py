@@ -3,7 +3,8 @@
 Stored text (a reason, a comment, a text figure) over its limit is refused with a polite
 reply and nothing changes — it is never cut silently, since what a person wrote is kept as
 written. Input echoed back in a reply (a code, a name or a date not understood) is only a
-reminder of what was typed, so it is cut short, at a word, with "…".
+reminder of what was typed, so it is cut short, at a word, with "…" — as is a title too long
+for a button (`shorten`, the one place text is shortened).
 """
 
 from __future__ import annotations
@@ -41,13 +42,20 @@ def too_long(text: str, limit: TextLimit, lang: str) -> str | None:
 
 
 def echo(text: str, most: int = ECHO_MOST) -> str:
-    """`text` on one line and at most `most` characters, cut at a word with "…" (not escaped:
-    the caller escapes it like any other text)."""
+    """Typed input echoed back: `shorten` to `most` characters (not escaped: the caller
+    escapes it like any other text)."""
+    return shorten(text, most)
+
+
+def shorten(text: str, most: int) -> str:
+    """`text` on one line and at most `most` characters, cut at a word with "…": an echo, or a
+    title on a button ("…đội ngũ công chức", never "…đội ngũ công chứ")."""
     flat = " ".join(text.split())
     if len(flat) <= most:
         return flat
     cut = flat[: most - 1]
-    space = cut.rfind(" ")
-    if space >= most // 2:  # a word boundary not too far back; else cut inside the word
-        cut = cut[:space]
+    if flat[most - 1] != " ":  # the cut falls inside a word: go back to the word before it
+        space = cut.rfind(" ")
+        if space >= most // 2:  # a word boundary not too far back; else cut inside the word
+            cut = cut[:space]
     return cut.rstrip() + "…"

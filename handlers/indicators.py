@@ -68,9 +68,12 @@ def format_number(number: Decimal, lang: str) -> str:
 
 def percent_text(numerator: Decimal, denominator: Decimal, lang: str, decimals: int = 1) -> str:
     """`numerator` over `denominator` as a percentage rounded half up to `decimals` places,
-    decimal comma in Vietnamese: "43,1%"; "0,0%" when there is nothing to divide by."""
+    decimal comma in Vietnamese: "43,1%"; "—" when there is nothing to divide by (0 of 0 is
+    no rate at all, not "0,0%")."""
+    if denominator <= 0:
+        return "—"
     step = Decimal(1).scaleb(-decimals)
-    value = Decimal(0) if denominator <= 0 else numerator * 100 / denominator
+    value = numerator * 100 / denominator
     text = f"{value.quantize(step, rounding=ROUND_HALF_UP):.{decimals}f}%"
     return text.replace(".", ",") if lang == "vi" else text
 

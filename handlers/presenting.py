@@ -62,6 +62,12 @@ def moment(at: datetime, tz: ZoneInfo) -> str:
     return format_datetime(at, tz)
 
 
+def as_of(at: datetime, tz: ZoneInfo, lang: str) -> str:
+    """The moment figures are counted to, as the office writes it: "08:30 ngày 11/03/2024"."""
+    local = at.astimezone(tz)
+    return t("as_of", lang, time=local.strftime("%H:%M"), date=local.strftime("%d/%m/%Y"))
+
+
 def h(text: str) -> str:
     """Escape a string a person typed (names, titles, file names) for the HTML subset."""
     return escape(text, quote=False)

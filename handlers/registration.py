@@ -8,6 +8,7 @@ from typing import Any
 from db import audit, identities, invites
 from handlers.catalog import t
 from handlers.chat_added import chat_added
+from handlers.office import office_name
 from handlers.presenting import h
 from handlers.turn import Turn
 from handlers.types import Reply
@@ -25,7 +26,7 @@ async def start(turn: Turn, code: str) -> Reply:
         greeting = t("summary.greeting", turn.lang, name=h(official.full_name))
         return Reply(f"{greeting}\n{await summary_text(turn)}")
     if not code:
-        return Reply(t("register.how", turn.lang))
+        return Reply(t("register.how", turn.lang, office=office_name(None, turn.lang)))
     until = await invites.locked_until(turn.session, turn.actor, turn.now)
     if until is not None:
         # Too many wrong codes: this one is not even looked up, right or wrong.
@@ -35,7 +36,7 @@ async def start(turn: Turn, code: str) -> Reply:
     redeemed = await invites.redeem_invite(turn.session, code, turn.now)
     if redeemed is None:
         _audit_refusal(turn, invites.WRONG_CODE_ACTION, {})
-        return Reply(t("register.bad_code", turn.lang))
+        return Reply(t("register.bad_code", turn.lang, office=office_name(None, turn.lang)))
     official = redeemed.official
     identity = await identities.bind(
         turn.session, official, turn.sender.channel, turn.sender.external_id, turn.now

@@ -53,9 +53,9 @@ from handlers.bundled_message import bundle_replies
 from handlers.catalog import t
 from handlers.clerk.digest import weekly_digest
 from handlers.clerk.notices import notice_reply
-from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.presenting import h, last_answer
+from handlers.rates import rate, share
 from handlers.status import lead_names, status_choices
 from handlers.types import Choice, OutgoingFile, Reply
 
@@ -186,6 +186,8 @@ async def _obligation_reminder(
     if files:
         lines.append(t("remind.templates", lang, count=len(files)))
     lines.append(t("remind.report_action", lang))
+    if _overdue(payload):
+        lines.append(t("remind.overdue_request", lang))
     button = Choice(t("button.report", lang), callbacks.obligation_data(obligation.id))
     return Reply("\n".join(lines), [[button]], files=files)
 
@@ -295,13 +297,20 @@ async def _task_reminder(
             status=status,
         )
         return Reply(text, choices)
-    deadline = _deadline_line(payload, f"{task.code} {task.title}", lang)
-    return Reply(f"{deadline}\n{t('remind.task_action', lang)}", choices)
+    lines = [_deadline_line(payload, f"{task.code} {task.title}", lang)]
+    if _overdue(payload):
+        lines.append(t("remind.overdue_request_task", lang))
+    lines.append(t("remind.task_action", lang))
+    return Reply("\n".join(lines), choices)
+
+
+def _overdue(payload: dict[str, Any]) -> bool:
+    return "days_late" in payload and payload["days_late"] > 0
 
 
 def _deadline_line(payload: dict[str, Any], title: str, lang: str) -> str:
     due = format_date(date.fromisoformat(payload["due_date"]))
-    if "days_late" in payload and payload["days_late"] > 0:
+    if _overdue(payload):
         return t("remind.overdue", lang, title=h(title), days=payload["days_late"], due=due)
     return t("remind.before", lang, title=h(title), due=due, when=_when(payload, lang))
 
@@ -352,6 +361,12 @@ async def _zone(session: AsyncSession, unit_id: int) -> ZoneInfo:
     return ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
 
 
+async def _decimals(session: AsyncSession, unit_id: int) -> int:
+    # The unit's percentages are written with the decimals its plan asks for.
+    unit = await session.get(Unit, unit_id)
+    return unit.percent_decimals if unit else 1
+
+
 def _digest_line(name: str, where: str, marks: Sequence[str], lang: str) -> str:
     shown = t("desk.digest.marks", lang, marks=", ".join(marks)) if marks else ""
     return t("desk.digest.line", lang, name=h(name), department=h(where), marks=shown)
@@ -384,7 +399,13 @@ async def _report_digest(
             title=h(obligation.title),
             due=format_date(obligation.due_date),
             share=share(len(owing), len(standings)),
-            percent=percent(len(owing), len(standings), lang),
+            rate=rate(
+                len(owing),
+                len(standings),
+                lang,
+                good=False,
+                decimals=await _decimals(session, obligation.unit_id),
+            ),
         )
     ]
     for s in owing:
@@ -417,7 +438,13 @@ async def _task_digest(
             title=h(task.title),
             due=due,
             share=share(len(owing), len(counted)),
-            percent=percent(len(owing), len(counted), lang),
+            rate=rate(
+                len(owing),
+                len(counted),
+                lang,
+                good=False,
+                decimals=await _decimals(session, task.unit_id),
+            ),
         )
     ]
     for group in (owing, apart):

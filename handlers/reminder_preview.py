@@ -83,7 +83,11 @@ def _describe(r: DueReminder, name: Callable[[int], str], lang: str | None) -> s
         when = t("assign.due", lang, due=due) if r.due_date else t("assign.no_due", lang)
         return t("reminders.kind.assigned", lang, role=role, due=when)
     if r.kind == DUE_DAY:
-        return t("reminders.kind.due_day", lang, due=due, left=left_text)
+        # "Hôm nay là hạn nộp" only on the day itself; a deadline on a day off is reminded of
+        # on the working day before, which says how many days are left.
+        if left:
+            return t("reminders.kind.due_day_early", lang, due=due, left=left_text)
+        return t("reminders.kind.due_day", lang, due=due)
     if is_before(r.kind):
         return t("reminders.kind.before", lang, due=due, left=left_text)
     if r.kind == OVERDUE:

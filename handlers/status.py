@@ -20,7 +20,7 @@ from db.workload import task_items
 from handlers import callbacks
 from handlers.catalog import t
 from handlers.clerk import alerts
-from handlers.free_text import REASON, echo, too_long
+from handlers.free_text import REASON, echo, shorten, too_long
 from handlers.presenting import due_part, h, last_answer, moment, state_label
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
@@ -29,6 +29,8 @@ AWAIT_REASON = "await_reason"
 # A reason typed this long after a "blocked" answer without one is still taken for a late
 # reason (and told to tap again), not for words the bot does not understand.
 LATE_REASON_WINDOW = timedelta(days=1)
+# A task's code and title on a button: long titles are shortened at a word.
+CHOICE_MOST = 60
 
 
 def status_choices(task_id: int, lang: str) -> list[list[Choice]]:
@@ -111,7 +113,12 @@ async def status_command(turn: Turn, args: str) -> Reply:
     if not open_items:
         return Reply(t("status.no_tasks", turn.lang))
     choices = [
-        [Choice(f"{i.task.code} {i.task.title}"[:60], callbacks.task_data(i.task.id))]
+        [
+            Choice(
+                shorten(f"{i.task.code} {i.task.title}", CHOICE_MOST),
+                callbacks.task_data(i.task.id),
+            )
+        ]
         for i in open_items
     ]
     return Reply(t("status.choose", turn.lang), choices)

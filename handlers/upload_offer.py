@@ -12,6 +12,7 @@ from collections.abc import Callable
 from db.models import Obligation, Task
 from db.web_links import UPLOAD_TTL, create_upload_link
 from handlers.catalog import t
+from handlers.office import office_name
 from handlers.presenting import h
 from handlers.turn import Turn
 
@@ -30,7 +31,8 @@ async def upload_link_text(
     """`reason` (why a link) and a fresh link for `subject`; without the web app, the reason
     and what can be sent in the chat instead."""
     if upload_url is None:
-        return f"{reason}\n{t('upload.no_web', turn.lang)}"
+        office = office_name(turn.official.unit, turn.lang)
+        return f"{reason}\n{t('upload.no_web', turn.lang, office=office)}"
     token = await create_upload_link(turn.session, turn.official, subject, turn.now)
     hours = int(UPLOAD_TTL.total_seconds() // 3600)
     link = t(

@@ -62,7 +62,9 @@ async def test_a_second_chat_is_told_on_the_first_and_to_the_clerk(
     (row,) = to_an
     assert (row.subject_type, row.subject_id) == (IDENTITY, first.id)
     assert row.payload[TO_CHAT] == first.id
-    assert row.payload["text"] == vi("chat_added.to_official", channel="Zalo", time=AT)
+    assert row.payload["text"] == vi(
+        "chat_added.to_official", channel="Zalo", time=AT, office=vi("office.default")
+    )
     assert row.payload["text"].startswith(
         "🔔 Tài khoản của anh/chị vừa được liên kết thêm với một cuộc trò chuyện khác"
     )
@@ -113,4 +115,6 @@ async def test_the_notice_renders_as_its_text(
     row = next(r for r in await notices(session) if r.recipient_id == commune.an.id)
     reply = await reminder_reply(session, row, FileStore(tmp_path / "data"))
     assert reply is not None
-    assert reply.text == vi("chat_added.to_official", channel="Zalo", time=AT)
+    assert reply.text == vi(
+        "chat_added.to_official", channel="Zalo", time=AT, office=vi("office.default")
+    )

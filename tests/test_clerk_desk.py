@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -54,7 +55,7 @@ def overdue_march_11(scope: str = "") -> str:
                         title=Q1_TITLE,
                         due="10/03/2024",
                         share="5/10",
-                        percent="50,0%",
+                        rate="chiếm 50,0%",
                     ),
                     overdue_person("Phạm Văn Dũng", "Quân sự", OVERDUE_1, NOT_REMINDED, MISSING),
                     overdue_person(
@@ -95,14 +96,14 @@ SUMMARY_Q1 = "\n\n".join(
             code="CCHC-Q1-2024",
             title=Q1_TITLE,
             due_part=vi("clerk.due", due="10/03/2024"),
-            when="11/03/2024 09:00",
+            when="09:00 ngày 11/03/2024",
         ),
         "\n".join(
             [
-                summary_line("clerk.report.on_time", 4, 10, "40,0%"),
-                summary_line("clerk.report.late", 1, 10, "10,0%"),
+                summary_line("clerk.report.on_time", 4, 10, "đạt 40,0%"),
+                summary_line("clerk.report.late", 1, 10, "chiếm 10,0%"),
                 # Leave is a mark on "chưa nộp", not a category /quahan would count apart.
-                summary_line("clerk.report.missing", 5, 10, "50,0%"),
+                summary_line("clerk.report.missing", 5, 10, "chiếm 50,0%"),
             ]
         ),
         summary_names("clerk.report.late", summary_person("Võ Văn Hùng", LATE_1)),
@@ -124,15 +125,15 @@ SUMMARY_TASK_24 = "\n\n".join(
             code="2.4",
             title="Số hóa hồ sơ TTHC, hạn chế trễ hẹn; kết nối CSDL quốc gia về dân cư",
             due_part=vi("when.no_due").capitalize(),
-            when="11/03/2024 09:00",
+            when="09:00 ngày 11/03/2024",
         ),
         "\n".join(
             [
                 # No deadline: done is neither on time nor late, and nobody is overdue.
-                summary_line("clerk.task.done", 1, 4, "25,0%"),
-                summary_line("clerk.task.in_progress", 1, 4, "25,0%"),
-                summary_line("clerk.task.blocked", 1, 4, "25,0%"),
-                summary_line("clerk.task.not_started", 1, 4, "25,0%"),
+                summary_line("clerk.task.done", 1, 4, "đạt 25,0%"),
+                summary_line("clerk.task.in_progress", 1, 4, "chiếm 25,0%"),
+                summary_line("clerk.task.blocked", 1, 4, "chiếm 25,0%"),
+                summary_line("clerk.task.not_started", 1, 4, "chiếm 25,0%"),
             ]
         ),
         summary_names(
@@ -218,7 +219,7 @@ async def test_overdue_by_department_and_unknown_filters(desk: Conversation, sto
                 title=Q1_TITLE,
                 due="10/03/2024",
                 share="1/1",
-                percent="100,0%",
+                rate="chiếm 100,0%",
             )
             + "\n"
             + overdue_person(
@@ -260,7 +261,7 @@ async def test_overdue_tasks_and_totals_add_numerators_and_denominators(
         title=Q1_TITLE,
         due="10/03/2024",
         share="5/10",
-        percent="50,0%",
+        rate="chiếm 50,0%",
     )
     assert blocks[1].startswith(q1_head + "\n")
     six_head = vi(
@@ -269,7 +270,7 @@ async def test_overdue_tasks_and_totals_add_numerators_and_denominators(
         title="Báo cáo CCHC 6 tháng đầu năm 2024",
         due="10/06/2024",
         share="10/10",
-        percent="100,0%",
+        rate="chiếm 100,0%",
     )
     assert blocks[2].startswith(six_head + "\n")
     # A task is counted by its lead; its coordinators are listed apart.
@@ -279,7 +280,7 @@ async def test_overdue_tasks_and_totals_add_numerators_and_denominators(
         title="Khắc phục hạn chế, tồn tại đã chỉ ra tại Hội nghị CCHC năm 2023",
         due="30/06/2024",
         share="1/1",
-        percent="100,0%",
+        rate="chiếm 100,0%",
     )
     overdue_2 = vi("desk.state.overdue", days=2)
     nhut = overdue_person(
@@ -303,7 +304,7 @@ async def test_overdue_tasks_and_totals_add_numerators_and_denominators(
     assert "Lê Thị Hồng" not in blocks[3]  # answered "done"
     # 5 + 10 + 1 late out of 10 + 10 + 1: 16/21 = 76,2% (an average of the percentages
     # would say 83,3%).
-    assert blocks[4] == vi("clerk.overdue.total", share="16/21", percent="76,2%")
+    assert blocks[4] == vi("clerk.overdue.total", share="16/21", rate="chiếm 76,2%")
 
 
 async def test_summary_matrix_of_a_report_and_of_a_task(desk: Conversation, story: BaBich) -> None:
@@ -398,7 +399,7 @@ async def test_officials_are_refused_and_learn_nothing(
         ("export", "2024"),
     ]:
         (reply,) = await desk.handle(story.chats["hoa"], CommandSent(command, args))
-        assert reply.text == vi("clerk.refuse")
+        assert reply.text == vi("clerk.refuse", office=vi("office.default"))
         assert not reply.files and not reply.choices
     assert await fetch(session, select(func.count()).select_from(AuditEntry)) == before
     assert await fetch(session, select(func.count()).select_from(Reminder)) == [1]
@@ -411,10 +412,10 @@ async def test_unregistered_chats_only_learn_how_to_register(
 ) -> None:
     for command, args in [("quahan", ""), ("tonghop", "CCHC-Q1"), ("get", "1"), ("giahan", "")]:
         text = await ask(desk, STRANGER, command, args)
-        assert text == vi("register.how")
+        assert text == vi("register.how", office=vi("office.default"))
         assert "CCHC" not in text and "Ba Bích" not in text
     (tap,) = await desk.handle(STRANGER, ChoiceTapped("xa:1"))
-    assert tap.text == vi("register.how")
+    assert tap.text == vi("register.how", office=vi("office.default"))
 
 
 async def test_help_shows_the_desk_to_clerks_and_leaders_only(
@@ -442,14 +443,14 @@ async def test_the_desk_speaks_english_too(desk: Conversation, story: BaBich) ->
         title=Q1_TITLE,
         due="10/03/2024",
         share="5/10",
-        percent="50.0%",
+        rate="50.0%",
     )
     assert q1_head in text
     assert en("clerk.on_leave_until", date="15/03/2024") in text
     assert en("clerk.overdue.reminded", count=1) in text
     summary = await ask(desk, story.chats["manh"], "summary", "CCHC-Q1")
     on_time = en("clerk.report.on_time")
-    assert en("clerk.summary.line", label=on_time, share="4/10", percent="40.0%") in summary
+    assert en("clerk.summary.line", label=on_time, share="4/10", rate="40.0%") in summary
 
 
 @pytest.mark.parametrize(
@@ -459,17 +460,17 @@ async def test_the_desk_speaks_english_too(desk: Conversation, story: BaBich) ->
         (51, 376, "13,6%", "13.6%"),
         (1, 8, "12,5%", "12.5%"),
         (49, 400, "12,3%", "12.3%"),
-        (0, 0, "0,0%", "0.0%"),
+        (0, 0, "—", "—"),
         (2, 3, "66,7%", "66.7%"),
     ],
 )
 def test_percentages_round_half_up_with_a_decimal_comma(
     count: int, total: int, vi: str, en: str
 ) -> None:
-    from handlers.clerk.numbers import percent
+    from handlers.indicators import percent_text
 
-    assert percent(count, total, "vi") == vi
-    assert percent(count, total, "en") == en
+    assert percent_text(Decimal(count), Decimal(total), "vi") == vi
+    assert percent_text(Decimal(count), Decimal(total), "en") == en
 
 
 async def test_invite_in_chat_gives_a_code_that_registers(

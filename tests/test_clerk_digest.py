@@ -31,8 +31,8 @@ DIGEST_JUNE_10 = "\n\n".join(
         + vi("clerk.digest.due_report", code="CCHC-6T-2024", due="10/06/2024", share="0/10"),
         vi("clerk.digest.overdue_header")
         + "\n"
-        + vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="5/10", percent="50,0%"),
-        vi("clerk.digest.rate", year=2024, share="4/10", percent="40,0%"),
+        + vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="5/10", rate="chiếm 50,0%"),
+        vi("clerk.digest.rate", year=2024, share="4/10", rate="đạt 40,0%"),
     ]
 )
 

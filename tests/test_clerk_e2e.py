@@ -171,5 +171,5 @@ async def test_invite_in_chat_prints_the_deep_link(office: Office) -> None:
 
 async def test_an_official_is_refused_over_telegram_too(office: Office) -> None:
     reply = await office.say("hoa", "quahan")
-    assert reply.plain_text == plain(vi("clerk.refuse"))
+    assert reply.plain_text == plain(vi("clerk.refuse", office=vi("office.default")))
     assert all(r.ok for r in office.server.requests_for("sendMessage"))

@@ -126,7 +126,7 @@ async def test_out_of_hours_asks_first_and_sends_once_on_the_tap(
 
     # An official who forwards or forges the button is refused.
     (refused,) = await desk.handle(story.chats["hoa"], ChoiceTapped(button.data))
-    assert refused.text == vi("clerk.refuse")
+    assert refused.text == vi("clerk.refuse", office=vi("office.default"))
 
 
 async def test_a_saturday_is_out_of_hours_and_tasks_can_be_nudged(

@@ -134,7 +134,7 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
         title=Q1_TITLE,
         due="10/03/2024",
         share="6/10",
-        percent="60,0%",
+        rate="chiếm 60,0%",
     )
     assert q1_head in overdue
     returned = vi("clerk.returned_on", date="11/03/2024")
@@ -147,7 +147,7 @@ async def test_return_tells_the_official_and_the_report_is_owed_again(
     )
     assert f"\n{thu_row}\n" in f"{overdue}\n"  # the whole row, up to its last fact
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
-    assert summary_line("clerk.report.on_time", 3, 10, "30,0%") in summary.splitlines()
+    assert summary_line("clerk.report.on_time", 3, 10, "đạt 30,0%") in summary.splitlines()
     thu = summary_person("Huỳnh Thị Thu", vi("desk.state.overdue", days=1), returned)
     assert thu in summary.splitlines()
 
@@ -160,7 +160,7 @@ async def test_a_resubmission_counts_from_its_own_time(
     mai = await latest_of(session, story, "mai")
     assert mai.version == 2
     summary = await say(desk, story, "nhut", "tonghop", "CCHC-Q1")
-    assert summary_line("clerk.report.late", 2, 10, "20,0%") in summary.splitlines()
+    assert summary_line("clerk.report.late", 2, 10, "chiếm 20,0%") in summary.splitlines()
     assert summary_person("Nguyễn Thị Mai", vi("clerk.late_days", days=2)) in summary.splitlines()
     assert "Nguyễn Thị Mai" not in await say(desk, story, "nhut", "quahan")
 

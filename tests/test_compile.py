@@ -285,10 +285,10 @@ async def test_totals_are_summed_across_officials(worked: Worked) -> None:
     assert totals["ty_le_tre"].numerator == LATE and totals["ty_le_tre"].denominator == SETTLED
     assert totals["so_hoa"].number == 2 and totals["so_hoa"].given == 3
     assert total_text(compilation, "ty_le", "vi") == vi(
-        "compile.ratio_good", share="162/376", percent="43,1%"
+        "compile.ratio", share="162/376", rate="đạt 43,1%"
     )
     assert total_text(compilation, "ty_le_tre", "vi") == vi(
-        "compile.ratio_bad", share="51/376", percent="13,56%"
+        "compile.ratio", share="51/376", rate="chiếm 13,56%"
     )
     assert total_text(compilation, "so_hoa", "vi") == vi("compile.count_shown", yes=2, given=3)
     assert total_text(compilation, "hs_tiep_nhan", "vi") == "376"

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Obligation
 from db.session import make_engine, make_sessionmaker
-from handlers.clerk.numbers import percent
 from handlers.conversation import Conversation
 from handlers.types import CommandSent
 from tests.cli import run_cli
@@ -134,7 +133,7 @@ async def test_baocao_sends_the_draft_and_the_appendix(
         assert path.parent.parent == (tmp_path / "data" / "compiled").resolve()
     lines = reply.text.split("\n")
     assert lines[0] == vi("compile.summary.header", code="CCHC-Q1-2024", title=TITLE)
-    assert lines[1] == vi("compile.summary.handed_in", share="5/10", percent=percent(5, 10, "vi"))
+    assert lines[1] == vi("compile.summary.handed_in", share="5/10", rate="đạt 50,0%")
     assert lines[-1] == vi("compile.summary.draft")
     outline = await session.scalar(select(Obligation.outline).where(Obligation.id == story.q1.id))
     assert headings(Path(reply.files[0].path)) == expected_headings(list(outline or []))
@@ -146,4 +145,4 @@ async def test_baocao_needs_a_report_and_the_desk(desk: Conversation, story: BaB
     (reply,) = await desk.handle(story.chats["nhut"], CommandSent("compile", "Q9"))
     assert reply.text == vi("compile.unknown", query="Q9")
     (reply,) = await desk.handle(story.chats["lan"], CommandSent("baocao", "CCHC-Q1"))
-    assert (reply.text, reply.files) == (vi("clerk.refuse"), ())
+    assert (reply.text, reply.files) == (vi("clerk.refuse", office=vi("office.default")), ())

@@ -114,7 +114,7 @@ async def test_a_stranger_only_learns_how_to_register(
     ]
     for event in events:
         (reply,) = await conversation.handle(STRANGER, event)
-        assert reply.text == vi("register.how")
+        assert reply.text == vi("register.how", office=vi("office.default"))
         assert "Ba Bích" not in reply.text and "2.4" not in reply.text
     assert await count(session, StatusUpdate) == 0
     assert await count(session, StoredFile) == 0
@@ -126,7 +126,7 @@ async def test_a_wrong_code_is_refused_politely(
     conversation: Conversation, commune: Commune, session: AsyncSession, code: str
 ) -> None:
     (reply,) = await conversation.handle(STRANGER, CommandSent("start", code))
-    assert reply.text == vi("register.bad_code")
+    assert reply.text == vi("register.bad_code", office=vi("office.default"))
     assert await count(session, ChannelIdentity) == 0
 
 
@@ -158,7 +158,7 @@ async def test_a_used_or_expired_code_and_a_second_official_are_refused(
     code = await invite_code(session, commune.an, clock.now())
     await conversation.handle(AN_CHAT, CommandSent("start", code))
     (used,) = await conversation.handle(STRANGER, CommandSent("start", code))
-    assert used.text == vi("register.bad_code")
+    assert used.text == vi("register.bad_code", office=vi("office.default"))
 
     # A bound chat opening another official's link stays bound to the first one.
     binh_code = await invite_code(session, commune.binh, clock.now())
@@ -169,7 +169,7 @@ async def test_a_used_or_expired_code_and_a_second_official_are_refused(
 
     expired = await invite_code(session, commune.binh, clock.now() - timedelta(days=8))
     (late,) = await conversation.handle(STRANGER, CommandSent("start", expired))
-    assert late.text == vi("register.bad_code")
+    assert late.text == vi("register.bad_code", office=vi("office.default"))
     assert await count(session, ChannelIdentity) == 1
 
 

@@ -209,7 +209,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
     )
     code = re.fullmatch(marked(invite, code=r"[\w-]+"), steps[1][2])
     assert code is not None
-    assert said["/nhiemvu"] == shown(vi("register.how"))
+    assert said["/nhiemvu"] == shown(vi("register.how", office=vi("office.default")))
     assert "Ba Bích" not in said["/nhiemvu"]
     assert steps[4][1] == f"/start {code['code']}"
     assert steps[4][2].startswith(welcome("Võ Văn Hùng") + "\n")
@@ -247,7 +247,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
         title=Q1,
         due="10/03/2024",
         share="9/10",
-        percent="90,0%",
+        rate="chiếm 90,0%",
     )
     assert shown(block) in overdue
     thu = overdue_person(
@@ -322,12 +322,12 @@ async def test_registration_with_a_code_from_the_database(tmp_path: Path) -> Non
         "Mai",
         vi("demo.stranger", number=2),
     ]
-    assert steps[1][2] == shown(vi("register.how"))
-    assert steps[2][2] == shown(vi("register.bad_code"))
+    assert steps[1][2] == shown(vi("register.how", office=vi("office.default")))
+    assert steps[2][2] == shown(vi("register.bad_code", office=vi("office.default")))
     assert steps[3][2].startswith(welcome("Nguyễn Thị Mai") + "\n")
     assert steps[4][2].startswith(shown(vi("tasks.header", date="01/03/2024")) + "\n")
     bye = vi("demo.bye", dir=str(directory))
-    assert steps[6][2] == shown(vi("register.bad_code")) + "\n" + bye
+    assert steps[6][2] == shown(vi("register.bad_code", office=vi("office.default"))) + "\n" + bye
 
 
 async def test_a_fresh_folder_gets_a_database_and_a_second_run_reuses_it(tmp_path: Path) -> None:

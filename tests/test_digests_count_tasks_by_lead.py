@@ -54,14 +54,14 @@ async def test_the_lead_not_done_is_counted_and_coordinators_are_listed_apart(
         title="Đẩy mạnh số hóa hồ sơ &lt;TTHC&gt; &amp; kết nối dữ liệu dân cư",
         due="30/06/2024",
         share="1/1",
-        percent="100,0%",
+        rate="chiếm 100,0%",
     )
     assert lines[1].startswith("• Trần Văn An —")  # the lead
     assert lines[2] == vi("desk.overdue.coordinators")
     assert lines[3].startswith("• Lê Thị Bình —")
 
     text, _ = await digest(session, commune.unit.id, NOW, "vi")
-    line = vi("desk.digest.overdue_task_by_lead", code="2.4", share="1/1", percent="100,0%")
+    line = vi("desk.digest.overdue_task_by_lead", code="2.4", share="1/1", rate="chiếm 100,0%")
     coordinators = vi("desk.digest.coordinators", names="Lê Thị Bình")
     assert f"{line}{coordinators}" in text.split("\n")
 
@@ -74,7 +74,7 @@ async def test_a_task_its_lead_finished_is_not_in_the_digest(
     reply = await reminder_reply(session, leaders_digest(commune), FileStore(tmp_path))
     assert reply is None
     text, _ = await digest(session, commune.unit.id, NOW, "vi")
-    line = vi("desk.digest.overdue_task_by_lead", code="2.4", share="0/1", percent="0,0%")
+    line = vi("desk.digest.overdue_task_by_lead", code="2.4", share="0/1", rate="chiếm 0,0%")
     coordinators = vi("desk.digest.coordinators", names="Lê Thị Bình")
     assert f"{line}{coordinators}" in text.split("\n")
 

@@ -158,7 +158,7 @@ async def test_plan_file_loads_the_communes_plan_on_start(
         env = {**telegram_env(server, tmp_path), "PLAN_FILE": str(EXAMPLE_PLAN.relative_to(ROOT))}
         async with bot_process(database_url, env) as bot:
             await server.wait_for(lambda: server.polling, timeout=30)
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             assert await bot.stop() == 0
     assert EXAMPLE_PLAN.name in bot.out  # the summary `plan load` prints
     clean(bot, server.token)
@@ -214,7 +214,7 @@ async def test_a_bot_api_down_at_start_is_waited_for_then_served(
         async with FakeBotApi(port=port) as server:
             server.add_user(USER, "Người lạ")
             await server.wait_for(lambda: server.polling, timeout=60)
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             assert await bot.stop() == 0
     warnings = bot.matching("Telegram Bot API unreachable")
     assert all(" WARNING " in line for line in warnings), warnings
@@ -251,7 +251,7 @@ async def test_a_database_server_that_comes_up_later_is_used_then(
             # The server comes up: a forwarder to the real one starts listening on that port.
             async with tcp_forwarder(port, real.host or "127.0.0.1", real.port or 5432):
                 await server.wait_for(lambda: server.polling, timeout=60)
-                assert await answered(server) == vi("register.how")
+                assert await answered(server) == vi("register.how", office=vi("office.default"))
                 assert await bot.stop() == 0
     clean(bot, server.token)
 
@@ -296,7 +296,7 @@ async def test_telegram_lost_while_running_is_one_warning_one_info_and_nothing_l
         server.add_user(USER, "Người lạ")
         async with bot_process(loaded, telegram_env(server, tmp_path)) as bot:
             await server.wait_for(lambda: server.polling, timeout=30)
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             server.go_down()
             # Sent while the bot cannot reach Telegram: kept by Telegram, answered after.
             sent = server.user_sends_command(USER, "huongdan")
@@ -305,7 +305,7 @@ async def test_telegram_lost_while_running_is_one_warning_one_info_and_nothing_l
             reply = await server.wait_for_message(
                 USER, after=sent["message"]["message_id"], timeout=60
             )
-            assert reply.text == vi("register.how")
+            assert reply.text == vi("register.how", office=vi("office.default"))
             await bot.wait_for_lines("Telegram Bot API reachable again")
             assert await bot.stop() == 0
     lost = bot.matching("Telegram Bot API unreachable")
@@ -378,7 +378,7 @@ async def test_an_unreadable_update_is_skipped_once_and_polling_goes_on(
             server.sends_raw_update(
                 {"message": {"message_id": 99, "date": "hôm qua", "chat": chat, "text": "x"}}
             )
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             polls = len(server.requests_for("getUpdates"))
             assert await bot.stop() == 0
     assert polls < 10, polls
@@ -398,7 +398,7 @@ async def test_a_token_revoked_while_running_is_one_line_and_a_non_zero_exit(
         server.add_user(USER, "Người lạ")
         async with bot_process(loaded, telegram_env(server, tmp_path)) as bot:
             await server.wait_for(lambda: server.polling, timeout=30)
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             token = server.token
             server.token = WRONG_TELEGRAM_TOKEN  # @BotFather's /revoke: the old one is 401
             # The long poll under way ends as usual; the next one is refused.
@@ -428,7 +428,7 @@ async def test_a_webhook_that_cannot_be_set_at_start_is_retried_then_used(
             await bot.wait_for_lines("Telegram Bot API unreachable", count=2)
             await server.wait_for(lambda: server.webhook_url, timeout=60)
             await bot.wait_for_lines("Uvicorn running")  # the fake pushes once, no retries
-            assert await answered(server) == vi("register.how")
+            assert await answered(server) == vi("register.how", office=vi("office.default"))
             assert await bot.stop() == 0
     clean(bot, server.token)
 

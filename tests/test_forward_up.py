@@ -127,7 +127,7 @@ async def test_the_compiled_report_goes_up_and_the_province_recomputes_from_the_
     [province] = await conversation.handle(HUONG, CommandSent("baocao", "CCHC-Q1"))
     assert "202/476" in province.text and "42,4%" in province.text
     # Both communes loaded here (Ba Bích, Mẫu 1) have handed in.
-    handed = vi("compile.summary.units_handed_in", share="2/2", percent="100,0%")
+    handed = vi("compile.summary.units_handed_in", share="2/2", rate="đạt 100,0%")
     assert handed in province.text
     # The province reviews it like any submission.
     [accepted] = await conversation.handle(HUONG, CommandSent("tiepnhan", str(sent.id)))

@@ -75,7 +75,7 @@ def test_numbers_and_percentages_as_the_documents_write_them() -> None:
     assert percent_text(Decimal(51), Decimal(376), "en", 2) == "13.56%"
     # Half up, as people round: 1/8 = 12,5 % → 13 % with no decimals.
     assert percent_text(Decimal(1), Decimal(8), "vi", 0) == "13%"
-    assert percent_text(Decimal(5), Decimal(0), "vi", 1) == "0,0%"
+    assert percent_text(Decimal(5), Decimal(0), "vi", 1) == "—"
     assert canonical(Decimal("12.500")) == "12.5" and canonical(Decimal("1E+3")) == "1000"
 
 
@@ -105,7 +105,7 @@ def test_the_seed_figures_are_recomputed_from_sums_never_averaged() -> None:
 
 def test_nothing_given_is_zero_and_a_missing_part_has_no_ratio() -> None:
     found = totals(ALL, [])
-    assert found["ty_le"].shown("vi") == "0,0%" and found["hs_tre"].given == 0
+    assert found["ty_le"].shown("vi") == "—" and found["hs_tre"].given == 0
     assert ratio_of(ONLINE_SHARE, {"hs_truc_tuyen": n("3")}, "vi") is None
 
 

@@ -193,7 +193,7 @@ async def test_the_bot_process_answers_and_stops_on_sigterm(loaded: str, tmp_pat
             reply = await server.wait_for_message(
                 7001, after=sent["message"]["message_id"], timeout=10
             )
-            assert reply.text == vi("register.how")
+            assert reply.text == vi("register.how", office=vi("office.default"))
             assert {c["command"] for c in server.my_commands} >= {"nhiemvu", "nop"}
             # The same process serves the web app.
             async with httpx.AsyncClient() as client:

@@ -64,7 +64,9 @@ async def test_the_sixth_code_is_refused_untried_even_when_right(
     code = await right_code(session, commune, clock)
     for n in range(5):
         clock.set(clock.now() + timedelta(seconds=1))
-        assert await start(conversation, GUESSER, f"{WRONG}{n}") == vi("register.bad_code")
+        assert await start(conversation, GUESSER, f"{WRONG}{n}") == vi(
+            "register.bad_code", office=vi("office.default")
+        )
     locked = vi("register.locked_out", minutes=10)
     assert locked == "Anh/chị đã nhập sai mã quá nhiều lần, xin thử lại sau 10 phút."
     assert await start(conversation, GUESSER, f"{WRONG}5") == locked
@@ -117,10 +119,10 @@ async def test_bare_codes_on_zalo_count_too_and_plain_words_do_not(
     for _ in range(10):
         # Not a code at all: the stranger learns how to register, nothing is counted.
         (reply,) = await conversation.handle(ZALO_GUESSER, TextSent("xin chào"))
-        assert reply.text == vi("register.how")
+        assert reply.text == vi("register.how", office=vi("office.default"))
     for n in range(5):
         (reply,) = await conversation.handle(ZALO_GUESSER, TextSent(f"{WRONG}{n}"))
-        assert reply.text == vi("register.bad_code")
+        assert reply.text == vi("register.bad_code", office=vi("office.default"))
     (reply,) = await conversation.handle(ZALO_GUESSER, TextSent(code))
     assert reply.text == vi("register.locked_out", minutes=10)
     assert not await invite_used(session, code)

@@ -47,8 +47,8 @@ from handlers.clerk.context import Desk
 from handlers.clerk.digest import digest
 from handlers.clerk.export import write_export
 from handlers.clerk.matrix import summary_text
-from handlers.clerk.numbers import percent, share
 from handlers.clerk.overdue import overdue_text
+from handlers.rates import rate, share
 from handlers.reminder_messages import reminder_reply
 from tests.factories import Commune
 from tests.wording import vi
@@ -290,8 +290,8 @@ async def _check_report(session: AsyncSession, state: State, store: FileStore, t
     code = state.report.code
     if late:
         counted = share(len(missing), total)
-        of = percent(len(missing), total, "vi")
-        assert vi("clerk.digest.overdue_report", code=code, share=counted, percent=of) in weekly
+        of = rate(len(missing), total, "vi", good=False)
+        assert vi("clerk.digest.overdue_report", code=code, share=counted, rate=of) in weekly
     monday = state.today - timedelta(days=state.today.weekday())
     if monday <= state.report.due_date <= monday + timedelta(days=6):
         handed = share(total - len(missing), total)
@@ -445,5 +445,5 @@ async def test_after_an_extension_the_leaders_digest_and_the_weekly_digest_agree
     assert vi("clerk.overdue.extended", due="20/03/2024") in _chunk(reply.text, "Trần Văn An")
 
     weekly, _ = await digest(session, commune.unit.id, leaders_day, "vi")
-    line = vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="2/2", percent="100,0%")
+    line = vi("clerk.digest.overdue_report", code="CCHC-Q1-2024", share="2/2", rate="chiếm 100,0%")
     assert line in weekly.split("\n")

@@ -629,7 +629,7 @@ def test_format_preview_in_vietnamese_and_english() -> None:
         "01/03/2024 08:00 | Nguyễn Thị Hoa | CCHC-Q1-2024 | Nhắc trước hạn 10/03/2024 (còn 9 ngày) "
         "(dời từ 03/03/2024 08:00) kèm 2 tệp mẫu"
     ) in vi
-    assert "Nhắc hạn chót 10/03/2024 (còn 2 ngày) (dời từ 10/03/2024 08:00)" in vi
+    assert "Nhắc hạn nộp 10/03/2024 (còn 2 ngày) (dời từ 10/03/2024 08:00)" in vi
     assert "Nhắc quá hạn 10/03/2024 (trễ 1 ngày)" in vi
     assert (
         "11/03/2024 08:00 | Lê Văn Nhứt | CCHC-Q1-2024 | Tổng hợp gửi văn phòng, hạn 10/03/2024: "

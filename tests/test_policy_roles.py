@@ -193,8 +193,8 @@ def test_a_task_without_deadline_gets_its_notice() -> None:
     ]
     text = format_preview(got, NAMES, HCM, "vi")
     assert (
-        "04/03/2024 08:00 | Nguyễn Thị Hoa | 3.1 | Thông báo được giao (chủ trì), Không có hạn"
-        in text
+        "04/03/2024 08:00 | Nguyễn Thị Hoa | 3.1 | "
+        "Thông báo được giao (chủ trì), Thực hiện thường xuyên" in text
     )
 
 

@@ -168,7 +168,7 @@ async def test_the_province_reads_overdue_communes_with_their_clerks(province: S
                         title=Q1_TITLE,
                         due="15/03/2024",
                         share="2/3",
-                        percent="66,7%",
+                        rate="chiếm 66,7%",
                     ),
                     # The longest late first: Mẫu 1's own date was a day before the province's.
                     commune(
@@ -221,7 +221,7 @@ async def test_a_commune_past_its_date_is_listed_before_the_provinces_date(
         title=Q1_TITLE,
         due="15/03/2024",
         share="2/3",
-        percent="66,7%",
+        rate="chiếm 66,7%",
     )
     assert head in text
     assert MAU_1 in text and MAU_2 in text and BA_BICH not in text
@@ -240,7 +240,7 @@ async def test_the_province_desk_speaks_english(province: Sessions) -> None:
             title=Q1_TITLE,
             due="15/03/2024",
             share="2/3",
-            percent="66.7%",
+            rate="66.7%",
         )
         in text
     )
@@ -267,10 +267,8 @@ def summary_commune(unit_name: str, clerk: str, *facts: str) -> str:
     return vi("clerk.province.summary_commune", unit=unit_name, name=clerk, facts=facts_text)
 
 
-def commune_line(key: str, count: int, total: int, percent: str) -> str:
-    return vi(
-        "clerk.province.summary_line", label=vi(key), share=f"{count}/{total}", percent=percent
-    )
+def commune_line(key: str, count: int, total: int, rate: str) -> str:
+    return vi("clerk.province.summary_line", label=vi(key), share=f"{count}/{total}", rate=rate)
 
 
 async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
@@ -286,13 +284,13 @@ async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
                 code="CCHC-Q1-2024",
                 title=Q1_TITLE,
                 due_part=vi("clerk.due", due="15/03/2024"),
-                when="19/03/2024 09:00",
+                when="09:00 ngày 19/03/2024",
             ),
             "\n".join(
                 [
-                    commune_line("clerk.report.on_time", 1, 3, "33,3%"),
-                    commune_line("clerk.report.late", 1, 3, "33,3%"),
-                    commune_line("clerk.report.missing", 1, 3, "33,3%"),
+                    commune_line("clerk.report.on_time", 1, 3, "đạt 33,3%"),
+                    commune_line("clerk.report.late", 1, 3, "chiếm 33,3%"),
+                    commune_line("clerk.report.missing", 1, 3, "chiếm 33,3%"),
                 ]
             ),
             names("clerk.report.on_time", summary_commune(BA_BICH, "Trần Văn Nhứt")),
@@ -319,13 +317,13 @@ async def test_the_province_summary_lists_every_commune_and_the_figures_so_far(
                     vi("clerk.province.figures_header", share="2/3"),
                     figure("Hồ sơ TTHC tiếp nhận trực tuyến", "140 hồ sơ"),
                     figure("Tổng số hồ sơ TTHC tiếp nhận", "300 hồ sơ"),
-                    ratio("Tỷ lệ hồ sơ tiếp nhận trực tuyến", "46,7%", "140/300"),
+                    ratio("Tỷ lệ hồ sơ tiếp nhận trực tuyến", "đạt 46,7%", "140/300"),
                     figure("Hồ sơ TTHC giải quyết trễ hẹn", "45 hồ sơ"),
                     figure("Tổng số hồ sơ TTHC đã giải quyết", "300 hồ sơ"),
-                    ratio("Tỷ lệ hồ sơ trễ hẹn", "15,00%", "45/300"),
+                    ratio("Tỷ lệ hồ sơ trễ hẹn", "chiếm 15,00%", "45/300"),
                     figure("Hồ sơ, kết quả giải quyết TTHC được số hóa", "80 hồ sơ"),
                     figure("Tổng số hồ sơ, kết quả cần số hóa", "120 hồ sơ"),
-                    ratio("Tỷ lệ số hóa hồ sơ", "66,7%", "80/120"),
+                    ratio("Tỷ lệ số hóa hồ sơ", "đạt 66,7%", "80/120"),
                     vi("clerk.province.figure_text", label="Khó khăn, vướng mắc, đề xuất", count=1),
                 ]
             ),
@@ -337,8 +335,12 @@ def figure(label: str, value: str) -> str:
     return vi("clerk.province.figure", label=label, value=value)
 
 
-def ratio(label: str, percent: str, share: str) -> str:
-    return vi("clerk.province.figure_ratio", label=label, percent=percent, share=share)
+def ratio(label: str, rate: str, share: str) -> str:
+    return vi(
+        "clerk.province.figure_ratio",
+        label=label,
+        ratio=vi("compile.ratio", share=share, rate=rate),
+    )
 
 
 async def test_a_returned_report_takes_its_figures_out_of_the_totals(late_mau_2: Sessions) -> None:
@@ -398,7 +400,7 @@ async def test_a_commune_office_still_reads_its_people(
     async with sessionmaker() as session:
         ba_bich = await unit(session, "ba-bich")
         text = await summary_text(Desk(session, ba_bich.id, TZ, NOW, "vi"), "CCHC-Q1")
-    assert summary_line("clerk.report.missing", 10, 10, "100,0%") in text
+    assert summary_line("clerk.report.missing", 10, 10, "chiếm 100,0%") in text
     assert vi("clerk.province.figures_header", share="0/10") not in text
 
 
@@ -461,7 +463,7 @@ async def test_the_weekly_digest_counts_communes(province: Sessions) -> None:
 
     # Monday 18/03: Mẫu 1 is late (14/03); Mẫu 2's extension runs to that day, and it has
     # not handed in: "chưa nộp" counts both, as /quahan and /tonghop do.
-    line = vi("clerk.digest.overdue_communes", code="CCHC-Q1-2024", share="2/3", percent="66,7%")
+    line = vi("clerk.digest.overdue_communes", code="CCHC-Q1-2024", share="2/3", rate="chiếm 66,7%")
     assert line in text
 
 

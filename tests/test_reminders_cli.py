@@ -40,7 +40,11 @@ async def test_preview_prints_the_ba_bich_calendar(database_url: str) -> None:
         line(
             "08/03/2024 08:00",
             "Nguyễn Thị Hoa",
-            vi("reminders.kind.due_day", due="10/03/2024", left=vi("reminders.left.days", days=2)),
+            vi(
+                "reminders.kind.due_day_early",
+                due="10/03/2024",
+                left=vi("reminders.left.days", days=2),
+            ),
             vi("reminders.preview.moved", nominal="10/03/2024 08:00"),
         )
         in lines

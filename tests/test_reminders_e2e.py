@@ -105,7 +105,11 @@ async def test_the_q1_fortnight_arrives_exactly_as_planned(
         assert documents == ["de-cuong.docx", "phu-luc.xlsx"]  # with the first reminder only
         clerk = texts[chats["nhut"]]
         head = vi(
-            "remind.digest_obligation", title=q1, due="10/03/2024", share="10/10", percent="100,0%"
+            "remind.digest_obligation",
+            title=q1,
+            due="10/03/2024",
+            share="10/10",
+            rate="chiếm 100,0%",
         )
         digest = next(text for text in clerk if text.startswith(plain(head)))
         # Marked as /quahan marks her: how long overdue, and on leave.

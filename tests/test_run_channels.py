@@ -164,7 +164,7 @@ async def test_webhook_mode_registers_both_and_takes_updates_through_the_web_app
         reply = await office.telegram.wait_for_message(
             BINH_TELEGRAM, after=sent["message"]["message_id"], timeout=10
         )
-        assert reply.text == vi("register.how")
+        assert reply.text == vi("register.how", office=vi("office.default"))
         assert office.telegram.webhook_answers == [200]
 
         # A request without the secret is refused and not processed.

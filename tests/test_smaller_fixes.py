@@ -54,10 +54,10 @@ async def test_a_task_report_is_in_progress_and_tonghop_shows_it(
 
     (summary,) = await desk.handle(story.chats["nhut"], CommandSent("tonghop", "2.4"))
     lines = summary.text.split("\n")
-    assert summary_line("clerk.task.in_progress", 2, 4, "50,0%") in lines
-    assert summary_line("clerk.task.not_started", 0, 4, "0,0%") in lines
+    assert summary_line("clerk.task.in_progress", 2, 4, "chiếm 50,0%") in lines
+    assert summary_line("clerk.task.not_started", 0, 4, "chiếm 0,0%") in lines
     # 2.4 has no deadline: Thu's "done" is neither on time nor late.
-    assert summary_line("clerk.task.done", 1, 4, "25,0%") in lines
+    assert summary_line("clerk.task.done", 1, 4, "đạt 25,0%") in lines
     assert vi("clerk.task.done_on_time") not in summary.text
     assert vi("clerk.task.overdue") not in summary.text
 

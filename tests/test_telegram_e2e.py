@@ -156,11 +156,11 @@ async def test_start_up_sets_the_vietnamese_menu(bench: Bench) -> None:
 
 async def test_registration_by_deep_link_and_refusals(bench: Bench) -> None:
     stranger = await bench.say(STRANGER, "/nhiemvu")
-    assert stranger.text == vi("register.how")
+    assert stranger.text == vi("register.how", office=vi("office.default"))
     assert "Ba Bích" not in stranger.plain_text
 
     wrong = await bench.say(STRANGER, "/start", "khong-dung-ma")
-    assert wrong.text == vi("register.bad_code")
+    assert wrong.text == vi("register.bad_code", office=vi("office.default"))
 
     welcome = await bench.register(bench.commune.an, AN)
     assert welcome.text is not None
@@ -419,7 +419,7 @@ async def test_a_failing_menu_does_not_stop_the_bot(bench: Bench) -> None:
     bench.server.fail_next("setMyCommands", status=500)
     await bench.start_bot()
     reply = await bench.say(STRANGER, "/start")
-    assert reply.text == vi("register.how")
+    assert reply.text == vi("register.how", office=vi("office.default"))
 
 
 async def test_the_token_never_reaches_the_logs(bench: Bench) -> None:

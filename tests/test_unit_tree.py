@@ -484,7 +484,7 @@ async def test_the_province_officer_gets_the_digest_of_missing_communes(
             title="Báo cáo CCHC Quý I năm 2024",
             due="15/03/2024",
             share="2/3",
-            percent="66,7%",
+            rate="chiếm 66,7%",
         ),
         vi(
             "desk.digest.line",

@@ -103,7 +103,7 @@ async def test_the_bare_code_registers_and_a_stranger_learns_how(
     conversation: Conversation, commune: Commune, session: AsyncSession
 ) -> None:
     replies = await conversation.handle(AN_ZALO, TextSent("xin chào"))
-    assert replies[0].text == vi("register.how")
+    assert replies[0].text == vi("register.how", office=vi("office.default"))
     replies = await register(conversation, session, commune.an, AN_ZALO)
     assert replies[0].text.startswith(
         vi("register.welcome", name=commune.an.full_name, unit=commune.unit.name)
@@ -117,7 +117,7 @@ async def test_the_bare_code_registers_and_a_stranger_learns_how(
     replies = await conversation.handle(
         Sender(Channel.ZALO, "zalo-x", "X", None, ZALO_TRAITS), TextSent("A" * 22)
     )
-    assert replies[0].text == vi("register.bad_code")
+    assert replies[0].text == vi("register.bad_code", office=vi("office.default"))
 
 
 async def test_a_status_answered_by_number_then_a_reason(
@@ -278,7 +278,9 @@ async def test_kenh_chooses_among_the_channels_registered(
 ) -> None:
     await register(conversation, session, commune.an, AN_ZALO)
     replies = await conversation.handle(AN_ZALO, CommandSent("kenh", "telegram"))
-    assert replies[0].text == vi("channel.not_bound", channel="Telegram")
+    assert replies[0].text == vi(
+        "channel.not_bound", channel="Telegram", office=vi("office.default")
+    )
     await register(conversation, session, commune.an, AN_TELEGRAM)
     replies = await conversation.handle(AN_ZALO, CommandSent("kenh", "telegram"))
     assert replies[0].text == vi("channel.set", channel="Telegram")

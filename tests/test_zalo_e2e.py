@@ -179,11 +179,11 @@ async def bench(database_url: str, tmp_path: Path) -> AsyncIterator[Bench]:
 
 async def test_registration_by_the_bare_code_or_start_and_refusals(bench: Bench) -> None:
     stranger = await bench.say(bench.stranger, "/nhiemvu")
-    assert stranger.text == plain("register.how")
+    assert stranger.text == plain("register.how", office=vi("office.default"))
     hello = await bench.say(bench.stranger, "xin chào")
-    assert hello.text == plain("register.how")
+    assert hello.text == plain("register.how", office=vi("office.default"))
     wrong = await bench.say(bench.stranger, "/start khong-dung-ma")
-    assert wrong.text == plain("register.bad_code")
+    assert wrong.text == plain("register.bad_code", office=vi("office.default"))
 
     welcome = await bench.register(bench.commune.an, bench.an)
     assert welcome.text is not None

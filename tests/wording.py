@@ -79,8 +79,9 @@ def overdue_person(name: str, department: str, *facts: str, role: str = "") -> s
     return f"{person}\n  {' · '.join(facts)}"
 
 
-def summary_line(key: str, count: int, total: int, percent: str) -> str:
-    return vi("clerk.summary.line", label=vi(key), share=f"{count}/{total}", percent=percent)
+def summary_line(key: str, count: int, total: int, rate: str) -> str:
+    """ "Nộp đúng hạn: 4/10, đạt 40,0%": `rate` is the words after the share."""
+    return vi("clerk.summary.line", label=vi(key), share=f"{count}/{total}", rate=rate)
 
 
 def summary_person(name: str, *facts: str) -> str:

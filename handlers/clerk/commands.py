@@ -1,4 +1,4 @@
-"""The desk's commands: what the clerk (Văn phòng - Thống kê) and the leaders type.
+"""The desk's commands: what the clerk (the office) and the leaders type.
 
 `command` answers a desk command (or /giahan, which officials send) and returns None for
 any other command, so the router falls through to the officials' flows. An official who
@@ -113,7 +113,7 @@ async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply]
     if handler is None:
         return None
     if not may_use_desk(turn.official):
-        return [refusal(turn.lang)]
+        return [refusal(turn.official, turn.lang)]
     return [await _answer(handler(desk_of(turn), args, tools, turn))]
 
 
@@ -140,7 +140,7 @@ async def tap(
     if isinstance(data, callbacks.LeaveKindTap):
         return [await leave.kind_tapped(turn, data)]
     if not may_use_desk(turn.official):
-        return [refusal(turn.lang)]
+        return [refusal(turn.official, turn.lang)]
     if isinstance(data, callbacks.ForwardTap):
         return [await forward_tapped(turn, data, tools)]
     try:

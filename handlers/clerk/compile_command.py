@@ -14,13 +14,13 @@ from db.models import Obligation
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
 from handlers.clerk.notices import stamp
-from handlers.clerk.numbers import percent, share
 from handlers.clerk.upward import forward_choices
 from handlers.compilation import Compilation, compile_obligation, total_text
 from handlers.compiled_docx import write_draft
 from handlers.compiled_xlsx import write_appendix
 from handlers.free_text import echo
 from handlers.presenting import h
+from handlers.rates import rate, share
 from handlers.turn import Turn
 from handlers.types import OutgoingFile, Reply
 
@@ -95,7 +95,13 @@ def summary_text(compilation: Compilation, lang: str) -> str:
             else "compile.summary.handed_in",
             lang,
             share=share(compilation.handed_in, compilation.expected),
-            percent=percent(compilation.handed_in, compilation.expected, lang),
+            rate=rate(
+                compilation.handed_in,
+                compilation.expected,
+                lang,
+                good=True,
+                decimals=compilation.percent_decimals,
+            ),
         ),
     ]
     ratios = [i for i in compilation.indicators if i.combine == RATIO]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.clock import local_date
 from db.files import FileStore
+from db.models import Unit
 from handlers.invitation import InviteLink, no_link
 from handlers.turn import Turn
 
@@ -37,6 +38,12 @@ class Desk:
     def today(self) -> date:
         """The local calendar day of `now`."""
         return local_date(self.now, self.tz)
+
+    async def unit(self) -> Unit:
+        """The desk's unit (its percentages' decimals, its office's name)."""
+        unit = await self.session.get(Unit, self.unit_id)
+        assert unit is not None
+        return unit
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def tap_refusal(
     or None when it may decide."""
     lang = turn.lang
     if not may_use_desk(turn.official):
-        return refusal(lang)
+        return refusal(turn.official, lang)
     if request is None:
         text = t("refuse.bad_choice", lang)
         return Reply(text, notice=text)

@@ -30,8 +30,8 @@ from db.kinds import OBLIGATION
 from db.models import AssigneeRole, Obligation, Official, Task, Unit
 from handlers.catalog import t
 from handlers.clerk.context import Desk
-from handlers.clerk.numbers import percent, share
 from handlers.presenting import h
+from handlers.rates import rate, share
 
 # Light track for the whole, strong bar for the part handed in (colour-blind safe pair).
 TRACK_COLOUR = "#d9d9d9"
@@ -206,6 +206,7 @@ async def _overdue_now(desk: Desk) -> str:
     """The /quahan groups counted as /quahan counts them (a task by its lead, with its
     coordinators who have not finished named apart)."""
     lang = desk.lang
+    decimals = (await desk.unit()).percent_decimals
     groups = await overdue(desk.session, desk.unit_id, desk.today)
     lines = [t("clerk.digest.overdue_header", lang)]
     for group in groups:
@@ -227,7 +228,7 @@ async def _overdue_now(desk: Desk) -> str:
             lang,
             code=h(group.code),
             share=share(late, total),
-            percent=percent(late, total, lang),
+            rate=rate(late, total, lang, good=False, decimals=decimals),
         )
         lines.append(line + coordinators)
     if not groups:
@@ -240,7 +241,7 @@ async def _overdue_now(desk: Desk) -> str:
                 "clerk.digest.overdue_total",
                 lang,
                 share=share(late, total),
-                percent=percent(late, total, lang),
+                rate=rate(late, total, lang, good=False, decimals=decimals),
             )
         )
     return "\n".join(lines)
@@ -263,7 +264,13 @@ async def _on_time_rate(desk: Desk, year_reports: Sequence[Obligation]) -> str:
         desk.lang,
         year=year,
         share=share(on_time, total),
-        percent=percent(on_time, total, desk.lang),
+        rate=rate(
+            on_time,
+            total,
+            desk.lang,
+            good=True,
+            decimals=(await desk.unit()).percent_decimals,
+        ),
     )
 
 

@@ -25,11 +25,12 @@ from db.names import fold_name
 from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
-from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
+from handlers.compilation import ratio_text
 from handlers.free_text import echo
-from handlers.indicators import Total, format_number, percent_text, totals
-from handlers.presenting import h, moment, state_label
+from handlers.indicators import Total, totals
+from handlers.presenting import as_of, h, state_label
+from handlers.rates import rate, share
 
 REPORT_ORDER = (
     ReportOutcome.ON_TIME,
@@ -51,6 +52,8 @@ UNDATED_TASK_ORDER = (
     TaskOutcome.BLOCKED,
     TaskOutcome.NOT_STARTED,
 )
+# The outcomes whose share is reached ("đạt"); every other share makes up part ("chiếm").
+GOOD_OUTCOMES = frozenset({ReportOutcome.ON_TIME, TaskOutcome.DONE_ON_TIME, TaskOutcome.DONE})
 
 
 async def summary_text(desk: Desk, query: str) -> str:
@@ -66,7 +69,7 @@ async def summary_text(desk: Desk, query: str) -> str:
     return await _task_matrix(desk, subject)
 
 
-def _counts(
+async def _counts(
     desk: Desk,
     outcomes: Sequence[str],
     order: Sequence[str],
@@ -74,13 +77,20 @@ def _counts(
     line_key: str = "clerk.summary.line",
 ) -> str:
     total = len(outcomes)
+    decimals = (await desk.unit()).percent_decimals
     return "\n".join(
         t(
             line_key,
             desk.lang,
             label=t(f"{prefix}.{value}", desk.lang),
             share=share(outcomes.count(value), total),
-            percent=percent(outcomes.count(value), total, desk.lang),
+            rate=rate(
+                outcomes.count(value),
+                total,
+                desk.lang,
+                good=value in GOOD_OUTCOMES,
+                decimals=decimals,
+            ),
         )
         for value in order
     )
@@ -100,7 +110,7 @@ def _report_head(desk: Desk, obligation: Obligation) -> str:
         code=h(obligation.code),
         title=h(obligation.title),
         due_part=t("clerk.due", desk.lang, due=format_date(obligation.due_date)),
-        when=moment(desk.now, desk.tz),
+        when=as_of(desk.now, desk.tz, desk.lang),
     )
 
 
@@ -110,7 +120,7 @@ async def _report_matrix(desk: Desk, obligation: Obligation) -> str:
         return await _communes_matrix(desk, obligation, standings)
     outcomes = [s.outcome(desk.tz) for s in standings]
     head = _report_head(desk, obligation)
-    blocks = [head, _counts(desk, outcomes, REPORT_ORDER, "clerk.report")]
+    blocks = [head, await _counts(desk, outcomes, REPORT_ORDER, "clerk.report")]
     for outcome in (ReportOutcome.LATE, ReportOutcome.MISSING):
         members = [s for s, o in zip(standings, outcomes, strict=True) if o is outcome]
         lines = [_report_person(desk, s, outcome) for s in members]
@@ -142,7 +152,7 @@ async def _communes_matrix(
     units = await unit_names_of(desk.session, [s.official.id for s in standings])
     ordered = sorted(standings, key=lambda s: (fold_name(units[s.official.id]), s.official.id))
     outcomes = [s.outcome(desk.tz) for s in ordered]
-    counts = _counts(
+    counts = await _counts(
         desk, outcomes, REPORT_ORDER, "clerk.report", line_key="clerk.province.summary_line"
     )
     blocks = [_report_head(desk, obligation), counts]
@@ -208,9 +218,7 @@ def _figure_line(lang: str, total: Total) -> str:
         return t("clerk.province.figure_missing", lang, label=label)
     if indicator.combine == RATIO:
         assert total.numerator is not None and total.denominator is not None
-        parts = f"{format_number(total.numerator, lang)}/{format_number(total.denominator, lang)}"
-        shown = percent_text(total.numerator, total.denominator, lang, indicator.decimals)
-        return t("clerk.province.figure_ratio", lang, label=label, percent=shown, share=parts)
+        return t("clerk.province.figure_ratio", lang, label=label, ratio=ratio_text(total, lang))
     if indicator.combine == COUNT:
         yes = int(total.number or 0)
         return t("clerk.province.figure_count", lang, label=label, yes=yes, given=total.given)
@@ -235,10 +243,10 @@ async def _task_matrix(desk: Desk, task: Task) -> str:
         code=h(task.code),
         title=h(task.title),
         due_part=due_part,
-        when=moment(desk.now, desk.tz),
+        when=as_of(desk.now, desk.tz, desk.lang),
     )
     order = TASK_ORDER if task.due_date else UNDATED_TASK_ORDER
-    blocks = [head, _counts(desk, outcomes, order, "clerk.task")]
+    blocks = [head, await _counts(desk, outcomes, order, "clerk.task")]
     for outcome in order[1:]:
         members = [s for s, o in zip(standings, outcomes, strict=True) if o is outcome]
         lines = [_task_person(desk, s) for s in members]

@@ -16,10 +16,10 @@ from db.kinds import OBLIGATION
 from db.models import AssigneeRole, ReviewState, TaskState
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError
-from handlers.clerk.numbers import percent, share
 from handlers.clerk.standing_words import report_marks, task_marks
 from handlers.free_text import echo
 from handlers.presenting import h, moment, state_label
+from handlers.rates import rate, share
 
 
 async def overdue_text(desk: Desk, query: str) -> str:
@@ -30,7 +30,8 @@ async def overdue_text(desk: Desk, query: str) -> str:
     if not groups:
         return t("clerk.overdue.none", desk.lang, when=when, scope=scope)
     blocks = [t("clerk.overdue.header", desk.lang, when=when, scope=scope)]
-    blocks += [_group_block(desk, group) for group in groups]
+    decimals = (await desk.unit()).percent_decimals
+    blocks += [_group_block(desk, group, decimals) for group in groups]
     if len(groups) > 1:
         # Numerators and denominators are added up; percentages are never averaged.
         late = sum(g.counted[0] for g in groups)
@@ -40,7 +41,7 @@ async def overdue_text(desk: Desk, query: str) -> str:
                 "clerk.overdue.total",
                 desk.lang,
                 share=share(late, total),
-                percent=percent(late, total, desk.lang),
+                rate=rate(late, total, desk.lang, good=False, decimals=decimals),
             )
         )
     return "\n\n".join(blocks)
@@ -68,10 +69,10 @@ def _scope(label: str) -> str:
     return f" · {h(label)}"
 
 
-def _group_block(desk: Desk, group: OverdueGroup) -> str:
+def _group_block(desk: Desk, group: OverdueGroup, decimals: int) -> str:
     lang = desk.lang
     if group.children_submit:
-        return _communes_block(desk, group)
+        return _communes_block(desk, group, decimals)
     late, total = group.counted
     if group.kind == OBLIGATION:
         key = "clerk.overdue.report"
@@ -85,7 +86,7 @@ def _group_block(desk: Desk, group: OverdueGroup) -> str:
         title=h(group.title),
         due=format_date(group.due),
         share=share(late, total),
-        percent=percent(late, total, lang),
+        rate=rate(late, total, lang, good=False, decimals=decimals),
     )
     lines = [head]
     apart = False
@@ -97,7 +98,7 @@ def _group_block(desk: Desk, group: OverdueGroup) -> str:
     return "\n".join(lines)
 
 
-def _communes_block(desk: Desk, group: OverdueGroup) -> str:
+def _communes_block(desk: Desk, group: OverdueGroup, decimals: int) -> str:
     lang = desk.lang
     late, total = group.counted
     head = t(
@@ -107,7 +108,7 @@ def _communes_block(desk: Desk, group: OverdueGroup) -> str:
         title=h(group.title),
         due=format_date(group.due),
         share=share(late, total),
-        percent=percent(late, total, lang),
+        rate=rate(late, total, lang, good=False, decimals=decimals),
     )
     lines = [head]
     for row in group.rows:
