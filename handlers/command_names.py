@@ -121,6 +121,8 @@ def bare_command(text: str) -> tuple[Command, str] | None:
     name is (plain letters), so that a sentence starting with "Mới" or "Nộp" stays a sentence.
     """
     head, _, args = text.strip().partition(" ")
+    # "/nộp" reaches us as text: Telegram makes a command of Latin letters only.
+    head = head.removeprefix("/")
     found = resolve(head)
     if found is None or found.key == "start":
         return None

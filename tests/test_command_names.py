@@ -139,6 +139,7 @@ def test_typos_are_near_a_name_accents_ignored() -> None:
 def test_a_command_word_without_its_slash() -> None:
     assert bare_command("nhiemvu") == (command_names.command("tasks"), "")
     assert bare_command(" Nộp ") == (command_names.command("report"), "")
+    assert bare_command("/nộp") == (command_names.command("report"), "")
     assert bare_command("tiendo 2,4") == (command_names.command("status"), "2,4")
     # A sentence that happens to start with a command's word stays a sentence.
     assert bare_command("Mới nộp rồi") is None
