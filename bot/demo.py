@@ -30,7 +30,7 @@ from bot import wiring
 from bot.command_error import CommandError
 from bot.console_channel import ConsoleChannel, database_phonebook, database_prompts
 from bot.console_transport import ConsoleTransport
-from bot.demo_input import ThreadReader, from_lines, keyboard, read_script
+from bot.demo_input import ThreadReader, from_lines, keyboard, narrated, read_script
 from bot.demo_seed import REPO_ROOT, TOUR_SCRIPT, ZALO_TOUR_SCRIPT, seed
 from bot.demo_session import DemoSession, Write
 from bot.demo_state import STATE_FILE, DemoState
@@ -154,17 +154,24 @@ async def run_demo(
         directory, write, lang=lang, ansi=ansi, file_dirs=file_dirs, zalo=zalo
     ) as demo:
         await demo.welcome()
-        if tour and not demo.resumed:
+        toured = tour and not demo.resumed
+        if toured:
             tour_lines, _ = read_script(ZALO_TOUR_SCRIPT if demo.zalo else TOUR_SCRIPT, lang)
-            await demo.run(from_lines(tour_lines), echo=True, last=False)
+            await demo.run(from_lines(narrated(tour_lines, demo.lang)), echo=True, last=False)
+            # The tour hands the prompt over: the newcomer goes on from where it stopped.
+            await demo.hand_over()
         if lines is not None:
-            await demo.run(from_lines(lines), echo=True)
+            await demo.run(from_lines(narrated(lines, demo.lang)), echo=True)
         elif interactive:
             with suppress(ImportError):
                 importlib.import_module("readline")  # line editing and history for input()
             await demo.run(ThreadReader(keyboard), echo=False)
         else:
-            await demo.run(ThreadReader(lambda prompt: source.readline() or None), echo=True)
+            await demo.run(
+                ThreadReader(lambda prompt: source.readline() or None),
+                echo=True,
+                handed_over=toured,
+            )
     return 0
 
 

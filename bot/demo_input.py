@@ -71,3 +71,32 @@ def read_script(script: Path, lang: str | None) -> tuple[list[str], list[Path]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(t("demo.no_script", lang, file=str(script))) from exc
     return lines, [script.resolve().parent]
+
+
+# "#en …": the English of the narration block just above it (a script's "# …" lines).
+_ENGLISH = "#en"
+
+
+def narrated(lines: Sequence[str], lang: str) -> list[str]:
+    """A script's lines with its narration in `lang`: in English each "#en …" block replaces
+    the "# …" block just above it; in Vietnamese the "#en" lines are left out."""
+    out: list[str] = []
+    block_start: int | None = None  # where the last Vietnamese narration block began
+    translated = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == _ENGLISH or stripped.startswith(_ENGLISH + " "):
+            if lang != "en":
+                continue
+            if block_start is not None and not translated:
+                del out[block_start:]
+                translated = True
+            out.append("#" + stripped[len(_ENGLISH) :])
+            continue
+        if stripped.startswith("#") and not stripped.startswith("##"):
+            if block_start is None or translated:
+                block_start, translated = len(out), False
+        else:
+            block_start, translated = None, False
+        out.append(line)
+    return out

@@ -9,8 +9,10 @@ console channel.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +32,7 @@ from handlers.catalog import t
 from handlers.conversation import Conversation
 from handlers.types import Reply
 from scheduler.dispatch import Dispatcher
+from scheduler.next_slot import next_working_slot
 from scheduler.policy import window_may_hold_slots
 from scheduler.service import ReminderSweeper
 from scheduler.sweep import policy_config
@@ -42,6 +45,12 @@ CODE_TOKEN = "$CODE"
 STRANGER_WORDS = frozenset({"stranger", "guest", "nguoi la", "khach", "nguoi moi"})
 QUIT_COMMANDS = frozenset({"quit", "exit", "thoat"})
 PLAN_COMMANDS = frozenset({"plan", "kehoach"})
+
+# The bundled plan's Quý I report is due 10/03/2024: from 08:00 on 11/03 it is overdue, and
+# the hint to jump there gives way to the desk's views.
+OVERDUE_HINT_AT = (2024, 3, 11, 7, 59)
+# A reminder slot this close is reached with a short /tick; a farther one with /time.
+NEAR_SLOT = timedelta(hours=2)
 
 _START_CODE = re.compile(r"/start\s+([A-Za-z0-9_-]{8,64})")
 # On Zalo the invitation shows the bare code, to be sent as a message (no /start there).
@@ -127,15 +136,52 @@ class DemoSession:
             ),
             t(key, lang, time=self._now(), name=full, position=position),
             *([t("demo.way.zalo", lang)] if self.zalo else []),
-            t("demo.welcome.try", lang),
-            t("demo.welcome.try1", lang, short=short),
-            t("demo.welcome.try2", lang, file=_shown(SAMPLE_FILE)),
-            t("demo.welcome.try3", lang),
-            t("demo.welcome.more", lang),
+            *self._hints(short),
         ]
         for line in lines:
             self.write(line)
         await self.channel.pick_up(self.state.chat)
+
+    async def hand_over(self) -> None:
+        """After the tour: say it ended and what to try now, at the clock's time."""
+        _, short, _ = await self._speaker()
+        self.write("")
+        self.write(t("demo.tour.handover", self.lang))
+        for line in self._hints(short):
+            self.write(line)
+
+    def _hints(self, short: str) -> list[str]:
+        """Three things to try that fit the clock: the next reminders, a one-tap answer, the
+        desk (the overdue list once the bundled Quý I report is overdue)."""
+        lang = self.lang
+        now = self.clock.now()
+        slot = next_working_slot(self.policy, now)
+        if slot - now <= NEAR_SLOT:
+            # A short /tick reaches the slot and a few minutes of delivery after it.
+            minutes = math.ceil((slot - now) / timedelta(minutes=1)) + 5
+            first = t(
+                "demo.welcome.try1",
+                lang,
+                short=short,
+                span=f"{minutes}m",
+                slot=slot.astimezone(self.tz).strftime("%H:%M"),
+            )
+        else:
+            first = t(
+                "demo.welcome.try1_later",
+                lang,
+                short=short,
+                before=format_datetime(slot - timedelta(minutes=1), self.tz),
+                slot=format_datetime(slot, self.tz),
+            )
+        overdue = datetime(*OVERDUE_HINT_AT, tzinfo=self.tz)
+        return [
+            t("demo.welcome.try", lang),
+            first,
+            t("demo.welcome.try2", lang, file=_shown(SAMPLE_FILE)),
+            t("demo.welcome.try3" if now < overdue else "demo.welcome.try3_later", lang),
+            t("demo.welcome.more", lang),
+        ]
 
     async def prompt(self) -> str:
         """`[Hoa 01/03/2024 07:55] > `: who speaks (on which app, when not Telegram's way), and
@@ -146,20 +192,26 @@ class DemoSession:
 
     # --- the loop ---------------------------------------------------------------------
 
-    async def run(self, next_line: ReadLine, *, echo: bool, last: bool = True) -> None:
+    async def run(
+        self, next_line: ReadLine, *, echo: bool, last: bool = True, handed_over: bool = False
+    ) -> None:
         """Answer lines until /quit or the end of input; `echo` prints each after its prompt.
 
-        `last` False (the tour, before the newcomer's own lines) ends without the goodbye."""
+        `last` False (the tour, before the newcomer's own lines) ends without the goodbye;
+        so does `handed_over` (after the tour) when the input ends before any line: the
+        hand-over already said how to go on."""
+        read = 0
         while True:
             prompt = await self.prompt()
             line = await next_line(prompt)
             if line is None:
-                if not last:
+                if not last or (handed_over and read == 0):
                     return
                 if not echo:
                     self.write("")
                 self.write(t("demo.bye", self.lang, dir=_shown(self.directory)))
                 return
+            read += 1
             stripped = self._expand(line.strip())
             if echo:
                 # A script's comments are its narration, printed as they are, and its blank

@@ -32,6 +32,8 @@ from bot.reply_delivery import deliver_handled, language_of
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from bot.telegram_updates import ChatOrderedUpdates, readable_updates, telegram_sender
+from db.models import Channel
+from handlers import command_names
 from handlers.catalog import t
 from handlers.chat_gate import ChatGate
 from handlers.types import (
@@ -53,8 +55,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The command menu; descriptions are Vietnamese (the catalog's default language).
-MENU_COMMANDS = ("nhiemvu", "nop", "status", "nghiphep", "huongdan", "cancel", "lang", "kenh")
+# The command menu: the Vietnamese names of what every official uses, from the one table of
+# names; descriptions are Vietnamese (the catalog's default language).
+MENU_COMMANDS = tuple(command.vi for command in command_names.menu())
 ALBUM_WAIT_SECONDS = 1.5
 BOT_CONNECTIONS = 32
 

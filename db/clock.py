@@ -48,6 +48,15 @@ def parse_local_date(text: str) -> date:
     return date(year, month, day)
 
 
+def parse_day_month(text: str, year: int) -> date:
+    """A day and month typed without the year ("20/06", "20-6") as a date in `year`."""
+    parts = text.strip().replace("-", "/").replace(".", "/").split("/")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 2 for p in parts):
+        raise ValueError(f"not a dd/mm day: {text[:40]!r}")
+    day, month = (int(p) for p in parts)
+    return date(year, month, day)
+
+
 def parse_local_datetime(text: str, tz: ZoneInfo) -> datetime:
     """Parse "dd/mm/yyyy HH:MM" (or a bare date, meaning 00:00) in `tz` into aware UTC."""
     stripped = text.strip()

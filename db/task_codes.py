@@ -31,3 +31,15 @@ def code_order(code: str) -> tuple[tuple[CodePart, ...], str]:
     """Sort key of task codes: by their parts, a prefix first ("2.1" before "2.1.1", "2.1a");
     the code itself breaks ties ("2.01" and "2.1") so the order is total."""
     return (code_parts(code), code)
+
+
+# "2,1": a task code typed with the decimal comma Vietnamese uses for numbers.
+_DECIMAL_COMMA = re.compile(r"\d+(?:,\d+)+")
+
+
+def typed_code(text: str) -> str:
+    """A task code as typed, with a decimal comma read as the plan's dot: "2,1" → "2.1"."""
+    code = text.strip()
+    if _DECIMAL_COMMA.fullmatch(code):
+        return code.replace(",", ".")
+    return code

@@ -37,8 +37,22 @@ def message_keys(language: str) -> set[str]:
 
 
 def placeholders(template: str) -> set[str]:
-    """The `{name}` fields a message expects."""
+    """The `{name}` fields a message expects (`{days:day|days}` expects `days`)."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class _Formatter(string.Formatter):
+    """`str.format`, plus English plurals: `{days:day|days}` is "1 day" or "3 days"."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, _, many = format_spec.partition("|")
+            # Counts arrive as numbers or already written ("1", "1.234"): one is "1".
+            return f"{value} {one if str(value).strip() == '1' else many}"
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
 
 
 def t(key: str, language: str | None = None, /, **params: Any) -> str:
@@ -48,4 +62,4 @@ def t(key: str, language: str | None = None, /, **params: Any) -> str:
     template = messages.get(key)
     if template is None:
         template = _messages(DEFAULT_LANGUAGE)[key]
-    return template.format(**params)
+    return _FORMATTER.vformat(template, (), params)

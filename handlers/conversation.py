@@ -20,6 +20,7 @@ from db.models import Obligation, Task
 from handlers import (
     callbacks,
     channel_choice,
+    command_names,
     figures_flow,
     registration,
     reports,
@@ -28,6 +29,7 @@ from handlers import (
 )
 from handlers.catalog import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers.clerk import commands as desk_commands
+from handlers.clerk.access import may_use_desk
 from handlers.free_text import echo
 from handlers.invitation import InviteLink, no_link
 from handlers.office import office_name
@@ -50,8 +52,6 @@ from handlers.workload_view import tasks_reply
 
 log = logging.getLogger(__name__)
 
-# Vietnamese aliases of the English command names.
-ALIASES = {"huongdan": "help", "nhiemvu": "tasks", "nop": "report", "kenh": "channel"}
 # Our invite codes are 22 characters; a stranger's "hello" is not taken for one.
 _MIN_BARE_CODE = 16
 
@@ -129,7 +129,8 @@ class Conversation:
         )
 
     async def _dispatch(self, turn: Turn, event: Event) -> list[Reply]:
-        if isinstance(event, CommandSent) and event.name == "start":
+        named = command_names.resolve(event.name) if isinstance(event, CommandSent) else None
+        if isinstance(event, CommandSent) and named is not None and named.key == "start":
             return [await registration.start(turn, event.args.strip())]
         if turn.identity is None:
             if isinstance(event, TextSent) and _looks_like_code(event.text):
@@ -138,7 +139,9 @@ class Conversation:
             # Strangers learn how to register and nothing else about the commune.
             return [Reply(t("register.how", turn.lang, office=office_name(None, turn.lang)))]
         if isinstance(event, CommandSent):
-            return await self._command(turn, ALIASES.get(event.name, event.name), event.args)
+            if named is None:
+                return [self._unknown_command(turn, event.name)]
+            return await self._command(turn, named.key, event.args)
         if isinstance(event, ChoiceTapped):
             return await self._tap(turn, event.data)
         if isinstance(event, FilesSent):
@@ -153,7 +156,30 @@ class Conversation:
                 return await self._tap(turn, answer.data)
             if answer is not None:
                 return [answer]
+        bare = await self._bare_command(turn, event.text)
+        if bare is not None:
+            return bare
         return [await self._text(turn, event)]
+
+    async def _bare_command(self, turn: Turn, text: str) -> list[Reply] | None:
+        """A command word typed without its slash ("nhiemvu", "nộp"), when no flow waits for
+        typed words (a reason, a figure, a confirmation): those take the text first."""
+        assert turn.identity is not None
+        bare = command_names.bare_command(text)
+        if bare is None:
+            return None
+        state = await conversations.current(turn.session, turn.identity.id, turn.now)
+        if state is not None and state.kind != reports.AWAIT_FILE:
+            return None
+        named, args = bare
+        return await self._command(turn, named.key, args)
+
+    def _unknown_command(self, turn: Turn, typed: str) -> Reply:
+        """A command nobody has: the nearest name when there is one, else the help's name."""
+        near = command_names.suggestion(typed, desk=may_use_desk(turn.official))
+        if near is None:
+            return Reply(t("unknown.command", turn.lang, name=h(echo(typed))))
+        return Reply(t("commands.did_you_mean", turn.lang, name=h(echo(typed)), suggestion=near))
 
     async def _typed_answer(self, turn: Turn, event: TextSent) -> ChoiceTapped | Reply | None:
         assert turn.identity is not None
@@ -195,7 +221,7 @@ class Conversation:
             return [await self._cancel(turn)]
         if name == "lang":
             return [self._set_language(turn, args.strip().lower())]
-        return [Reply(t("unknown.command", turn.lang, name=h(echo(name))))]
+        return [self._unknown_command(turn, name)]
 
     def _tools(self) -> desk_commands.Tools:
         return desk_commands.Tools(

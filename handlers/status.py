@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import answers, assignees, conversations, outbox
 from db.kinds import TASK
 from db.models import AssigneeRole, StatusUpdate, Task, TaskAssignee, TaskState
+from db.task_codes import typed_code
 from db.workload import task_items
 from handlers import callbacks
 from handlers.catalog import t
@@ -102,7 +103,7 @@ async def lead_names(session: AsyncSession, task_id: int, lang: str) -> str:
 
 async def status_command(turn: Turn, args: str) -> Reply:
     """/status [code]: the prompt of that task, or a choice among the official's open tasks."""
-    code = args.strip()
+    code = typed_code(args)
     if code:
         items = await task_items(turn.session, turn.official.id)
         match = next((i.task for i in items if i.task.code.casefold() == code.casefold()), None)

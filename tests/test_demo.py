@@ -19,6 +19,8 @@ from bot.cli import build_parser
 from bot.console_channel import to_terminal_text
 from bot.demo import DATABASE_FILE, run_demo
 from bot.demo_clock import next_step, parse_span
+from bot.demo_input import narrated
+from bot.demo_seed import SAMPLE_FILE
 from bot.demo_state import STATE_FILE, DemoState
 from db import chat_prompts
 from db.invites import create_invite
@@ -729,7 +731,12 @@ async def test_the_zalo_tour(tmp_path: Path, lang: str) -> None:
     transcript = out.getvalue()
     words = vi if lang == "vi" else en
     assert "Traceback" not in transcript
-    assert "# 0. Các máy là khung chat Zalo" in transcript
+    # The tour's headings are in the demo's language.
+    if lang == "vi":
+        assert "# 0. Các máy là khung chat Zalo" in transcript
+    else:
+        assert "# 0. The phones are Zalo chats" in transcript
+        assert "Các máy là khung chat Zalo" not in transcript
     assert shown(words("register.welcome", name="Võ Văn Hùng", unit="UBND xã Ba Bích")) in (
         transcript
     )
@@ -749,3 +756,90 @@ def test_the_command_line_takes_zalo() -> None:
     args = build_parser().parse_args(["demo", "--zalo", "--tour"])
     assert (args.zalo, args.tour) == (True, True)
     assert build_parser().parse_args(["demo"]).zalo is False
+
+
+# --- the tour hands over; hints that fit the clock ------------------------------------------
+
+
+async def test_the_tour_hands_over_the_prompt_with_hints_for_its_clock(tmp_path: Path) -> None:
+    """The tour ends with what to try at 11/03/2024 08:01, not with a goodbye."""
+    out = io.StringIO()
+    directory = tmp_path / "demo"
+
+    assert await run_demo(directory, None, None, tour=True, stdin=io.StringIO(""), stdout=out) == 0
+
+    transcript = out.getvalue()
+    assert vi("demo.bye", dir=str(directory)) not in transcript
+    cwd = Path.cwd()
+    sample_shown = str(
+        SAMPLE_FILE.relative_to(cwd) if SAMPLE_FILE.is_relative_to(cwd) else SAMPLE_FILE
+    )
+    after = transcript.split(vi("demo.tour.handover") + "\n", 1)[1].splitlines()
+    assert after == [
+        vi("demo.welcome.try"),
+        vi(
+            "demo.welcome.try1_later",
+            short="Nhứt",
+            before="12/03/2024 07:59",
+            slot="12/03/2024 08:00",
+        ),
+        vi("demo.welcome.try2", file=sample_shown),
+        vi("demo.welcome.try3_later"),
+        vi("demo.welcome.more"),
+    ]
+    # The jump to the overdue morning is not offered once it has passed.
+    assert vi("demo.welcome.try3") not in after
+
+
+async def test_resumed_hints_fit_the_clock(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    first = await demo(directory, ["/time 08/03/2024 16:00"])
+    # A fresh demo at 07:55: the reminders are five minutes away.
+    assert vi("demo.welcome.try1", short="Hoa", span="10m", slot="08:00") in first
+    assert vi("demo.welcome.try3") in first
+
+    second = await demo(directory, ["/time 11/03/2024 10:00"])
+    # Friday 16:00: the next reminders are on Monday 11/03 at 08:00; the overdue hint still helps.
+    assert (
+        vi(
+            "demo.welcome.try1_later",
+            short="Hoa",
+            before="11/03/2024 07:59",
+            slot="11/03/2024 08:00",
+        )
+        in second
+    )
+    assert vi("demo.welcome.try3") in second
+
+    third = await demo(directory, ["/quit"])
+    assert vi("demo.welcome.try3_later") in third
+    assert vi("demo.welcome.try3") not in third
+
+
+def test_script_narration_in_english() -> None:
+    lines = [
+        "## a note",
+        "# 1. Văn phòng",
+        "#    mời",
+        "#en 1. The office",
+        "#en    invites",
+        "/as Nhứt",
+    ]
+    assert narrated(lines, "vi") == ["## a note", "# 1. Văn phòng", "#    mời", "/as Nhứt"]
+    assert narrated(lines, "en") == ["## a note", "# 1. The office", "#    invites", "/as Nhứt"]
+    # Narration without a translation stays as it is.
+    assert narrated(["# 2. Chị Hoa", "/as Hoa"], "en") == ["# 2. Chị Hoa", "/as Hoa"]
+
+
+async def test_the_english_tour_has_english_headings(tmp_path: Path) -> None:
+    out = io.StringIO()
+    await run_demo(tmp_path / "demo", None, "en", tour=True, stdin=io.StringIO(""), stdout=out)
+    transcript = out.getvalue()
+    headings = [line for line in transcript.splitlines() if re.match(r"# \d\.", line)]
+    assert (
+        headings[0]
+        == "# 1. The office gives Mr Hùng a registration code; he registers on a new phone."
+    )
+    assert len(headings) == 6
+    assert not any("Văn phòng" in line or "Chị Hoa" in line for line in headings)
+    assert en("demo.tour.handover") in transcript

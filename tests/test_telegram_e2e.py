@@ -150,8 +150,9 @@ async def bench(database_url: str, tmp_path: Path) -> AsyncIterator[Bench]:
 
 async def test_start_up_sets_the_vietnamese_menu(bench: Bench) -> None:
     commands = {c["command"]: c["description"] for c in bench.server.my_commands}
-    names = {"nhiemvu", "nop", "status", "nghiphep", "huongdan", "cancel", "lang", "kenh"}
+    names = ["nhiemvu", "nop", "tiendo", "giahan", "nghiphep", "huongdan", "huy", "kenh", "ngonngu"]
     assert commands == {name: vi(f"menu.{name}") for name in names}
+    assert [c["command"] for c in bench.server.my_commands] == names
 
 
 async def test_registration_by_deep_link_and_refusals(bench: Bench) -> None:

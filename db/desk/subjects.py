@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.kinds import OBLIGATION, TASK
 from db.models import ExtensionRequest, Obligation, Official, Submission, Task
 from db.names import fold_name
+from db.task_codes import typed_code
 
 Subject = Obligation | Task
 
@@ -72,8 +73,8 @@ async def find_obligation(
 
 
 async def find_task(session: AsyncSession, unit_id: int, text: str) -> Task | None:
-    """The active task with this code ("2.4")."""
-    code = text.strip()
+    """The active task with this code ("2.4", typed "2,4" too)."""
+    code = typed_code(text)
     if not code:
         return None
     return await session.scalar(

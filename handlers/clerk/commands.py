@@ -22,18 +22,7 @@ from handlers.clerk.overdue import overdue_text
 from handlers.turn import Turn
 from handlers.types import Reply
 
-__all__ = ["ALIASES", "DESK_COMMANDS", "Tools", "command", "tap"]
-
-# Vietnamese names of the desk commands.
-ALIASES = {
-    "quahan": "overdue",
-    "tonghop": "summary",
-    "nhac": "remind",
-    "tiepnhan": "accept",
-    "tralai": "return",
-    "xuat": "export",
-    "baocao": "compile",
-}
+__all__ = ["DESK_COMMANDS", "Tools", "command", "tap"]
 
 Handler = Callable[[Desk, str, Tools, Turn], Awaitable[Reply]]
 
@@ -94,14 +83,14 @@ DESK_COMMANDS: dict[str, Handler] = {
 
 
 async def command(turn: Turn, name: str, args: str, tools: Tools) -> list[Reply] | None:
-    """The replies to a desk command or /giahan; None when `name` is neither."""
-    name = ALIASES.get(name, name)
-    if name == "giahan":
+    """The replies to a desk command, /giahan or /nghiphep (`name` is the command's key in
+    `handlers.command_names`); None for any other."""
+    if name == "extend":
         if not args.strip() and may_use_desk(turn.official):
             # The deciders' side of /giahan: what waits for them.
             return [await pending.pending_reply(turn)]
         return [await _answer(extension.request_reply(turn, args))]
-    if name == "nghiphep":
+    if name == "leave":
         return [await _answer(leave.request_reply(turn, args))]
     if name == "help":
         if not may_use_desk(turn.official):

@@ -6,7 +6,9 @@ decides, moves the official's own due date on approval, and the official is told
 
 from __future__ import annotations
 
-from db.clock import format_date, parse_local_date
+from datetime import date
+
+from db.clock import format_date, parse_day_month, parse_local_date
 from db.desk import extensions
 from db.desk.subjects import Subject, find_subject, subject_of, subject_type_of
 from db.kinds import EXTENSION_DECIDED, EXTENSION_REQUEST
@@ -41,10 +43,7 @@ async def request_reply(turn: Turn, args: str) -> Reply:
         raise DeskInputError(t("clerk.extension.no_due", lang, code=h(subject.code)))
     if await _finished(turn, subject):
         raise DeskInputError(t("clerk.extension.finished", lang, code=h(subject.code)))
-    try:
-        wanted = parse_local_date(day_text)
-    except ValueError:
-        raise DeskInputError(t("clerk.extension.bad_date", lang, text=h(echo(day_text)))) from None
+    wanted = _wanted_day(day_text, today, lang)
     if wanted <= current or wanted < today:
         raise DeskInputError(t("clerk.extension.too_early", lang, due=format_date(current)))
     if not reason:
@@ -102,6 +101,29 @@ async def pending_blocks(turn: Turn) -> tuple[list[str], list[list[Choice]]]:
             )
         )
     return blocks, choices
+
+
+def _wanted_day(text: str, today: date, lang: str) -> date:
+    """The day asked for: dd/mm/yyyy, or dd/mm in the current year when that day is still
+    ahead (a day already past might mean next year: the year is asked for then)."""
+    try:
+        return parse_local_date(text)
+    except ValueError:
+        pass
+    try:
+        day = parse_day_month(text, today.year)
+    except ValueError:
+        raise DeskInputError(t("clerk.extension.bad_date", lang, text=h(echo(text)))) from None
+    if day < today:
+        raise DeskInputError(
+            t(
+                "clerk.extension.which_year",
+                lang,
+                text=h(echo(text)),
+                next_year=f"{text.strip()}/{today.year + 1}",
+            )
+        )
+    return day
 
 
 async def _finished(turn: Turn, subject: Subject) -> bool:
