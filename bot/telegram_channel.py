@@ -32,7 +32,6 @@ from bot.reply_delivery import deliver_handled, language_of
 from bot.settings import Settings
 from bot.telegram_transport import TelegramTransport
 from bot.telegram_updates import ChatOrderedUpdates, readable_updates, telegram_sender
-from db.models import Channel
 from handlers import command_names
 from handlers.catalog import t
 from handlers.chat_gate import ChatGate
