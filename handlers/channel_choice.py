@@ -15,8 +15,12 @@ from handlers.types import Reply
 
 _CHOSEN = {"telegram": Channel.TELEGRAM, "zalo": Channel.ZALO}
 _AUTOMATIC = {"tudong", "tự động", "tu dong", "auto"}
+
+
 # How people call each channel (the same in both languages).
-CHANNEL_NAMES = {Channel.TELEGRAM: "Telegram", Channel.ZALO: "Zalo", Channel.CONSOLE: "console"}
+def channel_name(channel: Channel, lang: str | None) -> str:
+    """How a person calls the channel (Telegram, Zalo, the demo's console)."""
+    return t(f"channel.name.{channel.value}", lang)
 
 
 async def channel_command(turn: Turn, args: str) -> Reply:
@@ -34,7 +38,12 @@ async def channel_command(turn: Turn, args: str) -> Reply:
         if chosen not in bound:
             office = office_name(official.unit, turn.lang)
             return Reply(
-                t("channel.not_bound", turn.lang, channel=CHANNEL_NAMES[chosen], office=office)
+                t(
+                    "channel.not_bound",
+                    turn.lang,
+                    channel=channel_name(chosen, turn.lang),
+                    office=office,
+                )
             )
     else:
         return Reply(t("channel.usage", turn.lang))
@@ -54,14 +63,14 @@ async def channel_command(turn: Turn, args: str) -> Reply:
         official.preferred_channel = chosen
     if chosen is None:
         return Reply(t("channel.set_automatic", turn.lang))
-    return Reply(t("channel.set", turn.lang, channel=CHANNEL_NAMES[chosen]))
+    return Reply(t("channel.set", turn.lang, channel=channel_name(chosen, turn.lang)))
 
 
 def _current(turn: Turn, bound: list[Channel]) -> str:
-    names = ", ".join(CHANNEL_NAMES[c] for c in bound)
+    names = ", ".join(channel_name(c, turn.lang) for c in bound)
     preferred = turn.official.preferred_channel
     if preferred is not None and preferred in bound:
-        now = t("channel.now_fixed", turn.lang, channel=CHANNEL_NAMES[preferred])
+        now = t("channel.now_fixed", turn.lang, channel=channel_name(preferred, turn.lang))
     else:
         now = t("channel.now_automatic", turn.lang)
     return t("channel.show", turn.lang, channels=names, now=now)

@@ -19,7 +19,7 @@ from db.desk.people import desk_people
 from db.kinds import CHAT_ADDED_NOTICE, IDENTITY, OFFICIAL, TO_CHAT
 from db.models import ChannelIdentity, Official
 from handlers.catalog import t
-from handlers.channel_choice import CHANNEL_NAMES
+from handlers.channel_choice import channel_name
 from handlers.clerk.notices import Notice, queue
 from handlers.office import office_name
 from handlers.presenting import h, moment
@@ -46,7 +46,6 @@ async def chat_added(
     if not earlier:
         return 0
     tz = ZoneInfo(official.unit.timezone)
-    channel = CHANNEL_NAMES[new.channel]
     ref = str(new.id)
     notices = [
         Notice(
@@ -59,7 +58,7 @@ async def chat_added(
             text=t(
                 "chat_added.to_official",
                 official.language,
-                channel=channel,
+                channel=channel_name(new.channel, official.language),
                 time=moment(now, tz),
                 office=office_name(official.unit, official.language),
             ),
@@ -74,7 +73,7 @@ async def chat_added(
             "chat_added.to_clerk",
             clerk.language,
             name=h(official.full_name),
-            channel=channel,
+            channel=channel_name(new.channel, clerk.language),
             time=moment(now, tz),
             count=len(earlier),
         )
