@@ -136,6 +136,9 @@ async def _apply(
         "timezone": spec.unit.timezone,
         "reports_to": spec.unit.reports_to,
         "parent_id": parent_id,
+        "office_name": spec.unit.office_name,
+        "percent_decimals": spec.unit.percent_decimals,
+        "sample": spec.unit.sample,
         **plan.calendar.columns(),
     }
     old_parent_id = unit.parent_id if unit is not None else None
@@ -295,6 +298,11 @@ def _task_values(spec: TaskSpec, calendar: UnitCalendar) -> dict[str, Any]:
         "checkin_rrule": spec.checkin,
         "checkin_start": spec.checkin_from,
         "priority": spec.priority,
+        "basis_number": spec.basis.number if spec.basis else "",
+        "basis_date": spec.basis.date if spec.basis else None,
+        "basis_issuer": spec.basis.issuer if spec.basis else "",
+        "product": spec.product,
+        "roles_illustrative": spec.roles_illustrative,
         "active": True,
     }
 

@@ -226,6 +226,13 @@ class UnitSpec(Spec):
     # The code of the unit above (a commune's province), whose plan is loaded first.
     parent: Key | None = None
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    # The office's own name ("Văn phòng - Thống kê" in the 2024 seed, "Văn phòng HĐND và
+    # UBND xã" since 2025); left out, the messages' default.
+    office_name: ShortText | None = None
+    # Decimals of the percentages the desk writes (the seed writes "chiếm 13,56%").
+    percent_decimals: int = Field(default=1, ge=0, le=4)
+    # The whole plan is sample data (the bundled Ba Bích): `plan show` says so.
+    sample: bool = False
 
     @field_validator("parent")
     @classmethod
@@ -278,6 +285,14 @@ class OfficialSpec(Spec):
         return value
 
 
+class BasisSpec(Spec):
+    """The document that assigned a task ("Căn cứ"): its number, date and issuer."""
+
+    number: ShortText = ""
+    date: LocalDate | None = None
+    issuer: ShortText = ""
+
+
 class TaskSpec(Spec):
     """A standing task with its lead (chủ trì) and coordinators (phối hợp)."""
 
@@ -291,6 +306,11 @@ class TaskSpec(Spec):
     checkin: Rule | None = None
     checkin_from: LocalDate | None = None
     priority: bool = False
+    # The assigning document ("Căn cứ") and the expected output ("Sản phẩm").
+    basis: BasisSpec | None = None
+    product: str = ""
+    # The lead and coordinators are made up for a sample (the seed names none): shown so.
+    roles_illustrative: bool = False
 
 
 class DayOfYear(Spec):
