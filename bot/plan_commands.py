@@ -1,4 +1,5 @@
-"""`plan load` and `plan show`: the clerk's commands for the plan file, as printable text."""
+"""`plan load`, `plan import`, `plan export` and `plan show`: the clerk's commands for the plan
+(a YAML file or the clerk's Excel workbook), as printable text."""
 
 from __future__ import annotations
 
@@ -26,12 +27,17 @@ from db.models import (
     TaskAssignee,
     Unit,
 )
-from db.plan import LoadReport, Plan, PlanError, read_plan
+from db.plan import LoadReport, Plan, PlanError, preview_plan, read_plan
 from db.plan import load_plan as write_plan
-from db.plan.current import active_reports, active_tasks
+from db.plan.current import active_reports, active_tasks, last_loaded_file
+from db.plan.workbook import WorkbookError, read_workbook
 from db.unit_calendar import UnitCalendar
 from db.units import all_units
+from bot.unit_choice import chosen_unit
 from handlers.catalog import t
+from handlers.plan_changes import change_summary
+from handlers.plan_errors import plan_error_text, workbook_error_lines
+from handlers.plan_workbook import plan_workbook
 from scheduler.sweep import policy_config
 
 # The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
@@ -58,14 +64,79 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
     try:
         plan = read_plan(path)
     except PlanError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(plan_error_text(exc, LANGUAGE)) from None
     async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
         try:
             report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
         except PlanError as exc:
             # Checks that need the database (a parent unit not loaded yet) fail while writing.
-            raise CommandError(str(exc)) from None
+            raise CommandError(plan_error_text(exc, LANGUAGE)) from None
     return "\n".join(_load_summary(plan, report))
+
+
+def read_plan_source(path: Path) -> Plan:
+    """The plan of a YAML file or an Excel workbook (.xlsx), checked; a `CommandError`
+    listing the mistakes in Vietnamese."""
+    if path.suffix.lower() == ".xlsx":
+        try:
+            return read_workbook(path)
+        except WorkbookError as exc:
+            raise CommandError("\n".join(workbook_error_lines(exc, str(path), LANGUAGE))) from None
+    try:
+        return read_plan(path)
+    except PlanError as exc:
+        raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+
+
+async def import_plan(settings: Settings, path: Path, clock: Clock, dry_run: bool = False) -> str:
+    """Check the workbook at `path`, say what it would change and (unless `dry_run`) load it;
+    with any mistake, every one is listed and nothing changes."""
+    plan = read_plan_source(path)
+    async with wiring.database(settings, tables=PLAN_TABLES) as sessions:
+        async with sessions() as session:
+            try:
+                preview = await preview_plan(session, plan, clock)
+            except PlanError as exc:
+                raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+        changes = change_summary(preview, LANGUAGE)
+        lines = [
+            t(
+                "plan.import.preview",
+                LANGUAGE,
+                unit=preview.unit_name,
+                code=preview.unit_code,
+                file=path,
+                changes=changes,
+            )
+        ]
+        if dry_run:
+            return "\n".join([*lines, t("plan.import.dry_run", LANGUAGE)])
+        async with sessions() as session:
+            try:
+                report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
+            except PlanError as exc:
+                raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+    return "\n".join([*lines, *_load_summary(plan, report)])
+
+
+async def export_plan(
+    settings: Settings, out: Path, source: Path | None, unit_code: str | None
+) -> str:
+    """Write a plan to the workbook `out`: the file `source`, or the one loaded last into the
+    unit (the plan as it stands: what the database keeps are its rows, not its rules)."""
+    if source is None:
+        async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as s:
+            unit = await chosen_unit(s, unit_code)
+            loaded = await last_loaded_file(s, unit.id)
+        if loaded is None:
+            raise CommandError(t("plan.export.no_plan", LANGUAGE))
+        source = Path(loaded)
+        if not source.is_file():
+            raise CommandError(t("plan.export.no_source", LANGUAGE, file=loaded))
+    plan = read_plan_source(source)
+    out.write_bytes(plan_workbook(plan.spec))
+    unit_spec = plan.spec.unit
+    return t("plan.export.done", LANGUAGE, unit=unit_spec.name, code=unit_spec.code, file=out)
 
 
 async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:

@@ -108,15 +108,20 @@ class LoadReport:
 
 
 async def load_plan(
-    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None = None
+    session: AsyncSession,
+    plan: Plan,
+    clock: Clock,
+    store: FileStore | None = None,
+    actor: str = "cli",
 ) -> LoadReport:
     """Upsert `plan` and commit; on any error nothing is written.
 
     With a `store`, the report templates the plan names are copied into it, so reminders
-    can hand them out wherever the plan file itself ends up.
+    can hand them out wherever the plan file itself ends up. `actor` is the audit's (a clerk
+    loading a workbook in the chat: "official:<id>").
     """
     try:
-        report = await _apply(session, plan, clock, store)
+        report = await _apply(session, plan, clock, store, actor)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -124,8 +129,20 @@ async def load_plan(
     return report
 
 
+async def preview_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
+    """What `load_plan` would change, changing nothing (the writes are rolled back)."""
+    try:
+        return await _apply(session, plan, clock, None, actor="cli")
+    finally:
+        await session.rollback()
+
+
 async def _apply(
-    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None
+    session: AsyncSession,
+    plan: Plan,
+    clock: Clock,
+    store: FileStore | None,
+    actor: str = "cli",
 ) -> LoadReport:
     spec = plan.spec
     report = LoadReport(spec.unit.code, spec.unit.name)
@@ -169,7 +186,7 @@ async def _apply(
         session.add(
             AuditEntry(
                 unit_id=unit.id,
-                actor="cli",
+                actor=actor,
                 action="plan.load",
                 target=plan.filename[-128:],
                 at=clock.now(),
@@ -418,6 +435,21 @@ def _sync_obligation_assignees(
     return changed
 
 
+def _kept_templates(
+    wanted: list[dict[str, str | None]], stored: list[dict[str, Any]] | None
+) -> list[dict[str, str | None]]:
+    """The templates, keeping the stored copy of one whose file is not beside this plan (a
+    workbook sent in the chat has no templates beside it; the copy loaded before stays)."""
+    before = {entry.get("source"): entry for entry in stored or []}
+    kept = []
+    for entry in wanted:
+        old = before.get(entry["source"])
+        if entry["path"] is None and old is not None and old.get("path"):
+            entry = {**entry, "path": old["path"]}
+        kept.append(entry)
+    return kept
+
+
 async def _sync_obligations(
     session: AsyncSession,
     unit_id: int,
@@ -438,6 +470,8 @@ async def _sync_obligations(
         values = _obligation_values(item, ids, templates)
         wanted = _submitter_ids(plan.spec, item, ids)
         obligation = existing.get(item.code)
+        if obligation is not None:
+            values["templates"] = _kept_templates(values["templates"], obligation.templates)
         if obligation is None:
             assignees = [ObligationAssignee(official_id=i, assigned_at=now) for i in sorted(wanted)]
             session.add(Obligation(unit_id=unit_id, code=item.code, assignees=assignees, **values))

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from db.clock import format_date, parse_local_date
+from db.plan.coded import PlanValueError
 from db.names import fold_name
 from db.unit_calendar import KEEP, DeadlineRule, UnitCalendar
 
@@ -44,15 +45,27 @@ _DATE_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
 def _day_first_date(value: object) -> date:
     if isinstance(value, date):
-        raise ValueError(f"write dates day-first as dd/mm/yyyy, e.g. {format_date(value)!r}")
+        raise PlanValueError(
+            f"write dates day-first as dd/mm/yyyy, e.g. {format_date(value)!r}",
+            "iso_date",
+            value=value.isoformat(),
+            example=format_date(value),
+        )
     if not isinstance(value, str):
-        raise ValueError(f"expected a dd/mm/yyyy date, got {value!r}")
+        raise PlanValueError(f"expected a dd/mm/yyyy date, got {value!r}", "bad_date", value=value)
     if _ISO_DATE.match(value):
-        raise ValueError(f"{value!r} is an ISO date; write dates day-first as dd/mm/yyyy")
+        raise PlanValueError(
+            f"{value!r} is an ISO date; write dates day-first as dd/mm/yyyy",
+            "iso_date",
+            value=value,
+            example="10/03/2024",
+        )
     try:
         return parse_local_date(value)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid dd/mm/yyyy date ({exc})") from exc
+        raise PlanValueError(
+            f"{value!r} is not a valid dd/mm/yyyy date ({exc})", "bad_date", value=value
+        ) from exc
 
 
 def _clock_time(text: str) -> time:

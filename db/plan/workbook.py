@@ -29,7 +29,8 @@ from db.plan import workbook_layout as layout
 from db.plan.calendar import CalendarError, Loc, expand_reports
 from db.plan.checks import find_problems
 from db.plan.schema import PlanFile
-from db.plan.source import Plan, _describe, _path
+from db.plan.coded import code_of
+from db.plan.source import Plan, describe_error, error_code, field_path
 
 _SIMPLE_DUE = re.compile(r"^FREQ=YEARLY;BYMONTH=(\d{1,2});BYMONTHDAY=(\d{1,2})$")
 _SPLIT = re.compile(r"[;\n]+")
@@ -144,11 +145,11 @@ def _checked(reading: _Reading, filename: str) -> Plan:
         for err in exc.errors():
             loc = tuple(err["loc"])
             if not _is_spoiled(reading, loc):
-                _plan_problem(reading, loc, _describe(err), err["type"])
+                _plan_problem(reading, loc, describe_error(err), *error_code(err))
         raise WorkbookError(filename, reading.problems) from None
     for loc, message in find_problems(spec):
         if not _is_spoiled(reading, loc):
-            _plan_problem(reading, loc, message, "check")
+            _plan_problem(reading, loc, message, *code_of(message))
     if reading.problems:
         raise WorkbookError(filename, reading.problems)
     try:
@@ -156,7 +157,7 @@ def _checked(reading: _Reading, filename: str) -> Plan:
             spec.reports, spec.unit.reports_to, spec.unit.calendar.unit_calendar()
         )
     except CalendarError as exc:
-        _plan_problem(reading, exc.loc, exc.message, "check")
+        _plan_problem(reading, exc.loc, exc.message, "", {})
         raise WorkbookError(filename, reading.problems) from None
     return Plan(filename, spec, tuple(obligations))
 
@@ -165,18 +166,20 @@ def _is_spoiled(reading: _Reading, loc: Loc) -> bool:
     return any(loc[: len(bad)] == bad for bad in reading.spoiled)
 
 
-def _plan_problem(reading: _Reading, loc: Loc, message: str, kind: str) -> None:
+def _plan_problem(
+    reading: _Reading, loc: Loc, message: str, code: str, data: dict[str, str]
+) -> None:
+    """A mistake the plan's own checks found, at the cell its field was read from."""
     where = _where_of(reading, loc)
-    code = "missing" if kind == "missing" else "invalid"
     reading.problems.append(
         WorkbookProblem(
             where.sheet if where else None,
             where.row if where else None,
             where.column if where else None,
-            code,
-            {},
+            code or "invalid",
+            data,
             message,
-            _path(loc),
+            field_path(loc),
         )
     )
 
