@@ -55,7 +55,10 @@ async def test_a_bad_file_exits_1_with_file_line_field_and_no_traceback(
     code, out, err = await run_cli(database_url, "plan", "load", str(bad))
 
     assert code == 1
-    assert err.strip() == f"error: {bad}:{line}: tasks[1].lead[0]: unknown official 'nhut2'"
+    # In Vietnamese, the task by its number and the YAML field in parentheses (issue 16).
+    assert err.strip() == (
+        f"error: {bad}, dòng {line}: Nhiệm vụ 2.2 (tasks[1].lead[0]): không có cán bộ mã «nhut2»"
+    )
     assert "Traceback" not in err
     assert out == ""
 

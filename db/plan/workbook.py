@@ -517,7 +517,13 @@ def _person(reading: _Reading, where: _Where, text: str, loc: Loc) -> str | None
 def _people(reading: _Reading, row: _Row, column: str, loc: Loc) -> list[str]:
     keys = []
     for index, part in enumerate(p.strip() for p in _SPLIT_NAMES.split(row.text(column))):
-        if part and (key := _person(reading, row.at(column), part, (*loc, index))) is not None:
+        if not part:
+            continue
+        key = _person(reading, row.at(column), part, (*loc, index))
+        if key is None:
+            # The list is short of a name: no second error that it is empty.
+            reading.spoiled.add(loc)
+        else:
             keys.append(key)
     return keys
 
@@ -706,7 +712,9 @@ def _submitters(reading: _Reading, row: _Row, loc: Loc) -> dict[str, Any]:
             officials = submitters.setdefault("officials", [])
             where = row.at(layout.REPORT_SUBMITTERS)
             key = _person(reading, where, part, (*loc, "officials", len(officials)))
-            if key is not None:
+            if key is None:
+                reading.spoiled.add(loc)
+            else:
                 officials.append(key)
     return submitters
 
