@@ -209,6 +209,8 @@ REPORT_COLUMNS = (
 
 async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> list[str]:
     lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
+    if unit.sample:
+        lines.append(t("plan.show.sample", LANGUAGE))
     if unit.reports_to:
         lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
     lines += _calendar_lines(unit, year, LANGUAGE)
@@ -216,6 +218,8 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
     if tasks:
         lines += render_table(_columns(TASK_COLUMNS), [_task_row(task) for task in tasks])
+        if any(task.roles_illustrative for task in tasks):
+            lines.append(t("plan.show.illustrative", LANGUAGE))
     else:
         lines.append(t("plan.show.no_tasks", LANGUAGE))
     obligations = await active_reports(session, unit.id, year)
@@ -275,6 +279,10 @@ def _task_row(task: Task) -> list[str | list[str]]:
     if task.checkin_rrule and task.checkin_start:
         checkin.append(t("plan.rule.from", LANGUAGE, date=format_date(task.checkin_start)))
     due = format_date(task.due_date) if task.due_date else NO_DATE
+    if task.roles_illustrative:
+        # Made up for a sample: marked on every name, explained under the table.
+        leads = [f"{name}*" for name in leads]
+        helpers = [f"{name}*" for name in helpers]
     return [task.code, task.title, leads, helpers or [NO_DATE], due, checkin]
 
 

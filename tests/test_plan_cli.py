@@ -74,7 +74,7 @@ async def test_a_commune_before_its_province_is_refused_in_one_line(database_url
     sample = str((ROOT / "examples" / "xa-mau-1.yaml").relative_to(ROOT))
     code, out, err = await run_cli(database_url, "plan", "load", sample)
     assert code == 1
-    assert err.startswith(f"error: {sample}:") and "tinh-quang-ngai" in err
+    assert err.startswith(f"error: {sample}, dòng") and "tinh-quang-ngai" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
     province = str((ROOT / "examples" / "tinh-quang-ngai.yaml").relative_to(ROOT))

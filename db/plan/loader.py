@@ -52,6 +52,9 @@ class ParentNotLoaded(PlanError):
             "unit.parent",
             f"no unit {code!r} in the database: load the parent's plan first "
             "(nạp kế hoạch của tỉnh trước)",
+            "parent_not_loaded",
+            {"code": code},
+            ("unit", plan.spec.unit.code),
         )
         self.code = code
 
@@ -228,6 +231,9 @@ async def _parent_id(
             plan.parent_line,
             "unit.parent",
             f"unit {code!r} is below {unit.code!r} in the tree; a unit cannot be above itself",
+            "parent_below",
+            {"code": code, "unit": unit.code},
+            ("unit", unit.code),
         )
     return parent.id
 
