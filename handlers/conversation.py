@@ -21,6 +21,7 @@ from handlers import (
     callbacks,
     channel_choice,
     figures_flow,
+    plan_upload,
     registration,
     reports,
     status,
@@ -225,6 +226,8 @@ class Conversation:
             return await reports.template_tapped(turn, tap.file_id, self.store)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
+        if isinstance(tap, callbacks.PlanTap):
+            return await plan_upload.plan_tapped(turn, tap.digest, self.store)
         if isinstance(
             tap,
             callbacks.ExtensionTap

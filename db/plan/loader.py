@@ -133,11 +133,28 @@ async def load_plan(
 
 
 async def preview_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
-    """What `load_plan` would change, changing nothing (the writes are rolled back)."""
+    """What `load_plan` would change, changing nothing: the writes are made in a savepoint
+    and rolled back, so the caller's own transaction (a chat's turn) goes on."""
+    nested = await session.begin_nested()
     try:
-        return await _apply(session, plan, clock, None, actor="cli")
+        return await _apply(session, plan, clock, None)
     finally:
-        await session.rollback()
+        await nested.rollback()
+
+
+async def apply_plan(
+    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None, actor: str
+) -> LoadReport:
+    """`load_plan` inside the caller's transaction (a chat's turn), which commits it; on an
+    error nothing of the plan is written (a savepoint) and the caller's transaction goes on."""
+    nested = await session.begin_nested()
+    try:
+        report = await _apply(session, plan, clock, store, actor)
+    except BaseException:
+        await nested.rollback()
+        raise
+    await nested.commit()
+    return report
 
 
 async def _apply(
