@@ -254,3 +254,14 @@ async def test_import_and_export_from_the_command_line_on_a_fresh_database(
     code, out, err = await run_cli(database_url, "plan", "export", str(exported))
     assert code == 0, err
     assert read_workbook(exported).spec == read_plan(EXAMPLE_PLAN).spec
+
+
+async def test_the_demo_loads_the_bundled_workbook(tmp_path: Path) -> None:
+    from tests.test_demo import demo, turns
+
+    transcript = await demo(tmp_path / "demo", [f"/kehoach {SAMPLE_WORKBOOK}"])
+
+    ((_, typed, said),) = turns(transcript)
+    # The demo runs on the seed's plan: its workbook is the same plan, so nothing changes.
+    assert f"từ «{SAMPLE_WORKBOOK}»: không có gì thay đổi." in said
+    assert "Không có gì thay đổi" in said
