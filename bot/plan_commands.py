@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import wiring
 from bot.command_error import CommandError
 from bot.settings import Settings
+from bot.unit_choice import chosen_unit
 from db.clock import Clock, format_date
 from db.files import FileStore
 from db.models import (
@@ -33,7 +35,6 @@ from db.plan.current import active_reports, active_tasks, last_loaded_file
 from db.plan.workbook import WorkbookError, read_workbook
 from db.unit_calendar import UnitCalendar
 from db.units import all_units
-from bot.unit_choice import chosen_unit
 from handlers.catalog import t
 from handlers.plan_changes import change_summary
 from handlers.plan_errors import plan_error_text, workbook_error_lines
@@ -134,7 +135,7 @@ async def export_plan(
         if not source.is_file():
             raise CommandError(t("plan.export.no_source", LANGUAGE, file=loaded))
     plan = read_plan_source(source)
-    out.write_bytes(plan_workbook(plan.spec))
+    await asyncio.to_thread(out.write_bytes, plan_workbook(plan.spec))
     unit_spec = plan.spec.unit
     return t("plan.export.done", LANGUAGE, unit=unit_spec.name, code=unit_spec.code, file=out)
 

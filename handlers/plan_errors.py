@@ -23,7 +23,7 @@ def _plan_message(code: str, data: dict[str, str], english: str, language: str) 
 
 
 def plan_error_text(error: PlanError, language: str) -> str:
-    """"file, dòng 180: Nhiệm vụ 2.3 (tasks[2].due): ngày «31/02/2024» không hợp lệ"."""
+    """ "file, dòng 180: Nhiệm vụ 2.3 (tasks[2].due): ngày «31/02/2024» không hợp lệ"."""
     message = _plan_message(error.code, error.data, error.message, language)
     if error.subject is not None and error.field:
         kind, name = error.subject
@@ -39,7 +39,7 @@ def plan_error_text(error: PlanError, language: str) -> str:
 
 
 def problem_text(problem: WorkbookProblem, language: str) -> str:
-    """"Nhiệm vụ, dòng 7, cột Chủ trì: không có cán bộ tên «Cuờng» — có phải «Cường»?"."""
+    """ "Nhiệm vụ, dòng 7, cột Chủ trì: không có cán bộ tên «Cuờng» — có phải «Cường»?"."""
     key = f"plan.workbook.{problem.code}"
     if _known(key, language):
         what = t(key, language, **problem.data)

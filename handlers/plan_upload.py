@@ -26,11 +26,7 @@ CONFIRM_PLAN = "confirm_plan"
 
 def is_plan_upload(turn: Turn, name: str, content: bytes) -> bool:
     """Whether a file a person sent is a plan workbook of a clerk's (else a report)."""
-    return (
-        turn.official.is_clerk
-        and name.lower().endswith(".xlsx")
-        and is_plan_workbook(content)
-    )
+    return turn.official.is_clerk and name.lower().endswith(".xlsx") and is_plan_workbook(content)
 
 
 async def workbook_sent(turn: Turn, name: str, content: bytes, store: FileStore) -> Reply:

@@ -80,8 +80,9 @@ async def prompt_for(turn: Turn, task: Task) -> Reply:
 async def _prompt_body(turn: Turn, task: Task) -> str:
     status = await answers.task_status(turn.session, task.id)
     # The assigning document and the expected output, when the plan gives them (issue 16).
-    text = "\n".join([prompt_text(turn, task, _answer_text(turn, status)),
-                      *task_document_lines(task, turn.lang)])
+    text = "\n".join(
+        [prompt_text(turn, task, _answer_text(turn, status)), *task_document_lines(task, turn.lang)]
+    )
     if await assignees.task_role(turn.session, task.id, turn.official.id) is AssigneeRole.LEAD:
         return text
     own = await answers.latest_answer(turn.session, task.id, turn.official.id)

@@ -9,7 +9,7 @@ from handlers.presenting import h
 
 
 def basis_text(task: Task, lang: str) -> str:
-    """"số …/TB-UBND ngày 12/01/2024 của UBND xã Ba Bích"; empty when the plan gives none."""
+    """ "số …/TB-UBND ngày 12/01/2024 của UBND xã Ba Bích"; empty when the plan gives none."""
     parts = []
     if task.basis_number:
         parts.append(t("plan.basis.number", lang, number=task.basis_number))

@@ -71,7 +71,9 @@ async def test_the_clerk_sees_the_changes_and_applies_them_with_a_tap(
         task = await session.scalar(select(Task).where(Task.code == "3.1"))
         assert task is not None and task.product == "Kế hoạch tuyên truyền"
         entry = await session.scalar(
-            select(AuditEntry).where(AuditEntry.action == "plan.load").order_by(AuditEntry.id.desc())
+            select(AuditEntry)
+            .where(AuditEntry.action == "plan.load")
+            .order_by(AuditEntry.id.desc())
         )
     # The plan as it stands can be exported again: the load names the stored workbook.
     assert entry is not None and entry.actor == f"telegram:{town.chats['nhut'].external_id}"

@@ -76,10 +76,14 @@ def test_a_yaml_mistake_reads_in_vietnamese_with_the_field_in_parentheses() -> N
 @pytest.mark.parametrize(
     ("old", "new", "says"),
     [
-        ("lead: [tam]", "lead: [tamm]", "Nhiệm vụ 2.2 (tasks[1].lead[0]): không có cán bộ mã «tamm»"),
         (
-            "    priority: true\n\n  - code: \"2.5\"",
-            "    priorty: true\n\n  - code: \"2.5\"",
+            "lead: [tam]",
+            "lead: [tamm]",
+            "Nhiệm vụ 2.2 (tasks[1].lead[0]): không có cán bộ mã «tamm»",
+        ),
+        (
+            '    priority: true\n\n  - code: "2.5"',
+            '    priorty: true\n\n  - code: "2.5"',
             "Nhiệm vụ 2.4 (tasks[3].priorty): trường «priorty» không có trong mẫu kế hoạch — "
             "có phải «priority»?",
         ),

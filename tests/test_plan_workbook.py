@@ -30,7 +30,9 @@ def example_workbook() -> bytes:
     return plan_workbook(read_plan(EXAMPLE_PLAN).spec)
 
 
-def edited(content: bytes, sheet: str, key_column: str, key: str, column: str, value: object) -> bytes:
+def edited(
+    content: bytes, sheet: str, key_column: str, key: str, column: str, value: object
+) -> bytes:
     """The workbook with the cell of `column` in the row whose `key_column` is `key` set."""
     book = load_workbook(io.BytesIO(content))
     ws = book[sheet]
@@ -261,7 +263,19 @@ async def test_the_demo_loads_the_bundled_workbook(tmp_path: Path) -> None:
 
     transcript = await demo(tmp_path / "demo", [f"/kehoach {SAMPLE_WORKBOOK}"])
 
-    ((_, typed, said),) = turns(transcript)
+    ((_, _, said),) = turns(transcript)
     # The demo runs on the seed's plan: its workbook is the same plan, so nothing changes.
     assert f"từ «{SAMPLE_WORKBOOK}»: không có gì thay đổi." in said
     assert "Không có gì thay đổi" in said
+
+
+def test_an_indicator_of_an_unknown_report_is_named() -> None:
+    book = load_workbook(io.BytesIO(example_workbook()))
+    book["Chỉ tiêu"]["A2"] = "CCHC-Q9"
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(WorkbookError) as caught:
+        parse_workbook(out.getvalue(), "x.xlsx")
+    assert [problem_text(p, "vi") for p in caught.value.problems] == [
+        "Chỉ tiêu, dòng 2, cột Báo cáo: không có báo cáo mã «CCHC-Q9» trong trang Báo cáo"
+    ]

@@ -98,7 +98,9 @@ def _task_problems(plan: PlanFile) -> Iterator[Problem]:
         code = plan.tasks[index].code
         yield (
             ("tasks", index, "code"),
-            Coded(f"duplicate task code {code!r} (also tasks[{first}])", "duplicate_task", code=code),
+            Coded(
+                f"duplicate task code {code!r} (also tasks[{first}])", "duplicate_task", code=code
+            ),
         )
     for index, task in enumerate(plan.tasks):
         seen: set[str] = set()
@@ -108,8 +110,13 @@ def _task_problems(plan: PlanFile) -> Iterator[Problem]:
                 if (why := _reference(plan, key)) is not None:
                     yield loc, why
                 elif key in seen:
-                    yield loc, Coded(
-                        f"official {key!r} is already named for this task", "named_twice", key=key
+                    yield (
+                        loc,
+                        Coded(
+                            f"official {key!r} is already named for this task",
+                            "named_twice",
+                            key=key,
+                        ),
                     )
                 seen.add(key)
         if task.checkin_from is not None and task.checkin is None:

@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 from db.clock import format_date, parse_local_date
-from db.plan.coded import PlanValueError
 from db.names import fold_name
+from db.plan.coded import PlanValueError
 from db.unit_calendar import KEEP, DeadlineRule, UnitCalendar
 
 RoleName = Literal["official", "clerk", "leader"]

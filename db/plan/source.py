@@ -122,7 +122,13 @@ def parse_plan(text: str, filename: str) -> Plan:
         loc, message = min(problems, key=lambda problem: _line_of(root, problem[0]))
         code, fields = code_of(message)
         raise PlanError(
-            filename, _line_of(root, loc), field_path(loc), message, code, fields, subject_of(data, loc)
+            filename,
+            _line_of(root, loc),
+            field_path(loc),
+            message,
+            code,
+            fields,
+            subject_of(data, loc),
         )
     try:
         obligations = expand_reports(
@@ -239,7 +245,11 @@ def subject_of(data: Any, loc: Sequence[Any]) -> tuple[str, str] | None:
     if section == "unit":
         unit = data.get("unit")
         return "unit", str(unit.get("code", "")) if isinstance(unit, dict) else ""
-    kinds = {"tasks": ("task", "code"), "reports": ("report", "code"), "officials": ("official", "name")}
+    kinds = {
+        "tasks": ("task", "code"),
+        "reports": ("report", "code"),
+        "officials": ("official", "name"),
+    }
     if section not in kinds or len(loc) < 2 or not isinstance(loc[1], int):
         return None
     kind, name_field = kinds[section]
@@ -260,9 +270,13 @@ def error_code(err: ErrorDetails) -> tuple[str, dict[str, str]]:
     if kind == "extra_forbidden":
         name = str(err["loc"][-1])
         close = difflib.get_close_matches(name, _fields_at(err["loc"][:-1]), n=1)
-        return ("unknown_field_like", {"name": name, "like": close[0]}) if close else (
-            "unknown_field",
-            {"name": name},
+        return (
+            ("unknown_field_like", {"name": name, "like": close[0]})
+            if close
+            else (
+                "unknown_field",
+                {"name": name},
+            )
         )
     if kind == "value_error":
         return code_of(ctx.get("error"))

@@ -12,7 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -28,11 +28,10 @@ from db.names import fold_name
 from db.plan import workbook_layout as layout
 from db.plan.calendar import CalendarError, Loc, expand_reports
 from db.plan.checks import find_problems
-from db.plan.schema import PlanFile
 from db.plan.coded import code_of
+from db.plan.schema import PlanFile
 from db.plan.source import Plan, describe_error, error_code, field_path
 
-_SIMPLE_DUE = re.compile(r"^FREQ=YEARLY;BYMONTH=(\d{1,2});BYMONTHDAY=(\d{1,2})$")
 _SPLIT = re.compile(r"[;\n]+")
 _SPLIT_NAMES = re.compile(r"[,;\n]+")
 
@@ -87,8 +86,8 @@ class _Reading:
     spoiled: set[Loc] = field(default_factory=set)
     people: list[_Person] = field(default_factory=list)
 
-    def problem(self, where: _Where, code: str, loc: Loc | None = None, **data: str) -> None:
-        self.problems.append(WorkbookProblem(where.sheet, where.row, where.column, code, data))
+    def problem(self, where: _Where, kind: str, loc: Loc | None = None, **data: str) -> None:
+        self.problems.append(WorkbookProblem(where.sheet, where.row, where.column, kind, data))
         if loc is not None:
             self.spoiled.add(loc)
 
@@ -120,7 +119,9 @@ def parse_workbook(content: bytes, filename: str) -> Plan:
     try:
         book = load_workbook(io.BytesIO(content), data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise WorkbookError(filename, [WorkbookProblem(None, None, None, "not_a_workbook")]) from None
+        raise WorkbookError(
+            filename, [WorkbookProblem(None, None, None, "not_a_workbook")]
+        ) from None
     sheets = {fold_name(name): book[name] for name in book.sheetnames}
     reading = _Reading()
     missing = [s for s in (layout.UNIT, layout.PEOPLE) if fold_name(s) not in sheets]
@@ -232,9 +233,7 @@ class _Row:
         return all(_text(value) == "" for value in self.values.values())
 
 
-def _rows(
-    reading: _Reading, sheet: Worksheet, required: Sequence[str]
-) -> Iterator[_Row]:
+def _rows(reading: _Reading, sheet: Worksheet, required: Sequence[str]) -> Iterator[_Row]:
     """The non-empty rows under the header row, by header; a missing required column is a
     problem and the sheet is not read."""
     grid = list(sheet.iter_rows(values_only=True))
@@ -249,9 +248,7 @@ def _rows(
     if absent:
         return
     for number, values in enumerate(grid[1:], start=2):
-        cells = {
-            header: value for header, value in zip(headers, values, strict=False) if header
-        }
+        cells = {header: value for header, value in zip(headers, values, strict=False) if header}
         row = _Row(sheet.title, number, cells)
         if not row.empty:
             yield row
@@ -286,7 +283,7 @@ def _word(
     reading: _Reading,
     row: _Row,
     column: str,
-    words: dict[str, tuple[str, ...]],
+    words: Mapping[str, tuple[str, ...]],
     loc: Loc | None,
 ) -> str | None:
     """A cell holding one of `words` (or the plan's own value), as the plan's value."""
@@ -316,8 +313,9 @@ def _number(reading: _Reading, row: _Row, column: str, loc: Loc | None) -> int |
     return None
 
 
-def _set(reading: _Reading, target: dict[str, Any], name: str, value: object, loc: Loc,
-         where: _Where) -> None:
+def _set(
+    reading: _Reading, target: dict[str, Any], name: str, value: object, loc: Loc, where: _Where
+) -> None:
     target[name] = value
     reading.cells[loc] = where
 
@@ -340,8 +338,9 @@ def _read_unit(reading: _Reading, sheet: Worksheet) -> None:
         )
         where = row.at(value_column)
         if name is None:
-            reading.problem(row.at(label_column), "unknown_setting", None,
-                            value=row.text(label_column))
+            reading.problem(
+                row.at(label_column), "unknown_setting", None, value=row.text(label_column)
+            )
             continue
         text = row.text(value_column)
         if not text:
@@ -419,16 +418,27 @@ def _read_people(reading: _Reading, sheet: Worksheet) -> None:
         if row.text(layout.PERSON_ROLES):
             roles = _roles(reading, row, (*base, "roles"))
             if roles is not None:
-                _set(reading, person, "roles", roles, (*base, "roles"),
-                     row.at(layout.PERSON_ROLES))
+                _set(reading, person, "roles", roles, (*base, "roles"), row.at(layout.PERSON_ROLES))
         if language := row.text(layout.PERSON_LANGUAGE):
-            _set(reading, person, "language", language.lower(), (*base, "language"),
-                 row.at(layout.PERSON_LANGUAGE))
+            _set(
+                reading,
+                person,
+                "language",
+                language.lower(),
+                (*base, "language"),
+                row.at(layout.PERSON_LANGUAGE),
+            )
         if row.text(layout.PERSON_ACTIVE):
             active = _flag(reading, row, layout.PERSON_ACTIVE, (*base, "active"))
             if active is not None:
-                _set(reading, person, "active", active, (*base, "active"),
-                     row.at(layout.PERSON_ACTIVE))
+                _set(
+                    reading,
+                    person,
+                    "active",
+                    active,
+                    (*base, "active"),
+                    row.at(layout.PERSON_ACTIVE),
+                )
         sample = _flag(reading, row, layout.PERSON_SAMPLE, (*base, "sample"))
         if sample:
             _set(reading, person, "sample", True, (*base, "sample"), row.at(layout.PERSON_SAMPLE))
@@ -621,30 +631,48 @@ def _read_reports(reading: _Reading, sheet: Worksheet | None) -> dict[str, int]:
                 loc = (*base, "forward_due")
                 day = _day_of_year(reading, row, layout.REPORT_FORWARD_DUE, first_year, loc)
                 if day is not None:
-                    _set(reading, report, "forward_due", day, loc,
-                         row.at(layout.REPORT_FORWARD_DUE))
+                    _set(
+                        reading, report, "forward_due", day, loc, row.at(layout.REPORT_FORWARD_DUE)
+                    )
         else:
             reading.spoiled.add((*base, "window"))
         report["submitters"] = _submitters(reading, row, (*base, "submitters"))
         collector = row.text(layout.REPORT_COLLECTOR)
         reading.cells[(*base, "collector")] = row.at(layout.REPORT_COLLECTOR)
         if collector:
-            key = _person(reading, row.at(layout.REPORT_COLLECTOR), collector,
-                          (*base, "collector"))
+            key = _person(reading, row.at(layout.REPORT_COLLECTOR), collector, (*base, "collector"))
             if key is not None:
                 report["collector"] = key
         templates = [p.strip() for p in _SPLIT.split(row.text(layout.REPORT_TEMPLATES))]
         if templates := [p for p in templates if p]:
-            _set(reading, report, "templates", templates, (*base, "templates"),
-                 row.at(layout.REPORT_TEMPLATES))
+            _set(
+                reading,
+                report,
+                "templates",
+                templates,
+                (*base, "templates"),
+                row.at(layout.REPORT_TEMPLATES),
+            )
         if text := row.text(layout.REPORT_FORWARD_TO):
-            _set(reading, report, "forward_to", text, (*base, "forward_to"),
-                 row.at(layout.REPORT_FORWARD_TO))
+            _set(
+                reading,
+                report,
+                "forward_to",
+                text,
+                (*base, "forward_to"),
+                row.at(layout.REPORT_FORWARD_TO),
+            )
         if row.text(layout.REPORT_CHASE):
             days = _number(reading, row, layout.REPORT_CHASE, (*base, "chase_days"))
             if days is not None:
-                _set(reading, report, "chase_days", days, (*base, "chase_days"),
-                     row.at(layout.REPORT_CHASE))
+                _set(
+                    reading,
+                    report,
+                    "chase_days",
+                    days,
+                    (*base, "chase_days"),
+                    row.at(layout.REPORT_CHASE),
+                )
         reports.append(report)
     return found
 
@@ -723,8 +751,10 @@ def _submitters(reading: _Reading, row: _Row, loc: Loc) -> dict[str, Any]:
 
 
 def _of_reports(
-    reading: _Reading, row: _Row, reports: dict[str, int]
+    reading: _Reading, row: _Row, reports: dict[str, int], field_name: str
 ) -> list[int]:
+    """The reports a Chỉ tiêu or Đề cương row belongs to; a code not in Báo cáo is a mistake,
+    and the lists it was meant for are not checked further (its row is missing from them)."""
     indexes = []
     for code in (p.strip() for p in _SPLIT_NAMES.split(row.text(layout.OF_REPORTS))):
         if not code:
@@ -733,12 +763,11 @@ def _of_reports(
             indexes.append(reports[code])
         else:
             reading.problem(row.at(layout.OF_REPORTS), "unknown_report", None, code=code)
+            reading.spoiled.update(("reports", index, field_name) for index in reports.values())
     return indexes
 
 
-def _read_indicators(
-    reading: _Reading, sheet: Worksheet | None, reports: dict[str, int]
-) -> None:
+def _read_indicators(reading: _Reading, sheet: Worksheet | None, reports: dict[str, int]) -> None:
     if sheet is None:
         return
     required = (layout.OF_REPORTS, layout.IND_CODE, layout.IND_LABEL, layout.IND_COMBINE)
@@ -771,7 +800,7 @@ def _read_indicators(
             if better is not None:
                 indicator["better"] = better
                 columns["better"] = layout.IND_BETTER
-        for index in _of_reports(reading, row, reports):
+        for index in _of_reports(reading, row, reports, "indicators"):
             indicators = reading.data["reports"][index].setdefault("indicators", [])
             base: Loc = ("reports", index, "indicators", len(indicators))
             reading.cells[base] = row.at(layout.IND_CODE)
@@ -784,7 +813,7 @@ def _read_outline(reading: _Reading, sheet: Worksheet | None, reports: dict[str,
     if sheet is None:
         return
     for row in _rows(reading, sheet, layout.OUTLINE_COLUMNS):
-        for index in _of_reports(reading, row, reports):
+        for index in _of_reports(reading, row, reports, "outline"):
             outline = reading.data["reports"][index].setdefault("outline", [])
             reading.cells[("reports", index, "outline", len(outline))] = row.at(layout.HEADING)
             outline.append(row.text(layout.HEADING))
