@@ -59,6 +59,21 @@ async def _plan_load(settings: Settings, args: argparse.Namespace, clock: Clock)
     return 0
 
 
+async def _plan_import(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.plan_commands import import_plan
+
+    print(await import_plan(settings, Path(args.file), clock, dry_run=args.dry_run))
+    return 0
+
+
+async def _plan_export(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
+    from bot.plan_commands import export_plan
+
+    source = Path(args.source) if args.source else None
+    print(await export_plan(settings, Path(args.file), source, args.unit))
+    return 0
+
+
 async def _plan_show(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.plan_commands import show_plan
 
@@ -186,6 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
     load = plan_commands.add_parser("load", help="load or update a plan from a YAML file")
     load.add_argument("file", help="the plan file, e.g. examples/ba-bich-2024.yaml")
     load.set_defaults(handler=_plan_load)
+    imported = plan_commands.add_parser(
+        "import", help="check a plan workbook (.xlsx), show what it changes, and load it"
+    )
+    imported.add_argument("file", help="the workbook, e.g. examples/ke-hoach-mau.xlsx")
+    imported.add_argument(
+        "--dry-run", action="store_true", help="only check and show the changes; load nothing"
+    )
+    _add_at(imported)
+    imported.set_defaults(handler=_plan_import)
+    export = plan_commands.add_parser("export", help="write the plan as a workbook (.xlsx)")
+    export.add_argument("file", help="the workbook to write")
+    export.add_argument(
+        "--from",
+        dest="source",
+        help="the plan file (YAML or .xlsx) to write; default: the one loaded last",
+    )
+    export.add_argument("--unit", help="the unit's code, when the database holds several")
+    export.set_defaults(handler=_plan_export)
     show = plan_commands.add_parser("show", help="print tasks and reports")
     show.add_argument("--year", type=int, help="only the reports due in this year")
     _add_at(show)

@@ -245,7 +245,7 @@ class DemoSession:
             elif name == "demo":
                 self._say(t("demo.help", self.lang, dir=_shown(self.directory)))
             elif name in PLAN_COMMANDS:
-                await self._plan()
+                await self._plan(args.strip())
             elif name in ("zalo", "telegram") and not args.strip():
                 self._use_zalo(name == "zalo")
                 self._say(t("demo.way.zalo" if self.zalo else "demo.way.telegram", self.lang))
@@ -418,9 +418,18 @@ class DemoSession:
 
     # --- the rest ---------------------------------------------------------------------
 
-    async def _plan(self) -> None:
-        from bot.plan_commands import show_plan
+    async def _plan(self, file: str) -> None:
+        """/kehoach: the plan of the year; /kehoach FILE.xlsx (or .yaml) loads that plan first,
+        as `python -m bot plan import` does (examples/ke-hoach-mau.xlsx, the seed's)."""
+        from bot.command_error import CommandError
+        from bot.plan_commands import import_plan, show_plan
 
+        if file:
+            try:
+                self._say(await import_plan(self.settings, Path(file), self.clock))
+            except CommandError as exc:
+                self._say(str(exc))
+            return
         year = self.clock.now().astimezone(self.tz).year
         self._say(await show_plan(self.settings, year, self.clock))
 

@@ -1,7 +1,9 @@
-"""`plan load` and `plan show`: the clerk's commands for the plan file, as printable text."""
+"""`plan load`, `plan import`, `plan export` and `plan show`: the clerk's commands for the plan
+(a YAML file or the clerk's Excel workbook), as printable text."""
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import wiring
 from bot.command_error import CommandError
 from bot.settings import Settings
+from bot.unit_choice import chosen_unit
 from db.clock import Clock, format_date
 from db.files import FileStore
 from db.models import (
@@ -26,12 +29,16 @@ from db.models import (
     TaskAssignee,
     Unit,
 )
-from db.plan import LoadReport, Plan, PlanError, read_plan
+from db.plan import LoadReport, Plan, PlanError, preview_plan, read_plan
 from db.plan import load_plan as write_plan
-from db.plan.current import active_reports, active_tasks
+from db.plan.current import active_reports, active_tasks, last_loaded_file
+from db.plan.workbook import WorkbookError, read_workbook
 from db.unit_calendar import UnitCalendar
 from db.units import all_units
 from handlers.catalog import t
+from handlers.plan_changes import change_summary
+from handlers.plan_errors import plan_error_text, workbook_error_lines
+from handlers.plan_workbook import plan_workbook
 from scheduler.sweep import policy_config
 
 # The clerk's console speaks Vietnamese; the catalog has English beside it for other readers.
@@ -58,14 +65,79 @@ async def load_plan(settings: Settings, path: Path, clock: Clock) -> str:
     try:
         plan = read_plan(path)
     except PlanError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(plan_error_text(exc, LANGUAGE)) from None
     async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as session:
         try:
             report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
         except PlanError as exc:
             # Checks that need the database (a parent unit not loaded yet) fail while writing.
-            raise CommandError(str(exc)) from None
+            raise CommandError(plan_error_text(exc, LANGUAGE)) from None
     return "\n".join(_load_summary(plan, report))
+
+
+def read_plan_source(path: Path) -> Plan:
+    """The plan of a YAML file or an Excel workbook (.xlsx), checked; a `CommandError`
+    listing the mistakes in Vietnamese."""
+    if path.suffix.lower() == ".xlsx":
+        try:
+            return read_workbook(path)
+        except WorkbookError as exc:
+            raise CommandError("\n".join(workbook_error_lines(exc, str(path), LANGUAGE))) from None
+    try:
+        return read_plan(path)
+    except PlanError as exc:
+        raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+
+
+async def import_plan(settings: Settings, path: Path, clock: Clock, dry_run: bool = False) -> str:
+    """Check the workbook at `path`, say what it would change and (unless `dry_run`) load it;
+    with any mistake, every one is listed and nothing changes."""
+    plan = read_plan_source(path)
+    async with wiring.database(settings, tables=PLAN_TABLES) as sessions:
+        async with sessions() as session:
+            try:
+                preview = await preview_plan(session, plan, clock)
+            except PlanError as exc:
+                raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+        changes = change_summary(preview, LANGUAGE)
+        lines = [
+            t(
+                "plan.import.preview",
+                LANGUAGE,
+                unit=preview.unit_name,
+                code=preview.unit_code,
+                file=path,
+                changes=changes,
+            )
+        ]
+        if dry_run:
+            return "\n".join([*lines, t("plan.import.dry_run", LANGUAGE)])
+        async with sessions() as session:
+            try:
+                report = await write_plan(session, plan, clock, FileStore(settings.data_dir))
+            except PlanError as exc:
+                raise CommandError(plan_error_text(exc, LANGUAGE)) from None
+    return "\n".join([*lines, *_load_summary(plan, report)])
+
+
+async def export_plan(
+    settings: Settings, out: Path, source: Path | None, unit_code: str | None
+) -> str:
+    """Write a plan to the workbook `out`: the file `source`, or the one loaded last into the
+    unit (the plan as it stands: what the database keeps are its rows, not its rules)."""
+    if source is None:
+        async with wiring.database(settings, tables=PLAN_TABLES) as sessions, sessions() as s:
+            unit = await chosen_unit(s, unit_code)
+            loaded = await last_loaded_file(s, unit.id)
+        if loaded is None:
+            raise CommandError(t("plan.export.no_plan", LANGUAGE))
+        source = Path(loaded)
+        if not source.is_file():
+            raise CommandError(t("plan.export.no_source", LANGUAGE, file=loaded))
+    plan = read_plan_source(source)
+    await asyncio.to_thread(out.write_bytes, plan_workbook(plan.spec))
+    unit_spec = plan.spec.unit
+    return t("plan.export.done", LANGUAGE, unit=unit_spec.name, code=unit_spec.code, file=out)
 
 
 async def show_plan(settings: Settings, year: int | None, clock: Clock) -> str:
@@ -138,6 +210,8 @@ REPORT_COLUMNS = (
 
 async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> list[str]:
     lines = [t("plan.show.unit", LANGUAGE, unit=unit.name, code=unit.code)]
+    if unit.sample:
+        lines.append(t("plan.show.sample", LANGUAGE))
     if unit.reports_to:
         lines.append(t("plan.show.reports_to", LANGUAGE, reports_to=unit.reports_to))
     lines += _calendar_lines(unit, year, LANGUAGE)
@@ -145,6 +219,8 @@ async def _unit_block(session: AsyncSession, unit: Unit, year: int | None) -> li
     lines += ["", t("plan.show.tasks", LANGUAGE, count=len(tasks))]
     if tasks:
         lines += render_table(_columns(TASK_COLUMNS), [_task_row(task) for task in tasks])
+        if any(task.roles_illustrative for task in tasks):
+            lines.append(t("plan.show.illustrative", LANGUAGE))
     else:
         lines.append(t("plan.show.no_tasks", LANGUAGE))
     obligations = await active_reports(session, unit.id, year)
@@ -204,6 +280,10 @@ def _task_row(task: Task) -> list[str | list[str]]:
     if task.checkin_rrule and task.checkin_start:
         checkin.append(t("plan.rule.from", LANGUAGE, date=format_date(task.checkin_start)))
     due = format_date(task.due_date) if task.due_date else NO_DATE
+    if task.roles_illustrative:
+        # Made up for a sample: marked on every name, explained under the table.
+        leads = [f"{name}*" for name in leads]
+        helpers = [f"{name}*" for name in helpers]
     return [task.code, task.title, leads, helpers or [NO_DATE], due, checkin]
 
 

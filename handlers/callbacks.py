@@ -29,6 +29,9 @@ _DESK_PATTERN = re.compile(
 _FIGURES_PATTERN = re.compile(r"(?:(f[aqc])|(tp)):([0-9]{1,10})")
 # The clerk hands the compiled report of a commune report (by its id) up to the parent's.
 _FORWARD_PATTERN = re.compile(r"up:([0-9]{1,10})")
+# The clerk applies the plan workbook they sent (the first 16 hex digits of its sha256).
+_PLAN_PATTERN = re.compile(r"pl:([0-9a-f]{16})")
+PLAN_DIGEST_LENGTH = 16
 # Leave (/nghiphep): la/lr approve/refuse a request (by id); lk picks the kind being asked.
 _LEAVE_PATTERN = re.compile(r"(?:l([ar]):([0-9]{1,10})|lk:([a-z]{1,8}))")
 _FIGURE_ACTIONS = {"fa": "appendix", "fq": "chat", "fc": "confirm"}
@@ -111,6 +114,13 @@ class ForwardTap:
 
 
 @dataclass(frozen=True)
+class PlanTap:
+    """ "Nạp kế hoạch": apply the plan workbook held for the clerk (by its digest)."""
+
+    digest: str
+
+
+@dataclass(frozen=True)
 class LeaveTap:
     """A clerk's or leader's decision on a leave request."""
 
@@ -135,6 +145,7 @@ Tap = (
     | FiguresTap
     | TemplateTap
     | ForwardTap
+    | PlanTap
     | LeaveTap
     | LeaveKindTap
 )
@@ -170,6 +181,10 @@ def template_data(file_id: int) -> str:
 
 def forward_data(obligation_id: int) -> str:
     return f"up:{obligation_id}"
+
+
+def plan_data(sha256: str) -> str:
+    return f"pl:{sha256[:PLAN_DIGEST_LENGTH]}"
 
 
 def leave_data(request_id: int, approve: bool) -> str:
@@ -247,7 +262,10 @@ def _parse_figures(data: str) -> Tap | None:
     match = _FIGURES_PATTERN.fullmatch(data)
     if match is None:
         forward = _FORWARD_PATTERN.fullmatch(data)
-        return ForwardTap(_number(forward.group(1))) if forward else _parse_leave(data)
+        if forward:
+            return ForwardTap(_number(forward.group(1)))
+        plan = _PLAN_PATTERN.fullmatch(data)
+        return PlanTap(plan.group(1)) if plan else _parse_leave(data)
     figures, template, ref_id = match.groups()
     if template:
         return TemplateTap(_number(ref_id))

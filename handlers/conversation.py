@@ -22,6 +22,7 @@ from handlers import (
     channel_choice,
     command_names,
     figures_flow,
+    plan_upload,
     registration,
     reports,
     status,
@@ -252,6 +253,8 @@ class Conversation:
             return await reports.template_tapped(turn, tap.file_id, self.store)
         if isinstance(tap, callbacks.TaskTap):
             return await status.task_tapped(turn, tap.task_id)
+        if isinstance(tap, callbacks.PlanTap):
+            return await plan_upload.plan_tapped(turn, tap.digest, self.store)
         if isinstance(
             tap,
             callbacks.ExtensionTap

@@ -27,7 +27,7 @@ from db.models import (
     TaskState,
 )
 from db.workload import report_items
-from handlers import callbacks, figures_flow, file_signatures, submission_checks
+from handlers import callbacks, figures_flow, file_signatures, plan_upload, submission_checks
 from handlers.catalog import t
 from handlers.clerk import alerts
 from handlers.file_signatures import Content
@@ -245,6 +245,9 @@ async def files_sent(
     ]
     if reasons:
         return [Reply(t("report.refused", turn.lang, reasons="\n".join(reasons)))]
+    # A clerk's plan workbook is the plan, not a report (issue 16).
+    if len(event.files) == 1 and plan_upload.is_plan_upload(turn, event.files[0].name, contents[0]):
+        return [await plan_upload.workbook_sent(turn, event.files[0].name, contents[0], store)]
     stored: list[StoredFile] = []
     for incoming, content in zip(event.files, contents, strict=True):
         sha256, path = store.put(content)

@@ -23,6 +23,7 @@ from handlers.catalog import t
 from handlers.clerk import alerts
 from handlers.free_text import REASON, echo, shorten, too_long
 from handlers.presenting import due_part, h, last_answer, moment, state_label
+from handlers.task_basis import task_document_lines
 from handlers.turn import Turn
 from handlers.types import Choice, Reply
 
@@ -81,7 +82,10 @@ async def prompt_for(turn: Turn, task: Task) -> Reply:
 
 async def _prompt_body(turn: Turn, task: Task) -> str:
     status = await answers.task_status(turn.session, task.id)
-    text = prompt_text(turn, task, _answer_text(turn, status))
+    # The assigning document and the expected output, when the plan gives them (issue 16).
+    text = "\n".join(
+        [prompt_text(turn, task, _answer_text(turn, status)), *task_document_lines(task, turn.lang)]
+    )
     if await assignees.task_role(turn.session, task.id, turn.official.id) is AssigneeRole.LEAD:
         return text
     own = await answers.latest_answer(turn.session, task.id, turn.official.id)

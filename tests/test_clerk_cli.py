@@ -72,6 +72,6 @@ async def test_export_writes_the_workbook(story_database: str, tmp_path: Path) -
     assert (code, err) == (0, "")
     assert out == f"Đã ghi tệp {target} (4 báo cáo).\n"
     book = load_workbook(target)
-    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 6
+    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == 7
     assert book["Tổng hợp"]["B2"].value == datetime(2024, 3, 11, 9, 0)
     assert book["CCHC-Q1-2024"]["E7"].value == datetime(2024, 3, 5, 14, 0)

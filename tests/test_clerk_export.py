@@ -25,6 +25,7 @@ def x(key: str, **params: object) -> str:
 
 
 MATRIX_SHEET, STATUS_SHEET = x("matrix_sheet"), x("status_sheet")
+TASKS_SHEET = x("tasks_sheet")
 MISSING, ON_TIME = x("missing"), x("on_time")
 
 
@@ -56,7 +57,7 @@ async def test_export_of_one_report(
     path = Path(file.path)
     assert path.parent == (tmp_path / "data" / "exports").resolve()
     book = load_workbook(path)
-    assert book.sheetnames == [MATRIX_SHEET, "CCHC-Q1-2024", STATUS_SHEET]
+    assert book.sheetnames == [MATRIX_SHEET, "CCHC-Q1-2024", STATUS_SHEET, TASKS_SHEET]
 
     matrix = book[MATRIX_SHEET]
     assert matrix["A1"].value == x("matrix_title", unit="UBND xã Ba Bích", scope="CCHC-Q1-2024")
@@ -277,6 +278,7 @@ async def test_export_of_a_year_has_a_sheet_per_report(desk: Conversation, story
         "CCHC-Q3-2024",
         "CCHC-NAM-2024",
         STATUS_SHEET,
+        TASKS_SHEET,
     ]
     matrix = book[MATRIX_SHEET]
     assert rows(matrix, 4)[0] == (
@@ -313,3 +315,16 @@ async def test_export_with_bad_input(desk: Conversation, story: BaBich) -> None:
     assert none.text == vi("clerk.export.no_reports", year="2031") and not none.files
     unknown = await export(desk, story, "Q9")
     assert unknown.text == vi("clerk.export.unknown", query="Q9") and not unknown.files
+
+
+async def test_export_lists_the_tasks_with_their_basis_and_product(
+    desk: Conversation, story: BaBich
+) -> None:
+    reply = await export(desk, story, "2024")
+    sheet = load_workbook(reply.files[0].path)[TASKS_SHEET]
+    keys = ("task_code", "task", "lead", "coordinate", "task_due", "product", "basis", "state")
+    assert rows(sheet, 1)[0] == tuple(x(key) for key in keys)
+    first = rows(sheet, 2)[0]
+    assert first[0] == "2.1"
+    assert first[2] == f"Trần Văn Nhứt {x('illustrative')}"  # the seed names no lead
+    assert first[6] == "số …/TB-UBND của UBND xã Ba Bích"

@@ -55,7 +55,10 @@ async def test_a_bad_file_exits_1_with_file_line_field_and_no_traceback(
     code, out, err = await run_cli(database_url, "plan", "load", str(bad))
 
     assert code == 1
-    assert err.strip() == f"error: {bad}:{line}: tasks[1].lead[0]: unknown official 'nhut2'"
+    # In Vietnamese, the task by its number and the YAML field in parentheses (issue 16).
+    assert err.strip() == (
+        f"error: {bad}, dòng {line}: Nhiệm vụ 2.2 (tasks[1].lead[0]): không có cán bộ mã «nhut2»"
+    )
     assert "Traceback" not in err
     assert out == ""
 
@@ -71,7 +74,7 @@ async def test_a_commune_before_its_province_is_refused_in_one_line(database_url
     sample = str((ROOT / "examples" / "xa-mau-1.yaml").relative_to(ROOT))
     code, out, err = await run_cli(database_url, "plan", "load", sample)
     assert code == 1
-    assert err.startswith(f"error: {sample}:") and "tinh-quang-ngai" in err
+    assert err.startswith(f"error: {sample}, dòng") and "tinh-quang-ngai" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
     province = str((ROOT / "examples" / "tinh-quang-ngai.yaml").relative_to(ROOT))

@@ -5,7 +5,14 @@
 """
 
 from db.plan.calendar import CalendarError, ObligationPlan, expand_report, expand_reports
-from db.plan.loader import LoadReport, ParentNotLoaded, Tally, load_plan
+from db.plan.loader import (
+    LoadReport,
+    ParentNotLoaded,
+    Tally,
+    apply_plan,
+    load_plan,
+    preview_plan,
+)
 from db.plan.schema import PlanFile, ReportSpec
 from db.plan.source import Plan, PlanError, parse_plan, read_plan
 
@@ -19,9 +26,11 @@ __all__ = [
     "PlanFile",
     "ReportSpec",
     "Tally",
+    "apply_plan",
     "expand_report",
     "expand_reports",
     "load_plan",
     "parse_plan",
+    "preview_plan",
     "read_plan",
 ]

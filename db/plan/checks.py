@@ -9,6 +9,7 @@ from datetime import date
 from db.clock import format_date
 from db.names import fold_name
 from db.plan.calendar import Loc, first_occurrence
+from db.plan.coded import Coded
 from db.plan.schema import PlanFile
 
 Problem = tuple[Loc, str]
@@ -43,7 +44,10 @@ def _calendar_problems(plan: PlanFile) -> Iterator[Problem]:
     for field, days in (("days_off", calendar.days_off), ("working_days", calendar.working_days)):
         for index, first in _duplicates([d.isoformat() for d in days]):
             again = format_date(days[index])
-            yield (*base, field, index), f"{again} is listed twice (also {field}[{first}])"
+            yield (
+                (*base, field, index),
+                Coded(f"{again} is listed twice (also {field}[{first}])", "day_twice", day=again),
+            )
     days_off = {day: index for index, day in enumerate(calendar.days_off)}
     for index, day in enumerate(calendar.working_days):
         loc = (*base, "working_days", index)
@@ -60,14 +64,22 @@ def _calendar_problems(plan: PlanFile) -> Iterator[Problem]:
 def _official_problems(plan: PlanFile) -> Iterator[Problem]:
     for index, first in _duplicates([o.key for o in plan.officials]):
         key = plan.officials[index].key
-        yield ("officials", index, "key"), f"duplicate key {key!r} (also officials[{first}])"
+        yield (
+            ("officials", index, "key"),
+            Coded(f"duplicate key {key!r} (also officials[{first}])", "duplicate_key", key=key),
+        )
     for index, official in enumerate(plan.officials):
         for j, leave in enumerate(official.leave):
             if leave.ends < leave.starts:
                 yield (
                     ("officials", index, "leave", j, "to"),
-                    f"leave ends ({format_date(leave.ends)}) before it starts "
-                    f"({format_date(leave.starts)})",
+                    Coded(
+                        f"leave ends ({format_date(leave.ends)}) before it starts "
+                        f"({format_date(leave.starts)})",
+                        "leave_backwards",
+                        ends=format_date(leave.ends),
+                        starts=format_date(leave.starts),
+                    ),
                 )
 
 
@@ -75,14 +87,21 @@ def _reference(plan: PlanFile, key: str) -> str | None:
     """Why `key` cannot be given work, or None when it can."""
     for official in plan.officials:
         if official.key == key:
-            return None if official.active else f"official {key!r} is marked active: false"
-    return f"unknown official {key!r}"
+            if official.active:
+                return None
+            return Coded(f"official {key!r} is marked active: false", "inactive_official", key=key)
+    return Coded(f"unknown official {key!r}", "unknown_official", key=key)
 
 
 def _task_problems(plan: PlanFile) -> Iterator[Problem]:
     for index, first in _duplicates([t.code for t in plan.tasks]):
         code = plan.tasks[index].code
-        yield ("tasks", index, "code"), f"duplicate task code {code!r} (also tasks[{first}])"
+        yield (
+            ("tasks", index, "code"),
+            Coded(
+                f"duplicate task code {code!r} (also tasks[{first}])", "duplicate_task", code=code
+            ),
+        )
     for index, task in enumerate(plan.tasks):
         seen: set[str] = set()
         for field, keys in (("lead", task.lead), ("coordinate", task.coordinate)):
@@ -91,7 +110,14 @@ def _task_problems(plan: PlanFile) -> Iterator[Problem]:
                 if (why := _reference(plan, key)) is not None:
                     yield loc, why
                 elif key in seen:
-                    yield loc, f"official {key!r} is already named for this task"
+                    yield (
+                        loc,
+                        Coded(
+                            f"official {key!r} is already named for this task",
+                            "named_twice",
+                            key=key,
+                        ),
+                    )
                 seen.add(key)
         if task.checkin_from is not None and task.checkin is None:
             yield ("tasks", index, "checkin_from"), "checkin_from needs a checkin rule"
@@ -109,7 +135,14 @@ def _first_day(plan: PlanFile) -> date:
 def _report_problems(plan: PlanFile) -> Iterator[Problem]:
     for index, first in _duplicates([r.code for r in plan.reports]):
         code = plan.reports[index].code
-        yield ("reports", index, "code"), f"duplicate report code {code!r} (also reports[{first}])"
+        yield (
+            ("reports", index, "code"),
+            Coded(
+                f"duplicate report code {code!r} (also reports[{first}])",
+                "duplicate_report",
+                code=code,
+            ),
+        )
     departments = {fold_name(o.department) for o in plan.officials if o.active}
     for index, report in enumerate(plan.reports):
         base: Loc = ("reports", index)
@@ -137,4 +170,4 @@ def _report_problems(plan: PlanFile) -> Iterator[Problem]:
                 yield (*base, "submitters", field, j), "listed twice"
         # Child units' collectors are found when the plans are loaded, not in this file.
         if people and not plan.submitters_of(report):
-            yield (*base, "submitters"), "no active official matches"
+            yield (*base, "submitters"), Coded("no active official matches", "no_submitters")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.models import Obligation, Task, TaskAssignee
+from db.models import AuditEntry, Obligation, Task, TaskAssignee
 from db.task_codes import code_order
 
 
@@ -38,3 +38,17 @@ async def active_reports(
             Obligation.due_date >= date(year, 1, 1), Obligation.due_date < date(year + 1, 1, 1)
         )
     return list(await session.scalars(query))
+
+
+async def last_loaded_file(session: AsyncSession, unit_id: int) -> str | None:
+    """The file the unit's plan was last loaded from (YAML or workbook), as the load's audit
+    entry names it; None before any load changed something."""
+    details = await session.scalar(
+        select(AuditEntry.details)
+        .where(AuditEntry.unit_id == unit_id, AuditEntry.action == "plan.load")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    )
+    if not isinstance(details, dict) or not isinstance(details.get("file"), str):
+        return None
+    return str(details["file"])

@@ -52,6 +52,9 @@ class ParentNotLoaded(PlanError):
             "unit.parent",
             f"no unit {code!r} in the database: load the parent's plan first "
             "(nạp kế hoạch của tỉnh trước)",
+            "parent_not_loaded",
+            {"code": code},
+            ("unit", plan.spec.unit.code),
         )
         self.code = code
 
@@ -108,15 +111,20 @@ class LoadReport:
 
 
 async def load_plan(
-    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None = None
+    session: AsyncSession,
+    plan: Plan,
+    clock: Clock,
+    store: FileStore | None = None,
+    actor: str = "cli",
 ) -> LoadReport:
     """Upsert `plan` and commit; on any error nothing is written.
 
     With a `store`, the report templates the plan names are copied into it, so reminders
-    can hand them out wherever the plan file itself ends up.
+    can hand them out wherever the plan file itself ends up. `actor` is the audit's (a clerk
+    loading a workbook in the chat: "official:<id>").
     """
     try:
-        report = await _apply(session, plan, clock, store)
+        report = await _apply(session, plan, clock, store, actor)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -124,8 +132,37 @@ async def load_plan(
     return report
 
 
+async def preview_plan(session: AsyncSession, plan: Plan, clock: Clock) -> LoadReport:
+    """What `load_plan` would change, changing nothing: the writes are made in a savepoint
+    and rolled back, so the caller's own transaction (a chat's turn) goes on."""
+    nested = await session.begin_nested()
+    try:
+        return await _apply(session, plan, clock, None)
+    finally:
+        await nested.rollback()
+
+
+async def apply_plan(
+    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None, actor: str
+) -> LoadReport:
+    """`load_plan` inside the caller's transaction (a chat's turn), which commits it; on an
+    error nothing of the plan is written (a savepoint) and the caller's transaction goes on."""
+    nested = await session.begin_nested()
+    try:
+        report = await _apply(session, plan, clock, store, actor)
+    except BaseException:
+        await nested.rollback()
+        raise
+    await nested.commit()
+    return report
+
+
 async def _apply(
-    session: AsyncSession, plan: Plan, clock: Clock, store: FileStore | None
+    session: AsyncSession,
+    plan: Plan,
+    clock: Clock,
+    store: FileStore | None,
+    actor: str = "cli",
 ) -> LoadReport:
     spec = plan.spec
     report = LoadReport(spec.unit.code, spec.unit.name)
@@ -136,6 +173,9 @@ async def _apply(
         "timezone": spec.unit.timezone,
         "reports_to": spec.unit.reports_to,
         "parent_id": parent_id,
+        "office_name": spec.unit.office_name,
+        "percent_decimals": spec.unit.percent_decimals,
+        "sample": spec.unit.sample,
         **plan.calendar.columns(),
     }
     old_parent_id = unit.parent_id if unit is not None else None
@@ -166,7 +206,7 @@ async def _apply(
         session.add(
             AuditEntry(
                 unit_id=unit.id,
-                actor="cli",
+                actor=actor,
                 action="plan.load",
                 target=plan.filename[-128:],
                 at=clock.now(),
@@ -208,6 +248,9 @@ async def _parent_id(
             plan.parent_line,
             "unit.parent",
             f"unit {code!r} is below {unit.code!r} in the tree; a unit cannot be above itself",
+            "parent_below",
+            {"code": code, "unit": unit.code},
+            ("unit", unit.code),
         )
     return parent.id
 
@@ -295,6 +338,11 @@ def _task_values(spec: TaskSpec, calendar: UnitCalendar) -> dict[str, Any]:
         "checkin_rrule": spec.checkin,
         "checkin_start": spec.checkin_from,
         "priority": spec.priority,
+        "basis_number": spec.basis.number if spec.basis else "",
+        "basis_date": spec.basis.date if spec.basis else None,
+        "basis_issuer": spec.basis.issuer if spec.basis else "",
+        "product": spec.product,
+        "roles_illustrative": spec.roles_illustrative,
         "active": True,
     }
 
@@ -410,6 +458,21 @@ def _sync_obligation_assignees(
     return changed
 
 
+def _kept_templates(
+    wanted: list[dict[str, str | None]], stored: list[dict[str, Any]] | None
+) -> list[dict[str, str | None]]:
+    """The templates, keeping the stored copy of one whose file is not beside this plan (a
+    workbook sent in the chat has no templates beside it; the copy loaded before stays)."""
+    before = {entry.get("source"): entry for entry in stored or []}
+    kept = []
+    for entry in wanted:
+        old = before.get(entry["source"])
+        if entry["path"] is None and old is not None and old.get("path"):
+            entry = {**entry, "path": old["path"]}
+        kept.append(entry)
+    return kept
+
+
 async def _sync_obligations(
     session: AsyncSession,
     unit_id: int,
@@ -430,6 +493,8 @@ async def _sync_obligations(
         values = _obligation_values(item, ids, templates)
         wanted = _submitter_ids(plan.spec, item, ids)
         obligation = existing.get(item.code)
+        if obligation is not None:
+            values["templates"] = _kept_templates(values["templates"], obligation.templates)
         if obligation is None:
             assignees = [ObligationAssignee(official_id=i, assigned_at=now) for i in sorted(wanted)]
             session.add(Obligation(unit_id=unit_id, code=item.code, assignees=assignees, **values))

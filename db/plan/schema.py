@@ -26,6 +26,7 @@ from pydantic import (
 
 from db.clock import format_date, parse_local_date
 from db.names import fold_name
+from db.plan.coded import PlanValueError
 from db.unit_calendar import KEEP, DeadlineRule, UnitCalendar
 
 RoleName = Literal["official", "clerk", "leader"]
@@ -44,15 +45,27 @@ _DATE_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
 def _day_first_date(value: object) -> date:
     if isinstance(value, date):
-        raise ValueError(f"write dates day-first as dd/mm/yyyy, e.g. {format_date(value)!r}")
+        raise PlanValueError(
+            f"write dates day-first as dd/mm/yyyy, e.g. {format_date(value)!r}",
+            "iso_date",
+            value=value.isoformat(),
+            example=format_date(value),
+        )
     if not isinstance(value, str):
-        raise ValueError(f"expected a dd/mm/yyyy date, got {value!r}")
+        raise PlanValueError(f"expected a dd/mm/yyyy date, got {value!r}", "bad_date", value=value)
     if _ISO_DATE.match(value):
-        raise ValueError(f"{value!r} is an ISO date; write dates day-first as dd/mm/yyyy")
+        raise PlanValueError(
+            f"{value!r} is an ISO date; write dates day-first as dd/mm/yyyy",
+            "iso_date",
+            value=value,
+            example="10/03/2024",
+        )
     try:
         return parse_local_date(value)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid dd/mm/yyyy date ({exc})") from exc
+        raise PlanValueError(
+            f"{value!r} is not a valid dd/mm/yyyy date ({exc})", "bad_date", value=value
+        ) from exc
 
 
 def _clock_time(text: str) -> time:
@@ -226,6 +239,13 @@ class UnitSpec(Spec):
     # The code of the unit above (a commune's province), whose plan is loaded first.
     parent: Key | None = None
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    # The office's own name ("Văn phòng - Thống kê" in the 2024 seed, "Văn phòng HĐND và
+    # UBND xã" since 2025); left out, the messages' default.
+    office_name: ShortText | None = None
+    # Decimals of the percentages the desk writes (the seed writes "chiếm 13,56%").
+    percent_decimals: int = Field(default=1, ge=0, le=4)
+    # The whole plan is sample data (the bundled Ba Bích): `plan show` says so.
+    sample: bool = False
 
     @field_validator("parent")
     @classmethod
@@ -278,6 +298,14 @@ class OfficialSpec(Spec):
         return value
 
 
+class BasisSpec(Spec):
+    """The document that assigned a task ("Căn cứ"): its number, date and issuer."""
+
+    number: ShortText = ""
+    date: LocalDate | None = None
+    issuer: ShortText = ""
+
+
 class TaskSpec(Spec):
     """A standing task with its lead (chủ trì) and coordinators (phối hợp)."""
 
@@ -291,6 +319,11 @@ class TaskSpec(Spec):
     checkin: Rule | None = None
     checkin_from: LocalDate | None = None
     priority: bool = False
+    # The assigning document ("Căn cứ") and the expected output ("Sản phẩm").
+    basis: BasisSpec | None = None
+    product: str = ""
+    # The lead and coordinators are made up for a sample (the seed names none): shown so.
+    roles_illustrative: bool = False
 
 
 class DayOfYear(Spec):

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from db.plan.calendar import CalendarError, Loc, ObligationPlan, expand_reports
 from db.plan.checks import find_problems
+from db.plan.coded import code_of
 from db.plan.schema import PlanFile
 from db.unit_calendar import UnitCalendar
 
@@ -34,13 +35,30 @@ _PlanLoader.yaml_implicit_resolvers = {
 
 
 class PlanError(Exception):
-    """A plan file that cannot be loaded, as "file:line: field: message"."""
+    """A plan file that cannot be loaded, as "file:line: field: message".
 
-    def __init__(self, filename: str, line: int | None, field: str, message: str) -> None:
+    `code` and `data` name the mistake for the catalog (empty: only the English words), and
+    `subject` what it is about, as ("task", "2.3"), ("report", code), ("official", name) or
+    ("unit", code): the clerk reads "Nhiệm vụ 2.3 (tasks[2].due): …".
+    """
+
+    def __init__(
+        self,
+        filename: str,
+        line: int | None,
+        field: str,
+        message: str,
+        code: str = "",
+        data: dict[str, str] | None = None,
+        subject: tuple[str, str] | None = None,
+    ) -> None:
         self.filename = filename
         self.line = line
         self.field = field
         self.message = message
+        self.code = code
+        self.data = data or {}
+        self.subject = subject
         where = filename if line is None else f"{filename}:{line}"
         super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
 
@@ -89,17 +107,41 @@ def parse_plan(text: str, filename: str) -> Plan:
         # The first problem in reading order, not in the order pydantic checked the fields.
         err = min(exc.errors(), key=lambda error: _line_of(root, error["loc"]))
         line = _line_of(root, err["loc"])
-        raise PlanError(filename, line, _path(err["loc"]), _describe(err)) from None
+        code, fields = error_code(err)
+        raise PlanError(
+            filename,
+            line,
+            field_path(err["loc"]),
+            describe_error(err),
+            code,
+            fields,
+            subject_of(data, err["loc"]),
+        ) from None
     problems = find_problems(spec)
     if problems:
         loc, message = min(problems, key=lambda problem: _line_of(root, problem[0]))
-        raise PlanError(filename, _line_of(root, loc), _path(loc), message)
+        code, fields = code_of(message)
+        raise PlanError(
+            filename,
+            _line_of(root, loc),
+            field_path(loc),
+            message,
+            code,
+            fields,
+            subject_of(data, loc),
+        )
     try:
         obligations = expand_reports(
             spec.reports, spec.unit.reports_to, spec.unit.calendar.unit_calendar()
         )
     except CalendarError as exc:
-        raise PlanError(filename, _line_of(root, exc.loc), _path(exc.loc), exc.message) from None
+        raise PlanError(
+            filename,
+            _line_of(root, exc.loc),
+            field_path(exc.loc),
+            exc.message,
+            subject=subject_of(data, exc.loc),
+        ) from None
     parent_line = _line_of(root, ("unit", "parent")) if spec.unit.parent else None
     return Plan(filename, spec, tuple(obligations), parent_line)
 
@@ -144,7 +186,7 @@ def _reject_duplicate_keys(node: yaml.Node, loc: Loc, filename: str) -> None:
             line = key.start_mark.line + 1
             if name in first:
                 message = f"the field appears twice (lines {first[name]} and {line})"
-                raise PlanError(filename, line, _path((*loc, name)), message)
+                raise PlanError(filename, line, field_path((*loc, name)), message)
             first[name] = line
             _reject_duplicate_keys(value, (*loc, name), filename)
     elif isinstance(node, yaml.SequenceNode):
@@ -184,7 +226,7 @@ def _line_of(root: yaml.Node, loc: Sequence[Any]) -> int:
     return line
 
 
-def _path(loc: Sequence[Any]) -> str:
+def field_path(loc: Sequence[Any]) -> str:
     """`tasks[3].lead[0]` from ("tasks", 3, "lead", 0)."""
     text = ""
     for step in loc:
@@ -195,7 +237,58 @@ def _path(loc: Sequence[Any]) -> str:
     return text
 
 
-def _describe(err: ErrorDetails) -> str:
+def subject_of(data: Any, loc: Sequence[Any]) -> tuple[str, str] | None:
+    """What a mistake at `loc` is about, named as the clerk knows it (a task by its code)."""
+    if not loc or not isinstance(data, dict):
+        return None
+    section = loc[0]
+    if section == "unit":
+        unit = data.get("unit")
+        return "unit", str(unit.get("code", "")) if isinstance(unit, dict) else ""
+    kinds = {
+        "tasks": ("task", "code"),
+        "reports": ("report", "code"),
+        "officials": ("official", "name"),
+    }
+    if section not in kinds or len(loc) < 2 or not isinstance(loc[1], int):
+        return None
+    kind, name_field = kinds[section]
+    items = data.get(section)
+    if not isinstance(items, list) or not 0 <= loc[1] < len(items):
+        return None
+    item = items[loc[1]]
+    name = item.get(name_field) if isinstance(item, dict) else None
+    return kind, str(name) if name is not None else f"#{loc[1] + 1}"
+
+
+def error_code(err: ErrorDetails) -> tuple[str, dict[str, str]]:
+    """The code and data of a schema error, for the catalog; ("", {}) when it has none."""
+    kind = err["type"]
+    ctx = err.get("ctx", {})
+    if kind == "missing":
+        return "missing", {}
+    if kind == "extra_forbidden":
+        name = str(err["loc"][-1])
+        close = difflib.get_close_matches(name, _fields_at(err["loc"][:-1]), n=1)
+        return (
+            ("unknown_field_like", {"name": name, "like": close[0]})
+            if close
+            else (
+                "unknown_field",
+                {"name": name},
+            )
+        )
+    if kind == "value_error":
+        return code_of(ctx.get("error"))
+    if kind == "literal_error":
+        return "not_one_of", {"value": str(err.get("input")), "expected": str(ctx.get("expected"))}
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        limit = next(iter(ctx.values()), "")
+        return f"number_{kind}", {"value": str(err.get("input")), "limit": str(limit)}
+    return "", {}
+
+
+def describe_error(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"

@@ -22,11 +22,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
+from db.answers import task_status
 from db.deadlines import days_late
 from db.desk.standing import ReportOutcome, ReportStanding, name_key, report_standings
 from db.desk.subjects import find_obligation, obligations_due_in
-from db.models import Obligation, Official, StatusUpdate, Task, Unit
+from db.models import AssigneeRole, Obligation, Official, StatusUpdate, Task, Unit
 from db.names import fold_name
+from db.plan.current import active_tasks
 from db.unit_tree import unit_names_of
 from handlers.catalog import t
 from handlers.clerk.context import Desk, DeskInputError, Tools
@@ -35,6 +37,7 @@ from handlers.clerk.standing_words import report_marks
 from handlers.free_text import echo
 from handlers.presenting import h, state_label
 from handlers.spreadsheet_text import write_text, write_value
+from handlers.task_basis import basis_text
 from handlers.types import OutgoingFile, Reply
 
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
@@ -110,6 +113,8 @@ async def write_export(
     answers = book.create_sheet(_sheet_title(t("clerk.xlsx.status_sheet", desk.lang), used))
     start, end = _period(obligations, scope)
     await _status_sheet(desk, answers, start, end)
+    tasks = book.create_sheet(_sheet_title(t("clerk.xlsx.tasks_sheet", desk.lang), used))
+    await _tasks_sheet(desk, tasks)
     target.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(book.save, target)
 
@@ -409,3 +414,29 @@ async def _status_sheet(desk: Desk, sheet: Worksheet, start: date, end: date) ->
         ]
         _put(sheet, 1 + index, values, {8: DATETIME_FORMAT})
     _widths(sheet, [6, 10, 50, 26, 24, 16, 40, 18])
+
+
+async def _tasks_sheet(desk: Desk, sheet: Worksheet) -> None:
+    """The unit's tasks as the plan gives them: leads, due date, expected output (sản phẩm)
+    and the assigning document (căn cứ), with each task's status (issue 16)."""
+    lang = desk.lang
+    keys = ("task_code", "task", "lead", "coordinate", "task_due", "product", "basis", "state")
+    _header(sheet, 1, [t(f"clerk.xlsx.{key}", lang) for key in keys])
+    for row, task in enumerate(await active_tasks(desk.session, desk.unit_id), start=2):
+        people = sorted(task.assignees, key=lambda a: a.official_id)
+        mark = f" {t('clerk.xlsx.illustrative', lang)}" if task.roles_illustrative else ""
+        leads = [a.official.full_name for a in people if a.role == AssigneeRole.LEAD]
+        helpers = [a.official.full_name for a in people if a.role == AssigneeRole.COORDINATE]
+        status = await task_status(desk.session, task.id)
+        values = [
+            task.code,
+            task.title,
+            ", ".join(leads) + mark,
+            ", ".join(helpers) + (mark if helpers else ""),
+            task.due_date,
+            task.product,
+            basis_text(task, lang),
+            state_label(status.state, lang) if status else "",
+        ]
+        _put(sheet, row, values, {5: DATE_FORMAT})
+    _widths(sheet, [10, 50, 26, 36, 12, 30, 36, 16])
