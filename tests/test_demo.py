@@ -249,7 +249,7 @@ async def test_from_invitation_to_the_overdue_list(tmp_path: Path) -> None:
         title=Q1,
         due="10/03/2024",
         share="9/10",
-        rate="chiếm 90,00%",  # the plan writes two decimals, as the seed does
+        rate="chiếm 90,0%",
     )
     assert shown(block) in overdue
     thu = overdue_person(
