@@ -24,7 +24,16 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
-from tests.wording import en, overdue_person, pattern, state, summary_line, summary_person, vi
+from tests.wording import (
+    BA_BICH_OFFICE,
+    en,
+    overdue_person,
+    pattern,
+    state,
+    summary_line,
+    summary_person,
+    vi,
+)
 
 __all__ = ["desk", "story"]  # fixtures
 
@@ -399,7 +408,7 @@ async def test_officials_are_refused_and_learn_nothing(
         ("export", "2024"),
     ]:
         (reply,) = await desk.handle(story.chats["hoa"], CommandSent(command, args))
-        assert reply.text == vi("clerk.refuse", office=vi("office.default"))
+        assert reply.text == vi("clerk.refuse", office=BA_BICH_OFFICE)
         assert not reply.files and not reply.choices
     assert await fetch(session, select(func.count()).select_from(AuditEntry)) == before
     assert await fetch(session, select(func.count()).select_from(Reminder)) == [1]

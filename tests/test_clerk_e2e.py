@@ -25,7 +25,7 @@ from tests.sample_files import office_open_xml
 from tests.test_clerk_cli import plain
 from tests.test_clerk_desk import OVERDUE_MARCH_11
 from tests.test_clerk_scenario import BaBich, local, march_story
-from tests.wording import pattern, vi
+from tests.wording import BA_BICH_OFFICE, pattern, vi
 
 Q1_TITLE = "Báo cáo CCHC Quý I năm 2024"
 
@@ -171,5 +171,5 @@ async def test_invite_in_chat_prints_the_deep_link(office: Office) -> None:
 
 async def test_an_official_is_refused_over_telegram_too(office: Office) -> None:
     reply = await office.say("hoa", "quahan")
-    assert reply.plain_text == plain(vi("clerk.refuse", office=vi("office.default")))
+    assert reply.plain_text == plain(vi("clerk.refuse", office=BA_BICH_OFFICE))
     assert all(r.ok for r in office.server.requests_for("sendMessage"))

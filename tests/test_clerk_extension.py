@@ -36,7 +36,7 @@ from tests.test_clerk_scenario import (
     local,
     story,
 )
-from tests.wording import overdue_person, summary_line, vi
+from tests.wording import BA_BICH_OFFICE, overdue_person, summary_line, vi
 
 __all__ = ["desk", "story"]  # fixtures
 
@@ -239,7 +239,7 @@ async def test_no_one_decides_their_own_request_and_officials_cannot_decide(
     (own,) = await desk.handle(story.chats["nhut"], ChoiceTapped(f"xa:{request.id}"))
     assert own.text == vi("clerk.extension.own")
     (official,) = await desk.handle(story.chats["hoa"], ChoiceTapped(f"xa:{request.id}"))
-    assert official.text == vi("clerk.refuse", office=vi("office.default"))
+    assert official.text == vi("clerk.refuse", office=BA_BICH_OFFICE)
     (forged,) = await desk.handle(story.chats["luong"], ChoiceTapped("xa:999999"))
     assert forged.text == vi("refuse.bad_choice")
     (request,) = await requests(session)

@@ -12,7 +12,7 @@ from handlers.clerk.notices import notice_reply
 from handlers.conversation import Conversation
 from handlers.types import ChoiceTapped, CommandSent
 from tests.test_clerk_scenario import BaBich, desk, fetch, local, story
-from tests.wording import days_late, due_part, vi
+from tests.wording import BA_BICH_OFFICE, days_late, due_part, vi
 
 __all__ = ["desk", "story"]  # fixtures
 
@@ -126,7 +126,7 @@ async def test_out_of_hours_asks_first_and_sends_once_on_the_tap(
 
     # An official who forwards or forges the button is refused.
     (refused,) = await desk.handle(story.chats["hoa"], ChoiceTapped(button.data))
-    assert refused.text == vi("clerk.refuse", office=vi("office.default"))
+    assert refused.text == vi("clerk.refuse", office=BA_BICH_OFFICE)
 
 
 async def test_a_saturday_is_out_of_hours_and_tasks_can_be_nudged(

@@ -17,7 +17,7 @@ from handlers.types import CommandSent
 from tests.cli import run_cli
 from tests.test_clerk_cli import story_database
 from tests.test_clerk_scenario import BaBich, desk, story
-from tests.wording import vi
+from tests.wording import BA_BICH_OFFICE, vi
 
 __all__ = ["desk", "story", "story_database"]  # fixtures
 
@@ -145,4 +145,4 @@ async def test_baocao_needs_a_report_and_the_desk(desk: Conversation, story: BaB
     (reply,) = await desk.handle(story.chats["nhut"], CommandSent("compile", "Q9"))
     assert reply.text == vi("compile.unknown", query="Q9")
     (reply,) = await desk.handle(story.chats["lan"], CommandSent("baocao", "CCHC-Q1"))
-    assert (reply.text, reply.files) == (vi("clerk.refuse", office=vi("office.default")), ())
+    assert (reply.text, reply.files) == (vi("clerk.refuse", office=BA_BICH_OFFICE), ())

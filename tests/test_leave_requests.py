@@ -40,7 +40,7 @@ from scheduler.policy import preview
 from scheduler.snapshot import load_snapshot
 from scheduler.sweep import policy_config
 from tests.test_clerk_scenario import TZ, BaBich, Sessions, desk, fetch, local, story
-from tests.wording import vi
+from tests.wording import BA_BICH_OFFICE, vi
 
 __all__ = ["desk", "story"]  # fixtures
 
@@ -287,7 +287,7 @@ async def test_no_one_decides_their_own_leave_and_officials_cannot_decide(
     own = await tap(desk, story, "nhut", leave_data(request.id, True))
     assert own.text == vi("leave.own")
     official = await tap(desk, story, "hoa", leave_data(request.id, True))
-    assert official.text == vi("clerk.refuse", office=vi("office.default"))
+    assert official.text == vi("clerk.refuse", office=BA_BICH_OFFICE)
     forged = await tap(desk, story, "luong", leave_data(999999, True))
     assert forged.text == vi("refuse.bad_choice")
     (request,) = await leaves(session)

@@ -86,3 +86,7 @@ def summary_line(key: str, count: int, total: int, rate: str) -> str:
 
 def summary_person(name: str, *facts: str) -> str:
     return vi("clerk.summary.person", name=name, facts=f" — {', '.join(facts)}" if facts else "")
+
+
+# The office's name in the bundled Ba Bích plan (examples/ba-bich-2024.yaml, unit.office_name).
+BA_BICH_OFFICE = "Văn phòng - Thống kê"
