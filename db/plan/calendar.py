@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from db.clock import format_date
+from db.plan.coded import PlanValueError
 from db.plan.schema import DayOfYear, ReportSpec, parse_rule
 from db.unit_calendar import UnitCalendar
 
@@ -24,12 +25,17 @@ Loc = tuple[str | int, ...]
 
 
 class CalendarError(ValueError):
-    """A rule gives no valid date; `loc` points at the field of the plan file to fix."""
+    """A rule gives no valid date; `loc` points at the field of the plan file to fix, `code`
+    and `data` name the mistake for the catalog (`plan.error.<code>`)."""
 
-    def __init__(self, loc: Loc, message: str) -> None:
+    def __init__(
+        self, loc: Loc, message: str, code: str = "", data: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
+        self.code = code
+        self.data = data or {}
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,8 @@ def day_in(rule: DayOfYear, due_year: int) -> date:
     try:
         return date(year, rule.month, rule.day)
     except ValueError:
-        raise ValueError(f"{rule.day:02d}/{rule.month:02d}/{year} does not exist") from None
+        day = f"{rule.day:02d}/{rule.month:02d}/{year}"
+        raise PlanValueError(f"{day} does not exist", "no_such_day", day=day) from None
 
 
 def expand_report(
@@ -94,10 +101,13 @@ def expand_report(
     for year in range(first, last + 1):
         dues = due_dates_in(report.due, year)
         if len(dues) != 1:
-            found = ", ".join(format_date(d) for d in dues) or "none"
+            found = ", ".join(format_date(d) for d in dues)
             raise CalendarError(
                 ("due",),
-                f"the rule must give exactly one date in each year; in {year} it gives {found}",
+                "the rule must give exactly one date in each year; "
+                f"in {year} it gives {found or 'none'}",
+                "due_many_in_year" if dues else "due_none_in_year",
+                {"year": str(year), "dates": found},
             )
         due = dues[0]
         start = _resolve(report.window.start, due.year, ("window", "start"))
@@ -107,6 +117,8 @@ def expand_report(
                 ("window", "end"),
                 f"the {year} window ends ({format_date(end)}) before it starts "
                 f"({format_date(start)})",
+                "window_backwards",
+                {"year": str(year), "ends": format_date(end), "starts": format_date(start)},
             )
         forward_due = None
         if report.forward_due is not None:
@@ -146,13 +158,17 @@ def expand_reports(
         try:
             expanded = expand_report(report, reports_to, calendar)
         except CalendarError as exc:
-            raise CalendarError(("reports", index, *exc.loc), exc.message) from None
+            raise CalendarError(
+                ("reports", index, *exc.loc), exc.message, exc.code, exc.data
+            ) from None
         for obligation in expanded:
             if obligation.code in seen:
                 raise CalendarError(
                     ("reports", index, "code"),
                     f"makes obligation {obligation.code!r}, "
                     f"which reports[{seen[obligation.code]}] makes too",
+                    "obligation_twice",
+                    {"obligation": obligation.code, "other": str(seen[obligation.code])},
                 )
             seen[obligation.code] = index
         obligations.extend(expanded)
@@ -162,5 +178,10 @@ def expand_reports(
 def _resolve(rule: DayOfYear, due_year: int, loc: Loc) -> date:
     try:
         return day_in(rule, due_year)
-    except ValueError as exc:
-        raise CalendarError(loc, f"{exc} (for the report due in {due_year})") from None
+    except PlanValueError as exc:
+        raise CalendarError(
+            loc,
+            f"{exc} (for the report due in {due_year})",
+            exc.code,
+            {**exc.data, "due_year": str(due_year)},
+        ) from None

@@ -52,12 +52,24 @@ def _calendar_problems(plan: PlanFile) -> Iterator[Problem]:
     for index, day in enumerate(calendar.working_days):
         loc = (*base, "working_days", index)
         if day in days_off:
-            yield loc, f"{format_date(day)} is also a day off (days_off[{days_off[day]}])"
+            yield (
+                loc,
+                Coded(
+                    f"{format_date(day)} is also a day off (days_off[{days_off[day]}])",
+                    "also_day_off",
+                    day=format_date(day),
+                ),
+            )
         elif day.weekday() < 5:
             yield (
                 loc,
-                f"{format_date(day)} is a {_WEEKDAYS[day.weekday()]}, a working day already: "
-                "a make-up working day is a Saturday or a Sunday",
+                Coded(
+                    f"{format_date(day)} is a {_WEEKDAYS[day.weekday()]}, a working day "
+                    "already: a make-up working day is a Saturday or a Sunday",
+                    "makeup_on_weekday",
+                    day=format_date(day),
+                    weekday=_WEEKDAYS[day.weekday()],
+                ),
             )
 
 
@@ -120,11 +132,17 @@ def _task_problems(plan: PlanFile) -> Iterator[Problem]:
                     )
                 seen.add(key)
         if task.checkin_from is not None and task.checkin is None:
-            yield ("tasks", index, "checkin_from"), "checkin_from needs a checkin rule"
+            yield (
+                ("tasks", index, "checkin_from"),
+                Coded("checkin_from needs a checkin rule", "checkin_from_alone"),
+            )
         if task.checkin is not None:
             start = task.checkin_from or _first_day(plan)
             if first_occurrence(task.checkin, start) is None:
-                yield ("tasks", index, "checkin"), "the rule gives no date in ten years"
+                yield (
+                    ("tasks", index, "checkin"),
+                    Coded("the rule gives no date in ten years", "rule_no_date_soon", years=10),
+                )
 
 
 def _first_day(plan: PlanFile) -> date:
@@ -153,7 +171,7 @@ def _report_problems(plan: PlanFile) -> Iterator[Problem]:
         if not (people or submitters.units):
             yield (
                 (*base, "submitters"),
-                "name at least one of roles, officials, departments, units",
+                Coded("name at least one of roles, officials, departments, units", "nobody_named"),
             )
             continue
         for j, key in enumerate(submitters.officials):
@@ -163,11 +181,19 @@ def _report_problems(plan: PlanFile) -> Iterator[Problem]:
             if fold_name(department) not in departments:
                 yield (
                     (*base, "submitters", "departments", j),
-                    f"no active official works in department {department!r}",
+                    Coded(
+                        f"no active official works in department {department!r}",
+                        "no_such_department",
+                        department=department,
+                    ),
                 )
         for field in ("roles", "officials", "departments"):
-            for j, _ in _duplicates([fold_name(v) for v in getattr(submitters, field)]):
-                yield (*base, "submitters", field, j), "listed twice"
+            values = getattr(submitters, field)
+            for j, _ in _duplicates([fold_name(v) for v in values]):
+                yield (
+                    (*base, "submitters", field, j),
+                    Coded("listed twice", "listed_twice", value=values[j]),
+                )
         # Child units' collectors are found when the plans are loaded, not in this file.
         if people and not plan.submitters_of(report):
             yield (*base, "submitters"), Coded("no active official matches", "no_submitters")

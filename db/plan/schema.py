@@ -74,35 +74,51 @@ def _clock_time(text: str) -> time:
         hour, minute = int(parts[0]), int(parts[1])
         if hour <= 23 and minute <= 59:
             return time(hour, minute)
-    raise ValueError(f'{text!r} is not a time of day written HH:MM, e.g. "07:30"')
+    raise PlanValueError(
+        f'{text!r} is not a time of day written HH:MM, e.g. "07:30"', "bad_time", value=text
+    )
 
 
 def _office_hours(value: object) -> tuple[time, time]:
     if not isinstance(value, str):
         # YAML reads 7:30 alone as a number (sexagesimal, 450): the hours must be quoted text.
-        raise ValueError('write the office hours as text in quotes, e.g. "07:00-17:30"')
+        raise PlanValueError(
+            'write the office hours as text in quotes, e.g. "07:00-17:30"', "hours_unquoted"
+        )
     match = _HOURS.match(value.strip())
     if match is None:
-        raise ValueError(f'{value!r} is not office hours written "HH:MM-HH:MM", e.g. "07:00-17:30"')
+        raise PlanValueError(
+            f'{value!r} is not office hours written "HH:MM-HH:MM", e.g. "07:00-17:30"',
+            "bad_hours",
+            value=value,
+        )
     start, end = _clock_time(match.group(1)), _clock_time(match.group(2))
     if end <= start:
-        raise ValueError(
+        raise PlanValueError(
             f"the office closes ({end:%H:%M}) before it opens ({start:%H:%M}): write the "
-            "opening time first"
+            "opening time first",
+            "hours_backwards",
+            opens=f"{start:%H:%M}",
+            closes=f"{end:%H:%M}",
         )
     return start, end
 
 
-def _identifier(pattern: re.Pattern[str], max_length: int, hint: str) -> BeforeValidator:
+def _identifier(pattern: re.Pattern[str], max_length: int, hint: str, kind: str) -> BeforeValidator:
+    # `kind` names the mistake for the catalog: bad_key, bad_code or bad_kind.
     def check(value: object) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             # YAML reads 2.1 as a number and 2.10 as the same number: codes must be quoted.
-            raise ValueError(f'write it as text in quotes, e.g. "{value}"')
+            raise PlanValueError(
+                f'write it as text in quotes, e.g. "{value}"', "code_unquoted", value=value
+            )
         if not isinstance(value, str):
-            raise ValueError(f"expected text, got {value!r}")
+            raise PlanValueError(f"expected text, got {value!r}", "not_text", value=value)
         text = value.strip()
         if not pattern.match(text) or len(text) > max_length:
-            raise ValueError(f"{text!r} is not a valid {hint}")
+            raise PlanValueError(
+                f"{text!r} is not a valid {hint}", f"bad_{kind}", value=text, limit=max_length
+            )
         return text
 
     return BeforeValidator(check)
@@ -117,24 +133,37 @@ def parse_rule(text: str, start: datetime = _RULE_PROBE_START) -> rrule:
 
 def _rule_text(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError("expected an RRULE such as 'FREQ=MONTHLY;BYMONTHDAY=25'")
+        raise PlanValueError(
+            "expected an RRULE such as 'FREQ=MONTHLY;BYMONTHDAY=25'", "rule_not_text", value=value
+        )
     text = value.strip()
     if text.upper().startswith("RRULE:"):
         text = text[len("RRULE:") :].strip()
     if not text:
-        raise ValueError("the rule is empty")
+        raise PlanValueError("the rule is empty", "rule_empty")
     if "\n" in text or ":" in text:
-        raise ValueError("write only the rule (FREQ=...;...), without DTSTART or other lines")
+        raise PlanValueError(
+            "write only the rule (FREQ=...;...), without DTSTART or other lines",
+            "rule_extra_lines",
+        )
     try:
         parse_rule(text)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a valid RRULE ({exc})") from exc
+        raise PlanValueError(f"not a valid RRULE ({exc})", "bad_rule", value=text) from exc
     text = text.upper()
     parts = dict(part.partition("=")[::2] for part in text.split(";"))
     if parts.get("FREQ") not in _DATE_FREQUENCIES:
-        raise ValueError(f"FREQ must be one of {', '.join(_DATE_FREQUENCIES)}: the rule gives days")
+        raise PlanValueError(
+            f"FREQ must be one of {', '.join(_DATE_FREQUENCIES)}: the rule gives days",
+            "rule_frequency",
+            allowed=", ".join(_DATE_FREQUENCIES),
+        )
     if times := sorted(set(parts) & {"BYHOUR", "BYMINUTE", "BYSECOND"}):
-        raise ValueError(f"leave {', '.join(times)} out: the rule gives days, not times")
+        raise PlanValueError(
+            f"leave {', '.join(times)} out: the rule gives days, not times",
+            "rule_times",
+            parts=", ".join(times),
+        )
     _check_month_days(parts)
     return text
 
@@ -144,19 +173,26 @@ def _check_month_days(parts: dict[str, str]) -> None:
     # which takes seconds: refuse the common impossible combinations before anything iterates.
     months = [int(m) for m in parts.get("BYMONTH", "").split(",") if m.isdigit()]
     if bad := [m for m in months if not 1 <= m <= 12]:
-        raise ValueError(f"BYMONTH={bad[0]} is not a month")
+        raise PlanValueError(f"BYMONTH={bad[0]} is not a month", "rule_month", month=bad[0])
     days = [int(d) for d in parts.get("BYMONTHDAY", "").split(",") if d.lstrip("-").isdigit()]
     longest = max(monthrange(2000, month)[1] for month in months or [1])  # 2000 has 29/02
     if days and all(abs(day) > longest for day in days):
         where = "in the months of BYMONTH" if months else "in any month"
-        raise ValueError(f"the rule never gives a date: there is no day {days[0]} {where}")
+        raise PlanValueError(
+            f"the rule never gives a date: there is no day {days[0]} {where}",
+            "rule_never_in_months" if months else "rule_never",
+            day=days[0],
+        )
 
 
 def _yearly_rule_text(value: object) -> str:
     text = _rule_text(value)
     parts = {part.partition("=")[0] for part in text.split(";")}
     if parts & {"COUNT", "UNTIL"}:
-        raise ValueError("leave COUNT and UNTIL out: `years` says which years the report runs")
+        raise PlanValueError(
+            "leave COUNT and UNTIL out: `years` says which years the report runs",
+            "rule_count_until",
+        )
     return text
 
 
@@ -167,18 +203,31 @@ def _year_span(value: object) -> tuple[int, int]:
         first = int(match.group(1))
         last = int(match.group(2) or first)
     else:
-        raise ValueError(f'expected a year or a range of years such as "2024-2026", got {value!r}')
+        raise PlanValueError(
+            f'expected a year or a range of years such as "2024-2026", got {value!r}',
+            "bad_years",
+            value=value,
+        )
     if not FIRST_YEAR <= first <= last <= LAST_YEAR:
-        raise ValueError(f"years must run forward between {FIRST_YEAR} and {LAST_YEAR}")
+        raise PlanValueError(
+            f"years must run forward between {FIRST_YEAR} and {LAST_YEAR}",
+            "years_range",
+            first=FIRST_YEAR,
+            last=LAST_YEAR,
+        )
     return first, last
 
 
 def _template_path(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("expected a file path relative to the plan file")
+        raise PlanValueError("expected a file path relative to the plan file", "template_path")
     path = value.strip().replace("\\", "/")
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise ValueError(f"{path!r} is absolute; give the path relative to the plan file")
+        raise PlanValueError(
+            f"{path!r} is absolute; give the path relative to the plan file",
+            "template_absolute",
+            path=path,
+        )
     return path
 
 
@@ -188,10 +237,10 @@ YearlyRule = Annotated[str, BeforeValidator(_yearly_rule_text)]
 YearSpan = Annotated[tuple[int, int], BeforeValidator(_year_span)]
 TemplatePath = Annotated[str, BeforeValidator(_template_path)]
 OfficeHours = Annotated[tuple[time, time], BeforeValidator(_office_hours)]
-Key = Annotated[str, _identifier(_KEY, 64, "key (lower-case letters, digits, '-' and '_')")]
-TaskCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
-ReportCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')")]
-Kind = Annotated[str, _identifier(_KEY, 32, "kind (lower-case letters, digits, '-', '_')")]
+Key = Annotated[str, _identifier(_KEY, 64, "key (lower-case letters, digits, '-' and '_')", "key")]
+TaskCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')", "code")]
+ReportCode = Annotated[str, _identifier(_CODE, 32, "code (letters, digits, '.', '-', '_')", "code")]
+Kind = Annotated[str, _identifier(_KEY, 32, "kind (lower-case letters, digits, '-', '_')", "kind")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 ShortText = Annotated[str, Field(max_length=200)]
 Text = Annotated[str, Field(min_length=1)]
@@ -251,7 +300,7 @@ class UnitSpec(Spec):
     @classmethod
     def _not_its_own_parent(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and value == info.data.get("code"):
-            raise ValueError(f"unit {value} cannot be its own parent")
+            raise PlanValueError(f"unit {value} cannot be its own parent", "own_parent", code=value)
         return value
 
     @field_validator("timezone")
@@ -260,7 +309,9 @@ class UnitSpec(Spec):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a known time zone") from exc
+            raise PlanValueError(
+                f"{value!r} is not a known time zone", "unknown_timezone", value=value
+            ) from exc
         return value
 
 
@@ -294,7 +345,7 @@ class OfficialSpec(Spec):
     @classmethod
     def _roles_once(cls, value: list[RoleName]) -> list[RoleName]:
         if len(set(value)) != len(value):
-            raise ValueError("a role is listed twice")
+            raise PlanValueError("a role is listed twice", "role_twice")
         return value
 
 
@@ -393,20 +444,38 @@ class IndicatorSpec(Spec):
     @classmethod
     def _cell_reference(cls, value: str | None) -> str | None:
         if value is not None and not _CELL.match(value.strip()):
-            raise ValueError(f"{value!r} is not a cell such as C5 or 'Phụ lục!C5'")
+            raise PlanValueError(
+                f"{value!r} is not a cell such as C5 or 'Phụ lục!C5'", "bad_cell", value=value
+            )
         return value.strip() if value is not None else None
 
     @model_validator(mode="after")
     def _parts_fit_the_combination(self) -> IndicatorSpec:
         parts = (self.numerator, self.denominator)
         if self.combine == "ratio" and None in parts:
-            raise ValueError(f"indicator {self.code}: a ratio needs a numerator and a denominator")
+            raise PlanValueError(
+                f"indicator {self.code}: a ratio needs a numerator and a denominator",
+                "ratio_needs_parts",
+                code=self.code,
+            )
         if self.combine != "ratio" and parts != (None, None):
-            raise ValueError(f"indicator {self.code}: only a ratio has a numerator/denominator")
+            raise PlanValueError(
+                f"indicator {self.code}: only a ratio has a numerator/denominator",
+                "parts_only_for_ratio",
+                code=self.code,
+            )
         if self.combine == "ratio" and self.cell is not None:
-            raise ValueError(f"indicator {self.code}: a ratio is computed, not read from a cell")
+            raise PlanValueError(
+                f"indicator {self.code}: a ratio is computed, not read from a cell",
+                "ratio_no_cell",
+                code=self.code,
+            )
         if self.combine != "ratio" and self.better != "higher":
-            raise ValueError(f"indicator {self.code}: only a ratio reads better or worse")
+            raise PlanValueError(
+                f"indicator {self.code}: only a ratio reads better or worse",
+                "better_only_for_ratio",
+                code=self.code,
+            )
         return self
 
 
@@ -438,7 +507,11 @@ class ReportSpec(Spec):
         seen: dict[str, IndicatorSpec] = {}
         for indicator in value:
             if indicator.code in seen:
-                raise ValueError(f"indicator {indicator.code} is defined twice")
+                raise PlanValueError(
+                    f"indicator {indicator.code} is defined twice",
+                    "indicator_twice",
+                    code=indicator.code,
+                )
             seen[indicator.code] = indicator
         for indicator in value:
             for part in (indicator.numerator, indicator.denominator):
@@ -446,9 +519,12 @@ class ReportSpec(Spec):
                     continue
                 other = seen.get(part)
                 if other is None or other.combine not in ("sum", "count"):
-                    raise ValueError(
+                    raise PlanValueError(
                         f"indicator {indicator.code}: {part} is not a sum or count indicator "
-                        "of this report"
+                        "of this report",
+                        "ratio_part_not_summed",
+                        code=indicator.code,
+                        part=part,
                     )
         return value
 
@@ -458,9 +534,15 @@ class ReportSpec(Spec):
         try:
             fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError as exc:
-            raise ValueError(f"{exc}; write a literal brace as {{{{ or }}}}") from exc
+            raise PlanValueError(
+                f"{exc}; write a literal brace as {{{{ or }}}}", "title_braces"
+            ) from exc
         if fields - {"year"}:
-            raise ValueError("the only placeholder a title may use is {year}")
+            raise PlanValueError(
+                "the only placeholder a title may use is {year}",
+                "title_placeholder",
+                names=", ".join(sorted(fields - {"year"})),
+            )
         return value
 
     def title_for(self, year: int) -> str:

@@ -90,11 +90,13 @@ def read_plan(path: Path) -> Plan:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PlanError(filename, None, "", "no such file") from None
+        raise PlanError(filename, None, "", "no such file", "no_such_file") from None
     except UnicodeDecodeError:
-        raise PlanError(filename, None, "", "not UTF-8 text") from None
+        raise PlanError(filename, None, "", "not UTF-8 text", "not_utf8") from None
     except OSError as exc:
-        raise PlanError(filename, None, "", f"cannot read the file ({exc.strerror})") from None
+        raise PlanError(
+            filename, None, "", f"cannot read the file ({exc.strerror})", "cannot_read"
+        ) from None
     return parse_plan(text, filename)
 
 
@@ -140,7 +142,9 @@ def parse_plan(text: str, filename: str) -> Plan:
             _line_of(root, exc.loc),
             field_path(exc.loc),
             exc.message,
-            subject=subject_of(data, exc.loc),
+            exc.code,
+            exc.data,
+            subject_of(data, exc.loc),
         ) from None
     parent_line = _line_of(root, ("unit", "parent")) if spec.unit.parent else None
     return Plan(filename, spec, tuple(obligations), parent_line)
@@ -152,17 +156,19 @@ def _compose(text: str, filename: str) -> tuple[yaml.Node, Any]:
     try:
         root = loader.get_single_node()
         if root is None:
-            raise PlanError(filename, None, "", "the file is empty")
+            raise PlanError(filename, None, "", "the file is empty", "file_empty")
         _reject_duplicate_keys(root, (), filename)
         data = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, filename) from None
     except yaml.YAMLError as exc:
-        raise PlanError(filename, None, "", f"invalid YAML: {exc}") from None
+        raise PlanError(filename, None, "", f"invalid YAML: {exc}", "yaml_syntax") from None
     finally:
         loader.dispose()
     if not isinstance(root, yaml.MappingNode):
-        raise PlanError(filename, root.start_mark.line + 1, "", "expected a mapping (unit: ...)")
+        raise PlanError(
+            filename, root.start_mark.line + 1, "", "expected a mapping (unit: ...)", "not_a_plan"
+        )
     return root, _nfc(data)
 
 
@@ -174,7 +180,15 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> PlanError:
     message = f"invalid YAML: {exc.problem or exc.context or 'cannot be read'}"
     if exc.context and context_line is not None and context_line != problem_line:
         message += f" ({exc.context} started on line {context_line})"
-    return PlanError(filename, problem_line or context_line, "", message)
+        return PlanError(
+            filename,
+            problem_line or context_line,
+            "",
+            message,
+            "yaml_syntax_from",
+            {"started": str(context_line)},
+        )
+    return PlanError(filename, problem_line or context_line, "", message, "yaml_syntax")
 
 
 def _reject_duplicate_keys(node: yaml.Node, loc: Loc, filename: str) -> None:
@@ -186,7 +200,14 @@ def _reject_duplicate_keys(node: yaml.Node, loc: Loc, filename: str) -> None:
             line = key.start_mark.line + 1
             if name in first:
                 message = f"the field appears twice (lines {first[name]} and {line})"
-                raise PlanError(filename, line, field_path((*loc, name)), message)
+                raise PlanError(
+                    filename,
+                    line,
+                    field_path((*loc, name)),
+                    message,
+                    "field_twice",
+                    {"first": str(first[name]), "line": str(line)},
+                )
             first[name] = line
             _reject_duplicate_keys(value, (*loc, name), filename)
     elif isinstance(node, yaml.SequenceNode):
@@ -285,7 +306,42 @@ def error_code(err: ErrorDetails) -> tuple[str, dict[str, str]]:
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         limit = next(iter(ctx.values()), "")
         return f"number_{kind}", {"value": str(err.get("input")), "limit": str(limit)}
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "empty_text", {}
+    if kind in _LENGTH_CODES:
+        limit = ctx.get("min_length", ctx.get("max_length", ""))
+        return _LENGTH_CODES[kind], {"limit": str(limit)}
+    if kind in _TYPE_CODES:
+        return _TYPE_CODES[kind], {"value": str(err.get("input"))}
     return "", {}
+
+
+# pydantic's own checks of a value's type, by the word the clerk would use.
+_TYPE_CODES = {
+    "int_parsing": "not_integer",
+    "int_type": "not_integer",
+    "int_from_float": "not_integer",
+    "float_parsing": "not_number",
+    "float_type": "not_number",
+    "bool_parsing": "not_yes_no",
+    "bool_type": "not_yes_no",
+    "string_type": "not_text",
+    "list_type": "not_list",
+    "tuple_type": "not_list",
+    "dict_type": "not_mapping",
+    "model_type": "not_mapping",
+    "model_attributes_type": "not_mapping",
+    "date_type": "bad_date",
+    "date_parsing": "bad_date",
+    "date_from_datetime_parsing": "bad_date",
+    "date_from_datetime_inexact": "bad_date",
+}
+_LENGTH_CODES = {
+    "string_too_short": "text_too_short",
+    "string_too_long": "text_too_long",
+    "too_short": "too_few",
+    "too_long": "too_many",
+}
 
 
 def describe_error(err: ErrorDetails) -> str:

@@ -158,7 +158,7 @@ def _checked(reading: _Reading, filename: str) -> Plan:
             spec.reports, spec.unit.reports_to, spec.unit.calendar.unit_calendar()
         )
     except CalendarError as exc:
-        _plan_problem(reading, exc.loc, exc.message, "", {})
+        _plan_problem(reading, exc.loc, exc.message, exc.code, exc.data)
         raise WorkbookError(filename, reading.problems) from None
     return Plan(filename, spec, tuple(obligations))
 
