@@ -36,7 +36,7 @@ async def test_the_example_loads_the_new_fields(
         assert unit is not None
         assert (unit.office_name, unit.percent_decimals, unit.sample) == (
             "Văn phòng - Thống kê",
-            2,
+            1,
             True,
         )
         tasks = list(await session.scalars(select(Task).order_by(Task.code)))
@@ -58,7 +58,7 @@ def test_basis_and_product_are_read_and_checked() -> None:
     assert task.basis is not None and task.basis.date == date(2024, 1, 15)
     assert (task.product, task.roles_illustrative) == ("Báo cáo kết quả tuyên truyền", False)
     with pytest.raises(PlanError):
-        parse_plan(edit(text, "percent_decimals: 2", "percent_decimals: 5"), "x.yaml")
+        parse_plan(edit(text, "percent_decimals: 1", "percent_decimals: 5"), "x.yaml")
 
 
 def test_a_yaml_mistake_reads_in_vietnamese_with_the_field_in_parentheses() -> None:
