@@ -339,9 +339,16 @@ async def _start_zalo(
         file_url=wiring.file_url(settings, sessionmaker, clock),
         health=health,
     )
-    channel = ZaloChannel(conversation, transport, sessionmaker, clock, bot_id, health)
-    channel.token_rejected = partial(
-        _end_run, running, stop, "Zalo", t("cli.run.zalo_token_rejected", "vi")
+    channel = ZaloChannel(
+        conversation,
+        transport,
+        sessionmaker,
+        clock,
+        bot_id,
+        health,
+        token_rejected=partial(
+            _end_run, running, stop, "Zalo", t("cli.run.zalo_token_rejected", "vi")
+        ),
     )
     forgetting = asyncio.create_task(_forget_old_updates(sessionmaker, clock, stop))
     stack.push_async_callback(_finish, forgetting)

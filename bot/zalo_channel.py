@@ -104,6 +104,7 @@ class ZaloChannel:
         *,
         downloads: httpx.AsyncClient | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        token_rejected: Callable[[], None] | None = None,
     ) -> None:
         self.conversation = conversation
         self.transport = transport
@@ -119,7 +120,7 @@ class ZaloChannel:
         self._acting: set[asyncio.Task[None]] = set()
         self.gate = ChatGate(monotonic=monotonic)
         # Called when Zalo answers 401 to a poll (the token revoked while running).
-        self.token_rejected: Callable[[], None] | None = None
+        self.token_rejected = token_rejected
 
     # --- updates in -------------------------------------------------------------------
 

@@ -361,10 +361,16 @@ async def _zone(session: AsyncSession, unit_id: int) -> ZoneInfo:
     return ZoneInfo(unit.timezone if unit else "Asia/Ho_Chi_Minh")
 
 
-async def _decimals(session: AsyncSession, unit_id: int) -> int:
-    # The unit's percentages are written with the decimals its plan asks for.
+async def _not_yet(
+    session: AsyncSession, unit_id: int, owing: int, whole: int, lang: str
+) -> dict[str, str]:
+    """A digest's "5/10 … chiếm 50,0%" fields, with the decimals the unit's plan asks for."""
     unit = await session.get(Unit, unit_id)
-    return unit.percent_decimals if unit else 1
+    decimals = unit.percent_decimals if unit else 1
+    return {
+        "share": share(owing, whole),
+        "rate": rate(owing, whole, lang, good=False, decimals=decimals),
+    }
 
 
 def _digest_line(name: str, where: str, marks: Sequence[str], lang: str) -> str:
@@ -398,14 +404,7 @@ async def _report_digest(
             lang,
             title=h(obligation.title),
             due=format_date(obligation.due_date),
-            share=share(len(owing), len(standings)),
-            rate=rate(
-                len(owing),
-                len(standings),
-                lang,
-                good=False,
-                decimals=await _decimals(session, obligation.unit_id),
-            ),
+            **await _not_yet(session, obligation.unit_id, len(owing), len(standings), lang),
         )
     ]
     for s in owing:
@@ -437,14 +436,7 @@ async def _task_digest(
             code=h(task.code),
             title=h(task.title),
             due=due,
-            share=share(len(owing), len(counted)),
-            rate=rate(
-                len(owing),
-                len(counted),
-                lang,
-                good=False,
-                decimals=await _decimals(session, task.unit_id),
-            ),
+            **await _not_yet(session, task.unit_id, len(owing), len(counted), lang),
         )
     ]
     for group in (owing, apart):
