@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from sqlalchemy.exc import DBAPIError
 from bot.command_error import CommandError
 from bot.logs import configure_logging, mask
 from bot.settings import Settings, SettingsError
-from db.clock import Clock, FixedClock, SystemClock, parse_local_date, parse_local_datetime
+from db.clock import (
+    Clock,
+    FixedClock,
+    RunningClock,
+    SystemClock,
+    parse_local_date,
+    parse_local_datetime,
+)
 from handlers.catalog import t
 
 log = logging.getLogger("nhacviec")
@@ -35,7 +43,9 @@ def _clock_for(args: argparse.Namespace, settings: Settings) -> Clock:
         moment: datetime = parse_local_datetime(at, settings.tz)
     except ValueError as exc:
         raise CommandError(f'--at: {exc}; expected "dd/mm/yyyy HH:MM"') from exc
-    return FixedClock(moment)
+    # A process that keeps running (run, reminders worker) lets the clock run from there, so
+    # its sweeps move on and its retries come due; a one-shot command looks at that moment.
+    return RunningClock(moment) if getattr(args, "clock_runs", False) else FixedClock(moment)
 
 
 async def _db_upgrade(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
@@ -121,8 +131,13 @@ async def _compile(settings: Settings, args: argparse.Namespace, clock: Clock) -
 async def _run(settings: Settings, args: argparse.Namespace, clock: Clock) -> int:
     from bot.serve import run_bot
 
+    if args.rate <= 0:
+        raise CommandError("--rate must be positive")
     await run_bot(
-        settings, clock, reminders=not args.no_reminders, webhook=True if args.webhook else None
+        replace(settings, rate_share=args.rate),
+        clock,
+        reminders=not args.no_reminders,
+        webhook=True if args.webhook else None,
     )
     return 0
 
@@ -180,6 +195,15 @@ def _add_at(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--at", metavar='"dd/mm/yyyy HH:MM"', help="look at the calendar as of this local time"
     )
+
+
+def _add_running_at(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at",
+        metavar='"dd/mm/yyyy HH:MM"',
+        help="start the calendar at this local time and let it run (a rehearsal, a benchmark)",
+    )
+    parser.set_defaults(clock_runs=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -257,8 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         metavar="FACTOR",
-        help="share of Telegram's rate limits for this process (1/N beside N-1 others)",
+        help="this process's share of each channel's overall rate (1/N beside N-1 others)",
     )
+    _add_running_at(worker)
     worker.set_defaults(handler=_reminders_worker)
 
     overdue = commands.add_parser("overdue", help="what is overdue, by report or task")
@@ -306,7 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="take updates through webhooks at PUBLIC_URL instead of polling (or WEBHOOK=1)",
     )
-    _add_at(run)
+    run.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="this process's share of each channel's overall rate, beside `reminders worker`s",
+    )
+    _add_running_at(run)
     run.set_defaults(handler=_run)
 
     backup = commands.add_parser(

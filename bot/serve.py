@@ -22,7 +22,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -335,7 +335,7 @@ async def _start_zalo(
         api,
         sessionmaker,
         clock,
-        zalo_pacer(settings.zalo_rate),
+        zalo_pacer(settings.zalo_rate * settings.rate_share),
         file_url=wiring.file_url(settings, sessionmaker, clock),
         health=health,
     )
@@ -404,14 +404,12 @@ async def run_reminder_worker(
         raise CommandError(t("cli.run.no_token", "vi"))
     stop = stop or _stop_on_signals()
     try:
-        await _work(settings, clock, stop, lease, rate)
+        await _work(replace(settings, rate_share=rate), clock, stop, lease)
     except Stopped as stopped:
         log.info("stopped while waiting for %s", stopped)
 
 
-async def _work(
-    settings: Settings, clock: Clock, stop: asyncio.Event, lease: timedelta, rate: float
-) -> None:
+async def _work(settings: Settings, clock: Clock, stop: asyncio.Event, lease: timedelta) -> None:
     await _schema_ready(settings, stop)
     # PLAN_FILE is `run`'s to load (one loader, not one per worker): a worker only checks.
     await _plan_loaded(settings)
@@ -421,7 +419,7 @@ async def _work(
             bot = await _telegram_up(
                 lambda: stack.enter_async_context(telegram_bot(settings)), stop
             )
-            transports.append(TelegramTransport(bot, telegram_pacer(settings, rate)))
+            transports.append(TelegramTransport(bot, telegram_pacer(settings)))
             log.info("reminder worker sending on Telegram as @%s", bot.username)
         if settings.zalo_token:
             api = await stack.enter_async_context(
@@ -432,7 +430,7 @@ async def _work(
                     api,
                     sessionmaker,
                     clock,
-                    zalo_pacer(settings.zalo_rate * rate),
+                    zalo_pacer(settings.zalo_rate * settings.rate_share),
                     file_url=wiring.file_url(settings, sessionmaker, clock),
                 )
             )

@@ -51,6 +51,9 @@ class Settings:
     # Telegram's limits multiplied by this: only for a test Bot API server whose windows are
     # shortened (the benchmarks, the flood tests); Telegram itself needs 1.
     telegram_rate_scale: float = 1.0
+    # This process's share of each channel's overall rate (`--rate`, 1/N beside N-1 other
+    # processes sending as the same bot); never read from the environment.
+    rate_share: float = 1.0
     web_host: str = DEFAULT_WEB_HOST
     web_port: int = DEFAULT_WEB_PORT
     # The https address by which phones, Telegram and Zalo reach the web app.

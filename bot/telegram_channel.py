@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -302,10 +302,15 @@ async def set_menu(application: Application) -> None:  # type: ignore[type-arg]
         log.warning("could not set the command menu: %s", exc)
 
 
-def telegram_pacer(settings: Settings, share: float = 1.0) -> Pacer:
-    """The pacer of one process sending on Telegram: `share` of the bot's limits (1/N beside
-    N-1 other processes), scaled for a test server by TELEGRAM_RATE_SCALE."""
-    return Pacer(RateLimits().scaled(share * settings.telegram_rate_scale))
+def telegram_pacer(settings: Settings) -> Pacer:
+    """The pacer of one process sending on Telegram: its share (`rate_share`) of the bot's
+    overall rate, scaled for a test server by TELEGRAM_RATE_SCALE.
+
+    Only the overall rate is shared: the per-chat and per-group limits stay whole, since the
+    outbox's claims give one chat's reminders to one process at a time."""
+    limits = RateLimits()
+    shared = replace(limits, global_per_second=limits.global_per_second * settings.rate_share)
+    return Pacer(shared.scaled(settings.telegram_rate_scale))
 
 
 def telegram_bot(settings: Settings) -> Bot:

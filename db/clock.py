@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,22 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class RunningClock:
+    """Starts at a given moment and runs at the wall clock's pace: `run --at` and
+    `reminders worker --at`, so their retries, leases and next sweeps come due as they would."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._start = start.astimezone(UTC)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+
 class FixedClock:
-    """A clock that stays where it is put; tests and `--at` use it."""
+    """A clock that stays where it is put; tests and the one-shot commands' `--at` use it."""
 
     def __init__(self, at: datetime) -> None:
         self.set(at)

@@ -9,13 +9,17 @@ to one group. `Pacer` spaces API calls to stay under all three:
   (the loop was busy) starts a new schedule from its own start, so a stall is never followed
   by a burst of calls catching up. Hence any window of W seconds holds at most
   W × rate × headroom + 1.5 calls: 29 of Telegram's 30 a second with the default headroom,
-  one call of margin for network jitter (Telegram counts arrivals, we only control departures);
+  one call of margin for network jitter (Telegram counts arrivals, we only control departures).
+  An urgent call may also start up to half an interval *early* (below), so every call starts
+  within half an interval of its slot and a window holds at most W × rate × headroom + 2:
+  still 29 a second (27.9 + 2), and 15 for each of two processes sharing the rate;
 * per chat and per group: the next call may start one interval after the previous call to
   that chat *completed*, not after it started. The previous request certainly arrived before
   its answer came back, so arrivals are at least one interval apart whatever the latency;
 * a 429 pauses only the chat it came from (`pause`);
 * an urgent call (a reply to a person who just wrote) takes the next overall slot before the
-  calls already waiting for one (reminders), so a tap is answered during the 08:00 wave; and
+  calls already waiting for one (reminders), and may start up to half an interval before that
+  slot, so a tap during the 08:00 wave waits at most half an interval (18 ms at 30/s); and
   it does not wait out the spacing after a reminder, only a 429's pause of that chat: a person
   answering the reminder they just got should not wait a second for it. Replies to one chat
   are spaced among themselves, though: a person (or a script) sending fifty messages in a
@@ -173,8 +177,11 @@ class Pacer:
                         continue
                     now = self._monotonic()
                     scheduled = self._global_next
-                    if scheduled > now:
-                        await self._sleep(scheduled - now)
+                    # A person waiting may go up to half an interval before the slot it takes
+                    # (it still takes it: the next call waits one interval after the slot).
+                    earliest = scheduled - self._slack if urgent else scheduled
+                    if earliest > now:
+                        await self._sleep(earliest - now)
                         now = self._monotonic()
                     if self._free_at(chat_id, urgent) > now:
                         continue  # paused (a 429) meanwhile: wait for the chat again

@@ -48,7 +48,29 @@ async def test_urgent_calls_keep_the_overall_rate() -> None:
     await asyncio.gather(*(one(str(i), urgent=i % 3 == 0) for i in range(30)))
 
     starts.sort()
-    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(starts))
+    # Each call starts within half an interval of its own slot: a second holds at most
+    # 10 + 2 calls, and 30 calls take at least 28 intervals.
+    for first in starts:
+        assert sum(1 for s in starts if first <= s < first + 1.0) <= 12
+    assert starts[-1] - starts[0] >= 28 * 0.1 - 1e-9
+    assert all(b - a >= 0.05 - 1e-9 for a, b in itertools.pairwise(starts))
+
+
+async def test_a_tap_during_a_wave_goes_half_an_interval_early_and_takes_the_slot() -> None:
+    time = FakeTime()
+    pacer = Pacer(
+        RateLimits(global_per_second=10, headroom=1.0), monotonic=time.monotonic, sleep=time.sleep
+    )
+    async with pacer.slot("reminder-1"):  # the wave: the next slot is 0.1 s later
+        sent = time.now
+    await time.sleep(0.01)
+    async with pacer.slot("tap", urgent=True):
+        tapped = time.now
+    async with pacer.slot("reminder-2"):
+        next_reminder = time.now
+
+    assert abs(tapped - (sent + 0.05)) < 1e-9  # half an interval before its slot, not at it
+    assert abs(next_reminder - (sent + 0.2)) < 1e-9  # the reminders lose the slot it took
 
 
 async def test_a_reply_does_not_wait_out_the_chats_spacing_but_does_wait_out_a_429() -> None:
