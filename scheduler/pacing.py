@@ -19,7 +19,8 @@ to one group. `Pacer` spaces API calls to stay under all three:
 * a 429 pauses only the chat it came from (`pause`);
 * an urgent call (a reply to a person who just wrote) takes the next overall slot before the
   calls already waiting for one (reminders), and may start up to half an interval before that
-  slot, so a tap during the 08:00 wave waits at most half an interval (18 ms at 30/s); and
+  slot; a reminder already asleep on the next slot wakes and gives it up. So a tap during the
+  08:00 wave waits at most half an interval for the overall rate (18 ms at 30/s); and
   it does not wait out the spacing after a reminder, only a 429's pause of that chat: a person
   answering the reminder they just got should not wait a second for it. Replies to one chat
   are spaced among themselves, though: a person (or a script) sending fifty messages in a
@@ -125,6 +126,8 @@ class Pacer:
         self._global_next = 0.0
         self._gate = asyncio.Lock()  # FIFO: the overall slots go in the order asked for
         self._urgent_waiting = 0  # urgent calls waiting for an overall slot
+        # Set while urgent calls wait: wakes a reminder sleeping on its slot with the gate held.
+        self._urgent_came = asyncio.Event()
         self._chat_next: dict[str, float] = {}
         self._paused: dict[str, float] = {}  # chat -> end of its 429 pause
         self._replied: dict[str, float] = {}  # chat -> when its next urgent call may start
@@ -169,6 +172,7 @@ class Pacer:
                 continue
             if urgent:
                 self._urgent_waiting += 1
+                self._urgent_came.set()
             try:
                 async with self._gate:
                     if not urgent and self._urgent_waiting:
@@ -181,7 +185,12 @@ class Pacer:
                     # (it still takes it: the next call waits one interval after the slot).
                     earliest = scheduled - self._slack if urgent else scheduled
                     if earliest > now:
-                        await self._sleep(earliest - now)
+                        if urgent:
+                            await self._sleep(earliest - now)
+                        elif await self._interrupted(earliest - now):
+                            # A reply came while this reminder waited for its slot holding the
+                            # gate: it gives the slot up and queues again.
+                            continue
                         now = self._monotonic()
                     if self._free_at(chat_id, urgent) > now:
                         continue  # paused (a 429) meanwhile: wait for the chat again
@@ -193,6 +202,21 @@ class Pacer:
             finally:
                 if urgent:
                     self._urgent_waiting -= 1
+                    if not self._urgent_waiting:
+                        self._urgent_came = asyncio.Event()
+
+    async def _interrupted(self, seconds: float) -> bool:
+        """Sleep `seconds`, or less if an urgent call starts waiting; True in that case."""
+        if self._urgent_came.is_set():
+            return True
+        came = asyncio.ensure_future(self._urgent_came.wait())
+        slept = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait((came, slept), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            came.cancel()
+            slept.cancel()
+        return came.done() and not came.cancelled()
 
     def _completed(self, chat_id: str, urgent: bool) -> None:
         now = self._monotonic()

@@ -108,3 +108,51 @@ async def test_replies_to_one_chat_are_spaced_among_themselves() -> None:
     # Another chat's reply is not held back by them.
     async with pacer.slot("7002", urgent=True):
         assert time.now - starts[-1] < 0.1
+
+
+class ManualTime:
+    """A monotonic clock that moves only when the test says so; sleepers wake as it passes."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, woken))
+        await woken
+
+    async def advance(self, to: float) -> None:
+        self.now = to
+        for target, woken in list(self._sleepers):
+            if target <= to and not woken.done():
+                woken.set_result(None)
+        for _ in range(20):  # let every woken task run up to its next wait
+            await asyncio.sleep(0)
+
+
+async def test_a_tap_wakes_a_reminder_that_waits_for_its_slot_and_goes_first() -> None:
+    time = ManualTime()
+    pacer = Pacer(
+        RateLimits(global_per_second=10, headroom=1.0), monotonic=time.monotonic, sleep=time.sleep
+    )
+    started: dict[str, float] = {}
+
+    async def one(chat: str, *, urgent: bool = False) -> None:
+        async with pacer.slot(chat, urgent=urgent):
+            started[chat] = time.now
+
+    await one("reminder-1")  # at 0.0; the next slot is at 0.1
+    waiting = asyncio.create_task(one("reminder-2"))
+    await time.advance(0.01)  # reminder-2 holds the overall gate, asleep until 0.1
+    tap = asyncio.create_task(one("tap", urgent=True))
+    await time.advance(0.05)
+    await time.advance(0.1)
+    await time.advance(0.2)
+    await asyncio.gather(waiting, tap)
+
+    # The tap goes half an interval before the slot it takes; the reminder takes the next one.
+    assert started == {"reminder-1": 0.0, "tap": 0.05, "reminder-2": 0.2}
