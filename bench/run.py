@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import fanout, queries, startup, sweep, updates
+from bench import fanout, queries, startup, sweep, updates, wave
 from bench.common import machine, median, postgres_version, table
 
 
@@ -51,6 +51,18 @@ async def _run(quick: bool, backends: list[str]) -> None:
     count = 500 if quick else 10_000
     _section(f"4. fan-out of {count} reminders, limits × {fanout.SCALE}")
     print(fanout.report([await fanout.measure("sqlite", count, 300)]), flush=True)
+
+    communes = 10 if quick else 100
+    scales = [10.0] if quick else [1.0, 5.0, 10.0]
+    _section(
+        f"4b. the 08:00 wave of {communes} communes × 25 officials, taps during it, "
+        f"limits × {', '.join(f'{s:g}' for s in scales)}"
+    )
+    wave_backend = "postgresql" if "postgresql" in backends else backends[0]
+    waves = await wave.measure(
+        wave_backend, communes, 25, [1] if quick else [1, 2], ["polling"], scales, 4.0
+    )
+    print(wave.report(waves), flush=True)
 
     _section("5. start-up to ready, 10,000 officials")
     rows = []
