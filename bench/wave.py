@@ -70,6 +70,7 @@ from db.session import make_engine, make_sessionmaker
 from handlers.callbacks import status_data
 from tests.databases import postgres_database
 from tests.fakebotapi import FakeBotApi
+from tests.fakebotapi.state import ApiRequest
 
 AT = NOW.strftime("%d/%m/%Y %H:%M")
 YEARS = range(2023, 2025)
@@ -364,7 +365,7 @@ async def _during_the_wave(
 
 def _count(
     server: FakeBotApi, chats: list[int], taps: list[tuple[int, float]], started: float
-) -> tuple[list[object], int, list[float], float, float]:
+) -> tuple[list[ApiRequest], int, list[float], float, float]:
     """The wave's messages (every OK sendMessage that is not a tap's reply), the 429s, each
     tap's latency (ms) and the times from the processes' start to the first and the last wave
     message."""
@@ -388,7 +389,7 @@ def _count(
     ]
     too_many = sum(1 for r in requests if r.status == 429)
     first, last = (wave[0].at - started, wave[-1].at - started) if wave else (0.0, 0.0)
-    return wave, too_many, latencies, first, last  # type: ignore[return-value]
+    return wave, too_many, latencies, first, last
 
 
 def report(figures: list[WaveFigures]) -> str:

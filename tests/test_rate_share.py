@@ -78,4 +78,3 @@ async def test_run_refuses_a_share_that_is_not_positive(rate: str) -> None:
 
     with pytest.raises(CommandError, match="--rate"):
         await _run(Settings(telegram_token="123:abc"), args, FixedClock(datetime.now(UTC)))
-
