@@ -244,7 +244,7 @@ async def measure(backend: str, repeat: int, burst: int, size: str = "commune") 
 
                     async def edited(_update: object, edits: int = edits) -> None:
                         await server.wait_for(
-                            lambda edits=edits: len(server.requests_for("editMessageText")) > edits,
+                            lambda: len(server.requests_for("editMessageText")) > edits,
                             timeout=30,
                         )
 
