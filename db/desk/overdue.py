@@ -16,11 +16,12 @@ trì); its coordinators are listed apart.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import outbox
@@ -174,12 +175,19 @@ async def _overdue_reports(
     )
     if not subjects:
         return []
+    # Standings are read only for the open rows: everyone else handed in, and is only counted
+    # (a report of a thousand people would otherwise load a thousand people's submissions).
+    open_of: dict[int, set[int]] = defaultdict(set)
+    for obligation_id, official_id, *_ in open_rows:
+        open_of[obligation_id].add(official_id)
+    totals = await _owed_by(session, subjects, only)
     groups = []
     for obligation in await session.scalars(select(Obligation).where(Obligation.id.in_(subjects))):
-        standings = [
-            s for s in await report_standings(session, obligation, today) if _wanted(s, only)
+        owing = [
+            s
+            for s in await report_standings(session, obligation, today, open_of[obligation.id])
+            if _wanted(s, only) and not s.handed_in
         ]
-        owing = [s for s in standings if not s.handed_in]
         communes = (
             await unit_names_of(session, [s.official.id for s in owing])
             if obligation.children_submit
@@ -217,7 +225,7 @@ async def _overdue_reports(
                 obligation.code,
                 obligation.title,
                 obligation.due_date,
-                len(standings),
+                totals.get(obligation.id, 0),
                 _ordered(members, by_unit=obligation.children_submit),
                 children_submit=obligation.children_submit,
             )
@@ -227,6 +235,23 @@ async def _overdue_reports(
 
 def _wanted(standing: ReportStanding | TaskStanding, only: OverdueFilter) -> bool:
     return only.departments is None or standing.official.department in only.departments
+
+
+async def _owed_by(
+    session: AsyncSession, obligation_ids: Collection[int], only: OverdueFilter
+) -> dict[int, int]:
+    """How many active officials (in the departments asked for) owe each report."""
+    rows = await session.execute(
+        select(ObligationAssignee.obligation_id, func.count())
+        .join(Official, Official.id == ObligationAssignee.official_id)
+        .where(
+            ObligationAssignee.obligation_id.in_(sorted(obligation_ids)),
+            Official.active.is_(True),
+            *_department(only),
+        )
+        .group_by(ObligationAssignee.obligation_id)
+    )
+    return {obligation_id: int(count) for obligation_id, count in rows}
 
 
 async def _in_scope(

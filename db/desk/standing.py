@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -216,24 +216,32 @@ def _by_name(official: Official) -> tuple[str, str, int]:
 
 
 async def report_standings(
-    session: AsyncSession, obligation: Obligation, today: date
+    session: AsyncSession,
+    obligation: Obligation,
+    today: date,
+    among: Collection[int] | None = None,
 ) -> list[ReportStanding]:
-    """Every active submitter of `obligation` with their versions, by name."""
-    rows = await session.execute(
+    """Every active submitter of `obligation` (or those of them in `among`) with their
+    versions, by name."""
+    people_query = (
         select(Official, ObligationAssignee.extended_due, ObligationAssignee.own_due)
         .join(ObligationAssignee, ObligationAssignee.official_id == Official.id)
         .where(ObligationAssignee.obligation_id == obligation.id, Official.active.is_(True))
     )
-    people = list(rows.all())
-    away = await away_until(session, [official.id for official, _, _ in people], today)
-    next_due = (await series_next_due(session, [obligation.id])).get(obligation.id)
-    versions: dict[int, list[Submission]] = defaultdict(list)
-    for submission in await session.scalars(
+    submissions = (
         select(Submission)
         .where(Submission.obligation_id == obligation.id)
         .options(selectinload(Submission.files))
         .order_by(Submission.official_id, Submission.version)
-    ):
+    )
+    if among is not None:
+        people_query = people_query.where(Official.id.in_(among))
+        submissions = submissions.where(Submission.official_id.in_(among))
+    people = list((await session.execute(people_query)).all())
+    away = await away_until(session, [official.id for official, _, _ in people], today)
+    next_due = (await series_next_due(session, [obligation.id])).get(obligation.id)
+    versions: dict[int, list[Submission]] = defaultdict(list)
+    for submission in await session.scalars(submissions):
         versions[submission.official_id].append(submission)
     standings = []
     for official, extended, own in people:
