@@ -82,7 +82,12 @@ def _people(unit_id: int) -> ColumnElement[bool]:
             ObligationAssignee.handed_in.is_(False),
         )
     )
-    return or_(Official.unit_id == unit_id, Official.id.in_(owing_here))
+    # One id list from two index lookups, not `unit_id = ? OR id IN (...)`: PostgreSQL cannot
+    # use the unit index for that OR and scanned every official (and every chat) of the
+    # database once per unit swept, so a sweep grew with the square of the table
+    # (bench/growth.py).
+    home = select(Official.id).where(Official.unit_id == unit_id)
+    return Official.id.in_(home.union(owing_here))
 
 
 async def _officials(session: AsyncSession, unit_id: int) -> dict[int, OfficialView]:
