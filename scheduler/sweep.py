@@ -89,11 +89,15 @@ def to_outbox(unit_id: int, reminder: DueReminder) -> NewReminder:
 
 async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepReport:
     """Enqueue the unit's reminders with a slot in (last sweep, now]; the caller commits."""
-    config = policy_config(unit)
     swept = await sweep_marks.swept_until(session, unit.id)
-    # The first sweep ever looks back to the start of the local day, so a bot started at
-    # 09:00 still sends that morning's reminders.
-    after = swept if swept is not None else _start_of_day(now, config.tz)
+    return await _sweep_window(session, unit, policy_config(unit), swept, now)
+
+
+async def _sweep_window(
+    session: AsyncSession, unit: Unit, config: PolicyConfig, swept: datetime | None, now: datetime
+) -> SweepReport:
+    """Enqueue the unit's reminders in (swept, now] and advance its mark; `swept` is its mark."""
+    after = _after(swept, now, config)
     if now <= after:
         return SweepReport(unit.id, after, now)
     found: list[DueReminder] = []
@@ -137,8 +141,42 @@ def weekly_digests(
 
 
 async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
-    """Sweep every unit; the caller commits."""
-    return [await sweep_unit(session, unit, now) for unit in await all_units(session)]
+    """Sweep every unit; the caller commits.
+
+    Most minutes hold no slot for most units (issue 17): those are decided from their marks,
+    read in one query, and their marks all move in one statement, so an idle minute costs
+    the same few statements however many units the database holds. Only a unit whose window
+    may hold a reminder or a weekly digest is swept as `sweep_unit` sweeps it.
+    """
+    marks = await sweep_marks.all_swept_until(session)
+    reports: list[SweepReport] = []
+    quiet: list[int] = []
+    first: list[int] = []
+    for unit in await all_units(session):
+        config = policy_config(unit)
+        swept = marks.get(unit.id)
+        after = _after(swept, now, config)
+        if now > after and not _may_send(config, after, now):
+            # What `_sweep_window` would do with an empty window: nothing but the mark.
+            (quiet if swept is not None else first).append(unit.id)
+            reports.append(SweepReport(unit.id, after, now, coalesced=now - after > CATCH_UP_AFTER))
+        else:
+            reports.append(await _sweep_window(session, unit, config, swept, now))
+    await sweep_marks.advance_many(session, now, existing=quiet, new=first)
+    return reports
+
+
+def _may_send(config: PolicyConfig, after: datetime, until: datetime) -> bool:
+    """Whether (after, until] may hold a reminder or a weekly digest of the unit."""
+    return window_may_hold_slots(config, after, until) or bool(
+        weekly_digest_slots(config, after, until)
+    )
+
+
+def _after(swept: datetime | None, now: datetime, config: PolicyConfig) -> datetime:
+    """Where the unit's window starts: its mark, or, at its first sweep ever, the start of
+    the local day, so a bot started at 09:00 still sends that morning's reminders."""
+    return swept if swept is not None else _start_of_day(now, config.tz)
 
 
 def _horizon(config: PolicyConfig, now: datetime) -> date:
