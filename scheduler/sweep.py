@@ -28,12 +28,14 @@ from db.units import all_units
 from scheduler.policy import (
     DueReminder,
     PolicyConfig,
+    UnitTimings,
     coalesce,
     reminders_between,
+    unit_may_remind,
     weekly_digest_slots,
     window_may_hold_slots,
 )
-from scheduler.snapshot import load_snapshot
+from scheduler.snapshot import load_snapshot, unit_timings
 
 log = logging.getLogger(__name__)
 
@@ -143,21 +145,35 @@ def weekly_digests(
 async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
     """Sweep every unit; the caller commits.
 
-    Most minutes hold no slot for most units (issue 17): those are decided from their marks,
-    read in one query, and their marks all move in one statement, so an idle minute costs
-    the same few statements however many units the database holds. Only a unit whose window
-    may hold a reminder or a weekly digest is swept as `sweep_unit` sweeps it.
+    The cost follows what is due, not the number of units (issue 17). Every unit's mark is
+    read in one query. A unit whose window holds no reminder time, or whose open subjects
+    (`unit_timings`, read for all units in three statements when some window holds one) can
+    give nothing in it, is left as `sweep_unit` would leave it: nothing enqueued, and its mark
+    moved, with all the others' in one statement. Only the rest load a snapshot and are swept
+    as `sweep_unit` sweeps them.
     """
     marks = await sweep_marks.all_swept_until(session)
-    reports: list[SweepReport] = []
-    quiet: list[int] = []
-    first: list[int] = []
+    windows = []
     for unit in await all_units(session):
         config = policy_config(unit)
         swept = marks.get(unit.id)
-        after = _after(swept, now, config)
-        if now > after and not _may_send(config, after, now):
-            # What `_sweep_window` would do with an empty window: nothing but the mark.
+        windows.append((unit, config, swept, _after(swept, now, config)))
+    slotted = [
+        (config, after)
+        for _, config, _, after in windows
+        if now > after and window_may_hold_slots(config, after, now)
+    ]
+    timings: dict[int, UnitTimings] = {}
+    if slotted:
+        # The latest horizon of all: a report due later than a unit's own only costs a look.
+        due_until = max(_horizon(config, now) for config, _ in slotted)
+        timings = await unit_timings(session, due_until)
+    reports: list[SweepReport] = []
+    quiet: list[int] = []
+    first: list[int] = []
+    for unit, config, swept, after in windows:
+        if now > after and not _may_send(config, timings.get(unit.id, NO_TIMINGS), after, now):
+            # What `_sweep_window` would do with nothing to send: nothing but the mark.
             (quiet if swept is not None else first).append(unit.id)
             reports.append(SweepReport(unit.id, after, now, coalesced=now - after > CATCH_UP_AFTER))
         else:
@@ -166,10 +182,15 @@ async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
     return reports
 
 
-def _may_send(config: PolicyConfig, after: datetime, until: datetime) -> bool:
+NO_TIMINGS = UnitTimings()
+
+
+def _may_send(config: PolicyConfig, timings: UnitTimings, after: datetime, until: datetime) -> bool:
     """Whether (after, until] may hold a reminder or a weekly digest of the unit."""
-    return window_may_hold_slots(config, after, until) or bool(
-        weekly_digest_slots(config, after, until)
+    if weekly_digest_slots(config, after, until):
+        return True
+    return window_may_hold_slots(config, after, until) and unit_may_remind(
+        timings, config, after, until
     )
 
 

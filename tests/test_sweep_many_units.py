@@ -9,13 +9,23 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.models import Channel, ChannelIdentity, Reminder, SweepMark, Unit
+from db.clock import FixedClock
+from db.models import (
+    Channel,
+    ChannelIdentity,
+    LeavePeriod,
+    ObligationAssignee,
+    Reminder,
+    SweepMark,
+    Unit,
+)
 from db.units import all_units
 from scheduler.sweep import sweep_all, sweep_unit
 from tests.factories import build_commune
+from tests.plans import bind_chats, load_example
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Sessions = async_sessionmaker[AsyncSession]
@@ -139,16 +149,13 @@ async def outbox_after(sessions: Sessions, sweep: Sweep, times: list[str]) -> tu
     return result
 
 
-async def test_sweeping_all_units_writes_what_sweeping_each_writes(
-    sessionmaker: Sessions,
-) -> None:
-    # Six communes: Q1 due Sunday 10/03 (its due-day reminder moves back to Friday 08/03 08:00)
-    # or 20/03 (nothing on Friday); marks just before 08:00, a week back (a catch-up), or none.
-    async with sessionmaker() as session:
-        for i in range(6):
-            commune = await build_commune(session)
-            commune.unit.code = f"xa-{i}"
-            for n, person in enumerate((commune.clerk, commune.leader, commune.an, commune.binh)):
+async def build_communes(sessions: Sessions) -> None:
+    """Eight communes that differ in what falls due on and around Friday 08/03/2024."""
+    async with sessions() as session:
+        for i in range(8):
+            c = await build_commune(session)
+            c.unit.code = f"xa-{i}"
+            for n, person in enumerate((c.clerk, c.leader, c.an, c.binh)):
                 session.add(
                     ChannelIdentity(
                         official_id=person.id,
@@ -158,32 +165,120 @@ async def test_sweeping_all_units_writes_what_sweeping_each_writes(
                         reachable=True,
                     )
                 )
-            if i % 2:
-                commune.q1.due_date = date(2024, 3, 20)
+            # Q1 due Sunday 10/03: its due-day reminder moves back to Friday 08/03 08:00.
+            if i in (1, 2, 3, 4, 6, 7):
+                c.q1.due_date = date(2024, 3, 20)
+            assignees = {
+                (a.obligation_id, a.official_id): a
+                for a in await session.scalars(
+                    select(ObligationAssignee).where(ObligationAssignee.obligation_id == c.q1.id)
+                )
+            }
+            an_q1, binh_q1 = assignees[(c.q1.id, c.an.id)], assignees[(c.q1.id, c.binh.id)]
+            if i == 2:
+                # An extension and an own date, each its own view.
+                an_q1.extended_due = date(2024, 3, 15)
+                binh_q1.own_due = date(2024, 3, 12)
+            if i == 3:
+                c.task_25.checkin_rrule = "FREQ=WEEKLY;BYDAY=TH"
+                c.task_25.checkin_start = date(2024, 3, 6)
+            if i == 4:
+                # A fresh assignment (a notice on Friday), and one whose notice waits out a leave.
+                an_q1.assigned_at = local("07/03/2024 10:00")
+                binh_q1.assigned_at = local("01/01/2024 10:00")
+                session.add(
+                    LeavePeriod(
+                        official_id=c.binh.id,
+                        starts_on=date(2024, 3, 5),
+                        ends_on=date(2024, 3, 12),
+                    )
+                )
+            if i == 7:
+                # Assigned in a leave of six weeks: the notice comes after it, Thursday 14/03.
+                binh_q1.assigned_at = local("01/02/2024 10:00")
+                session.add(
+                    LeavePeriod(
+                        official_id=c.binh.id,
+                        starts_on=date(2024, 2, 1),
+                        ends_on=date(2024, 3, 13),
+                    )
+                )
+            if i == 5:
+                c.task_24.due_date = date(2024, 3, 1)  # overdue: the chase goes on
+            if i == 6:
+                c.q1.chase_days = 3
+                c.q1.due_date = date(2024, 2, 28)  # overdue, its chase over by Friday
             if i % 3 == 0:
-                session.add(
-                    SweepMark(unit_id=commune.unit.id, swept_until=local("08/03/2024 07:58"))
-                )
+                session.add(SweepMark(unit_id=c.unit.id, swept_until=local("07/03/2024 07:58")))
             elif i % 3 == 1:
-                session.add(
-                    SweepMark(unit_id=commune.unit.id, swept_until=local("01/03/2024 09:00"))
-                )
+                session.add(SweepMark(unit_id=c.unit.id, swept_until=local("01/03/2024 09:00")))
             await session.commit()
-    # Minutes before, on and after the slot; an hour with none; a day later; Monday's digest.
-    times = [
-        "08/03/2024 07:59",
-        "08/03/2024 08:00",
-        "08/03/2024 08:01",
-        "08/03/2024 09:30",
-        "09/03/2024 08:00",
-        "11/03/2024 07:59",
-        "11/03/2024 08:00",
-        "11/03/2024 08:01",
-        "14/03/2024 08:00",
-    ]
-    rows, ends = await outbox_after(sessionmaker, sweep_all, times)
-    expected_rows, expected_ends = await outbox_after(sessionmaker, each_unit, times)
+
+
+# Before, on and after the slot; an hour with none; a Saturday; Monday's digest; later days.
+TIMES = [
+    "07/03/2024 07:59",
+    "07/03/2024 08:00",
+    "08/03/2024 07:59",
+    "08/03/2024 08:00",
+    "08/03/2024 08:01",
+    "08/03/2024 09:30",
+    "09/03/2024 08:00",
+    "11/03/2024 07:59",
+    "11/03/2024 08:00",
+    "11/03/2024 08:01",
+    "12/03/2024 08:00",
+    "13/03/2024 08:00",
+    "14/03/2024 08:00",
+    "15/03/2024 08:00",
+    "18/03/2024 08:00",
+    "20/03/2024 08:00",
+    "21/03/2024 08:00",
+]
+
+
+async def test_sweeping_all_units_writes_what_sweeping_each_writes(
+    sessionmaker: Sessions,
+) -> None:
+    await build_communes(sessionmaker)
+    rows, ends = await outbox_after(sessionmaker, sweep_all, TIMES)
+    expected_rows, expected_ends = await outbox_after(sessionmaker, each_unit, TIMES)
+    assert len(rows) > 50
+    kinds = {row[5] for row in rows}
+    assert {"assigned", "overdue", "weekly_digest", "due_day"} <= kinds, kinds
+    assert rows == expected_rows
+    assert ends == expected_ends
+    assert set(ends.values()) == {local("21/03/2024 08:00")}
+
+
+async def test_the_slot_minute_loads_only_units_with_something_due(
+    engine: AsyncEngine, sessionmaker: Sessions
+) -> None:
+    await build_communes(sessionmaker)
+    async with sessionmaker() as session:
+        await session.execute(delete(SweepMark))
+        with counted(engine) as seen:
+            reports = await sweep_all(session, local("08/03/2024 08:00"))
+        await session.rollback()
+    # The 08:00 of Friday 08/03 (the first sweep ever of every unit, from midnight): due in
+    # xã 0 (Q1), 2 (binh's own date, Tuesday 12/03: "3 days before" moves back to Friday),
+    # 4 (a notice) and 5 (an overdue task). xã 7 is read too, for nothing: someone it chases
+    # is on leave, which can delay a notice any time. xã 1, 3 and 6 are not read.
+    swept = [r.unit_id for r in reports if r.found]
+    assert len(swept) == 4
+    snapshots = [s for s in seen if "FROM channel_identities JOIN officials" in s]
+    assert len(snapshots) == 5
+
+
+async def test_the_bundled_plan_swept_all_at_once_or_unit_by_unit(
+    sessionmaker: Sessions, clock: FixedClock
+) -> None:
+    officials = await load_example(sessionmaker, clock)
+    await bind_chats(sessionmaker, officials, clock.now())
+    days = [f"{d:02}/03/2024 08:00" for d in range(8, 32)] + ["01/04/2024 07:59"]
+    days += [f"{d:02}/04/2024 08:00" for d in range(1, 16)]
+    rows, ends = await outbox_after(sessionmaker, sweep_all, days)
+    expected_rows, expected_ends = await outbox_after(sessionmaker, each_unit, days)
     assert len(rows) > 20
     assert rows == expected_rows
     assert ends == expected_ends
-    assert set(ends.values()) == {local("14/03/2024 08:00")}
