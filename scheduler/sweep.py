@@ -153,26 +153,32 @@ async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
     as `sweep_unit` sweeps them.
     """
     marks = await sweep_marks.all_swept_until(session)
+    # Most units share a calendar and a mark: ask the calendar about each window once.
+    calendar_says: dict[tuple[PolicyConfig, datetime], tuple[bool, bool]] = {}
     windows = []
     for unit in await all_units(session):
         config = policy_config(unit)
         swept = marks.get(unit.id)
-        windows.append((unit, config, swept, _after(swept, now, config)))
-    slotted = [
-        (config, after)
-        for _, config, _, after in windows
-        if now > after and window_may_hold_slots(config, after, now)
-    ]
+        after = _after(swept, now, config)
+        if (config, after) not in calendar_says:
+            calendar_says[(config, after)] = (
+                bool(weekly_digest_slots(config, after, now)),
+                window_may_hold_slots(config, after, now),
+            )
+        windows.append((unit, config, swept, after, *calendar_says[(config, after)]))
     timings: dict[int, UnitTimings] = {}
+    slotted = [config for _, config, _, after, _, slot in windows if slot and now > after]
     if slotted:
         # The latest horizon of all: a report due later than a unit's own only costs a look.
-        due_until = max(_horizon(config, now) for config, _ in slotted)
-        timings = await unit_timings(session, due_until)
+        timings = await unit_timings(session, max(_horizon(config, now) for config in slotted))
     reports: list[SweepReport] = []
     quiet: list[int] = []
     first: list[int] = []
-    for unit, config, swept, after in windows:
-        if now > after and not _may_send(config, timings.get(unit.id, NO_TIMINGS), after, now):
+    for unit, config, swept, after, digest, slot in windows:
+        may_send = digest or (
+            slot and unit_may_remind(timings.get(unit.id, NO_TIMINGS), config, after, now)
+        )
+        if now > after and not may_send:
             # What `_sweep_window` would do with nothing to send: nothing but the mark.
             (quiet if swept is not None else first).append(unit.id)
             reports.append(SweepReport(unit.id, after, now, coalesced=now - after > CATCH_UP_AFTER))
@@ -183,15 +189,6 @@ async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
 
 
 NO_TIMINGS = UnitTimings()
-
-
-def _may_send(config: PolicyConfig, timings: UnitTimings, after: datetime, until: datetime) -> bool:
-    """Whether (after, until] may hold a reminder or a weekly digest of the unit."""
-    if weekly_digest_slots(config, after, until):
-        return True
-    return window_may_hold_slots(config, after, until) and unit_may_remind(
-        timings, config, after, until
-    )
 
 
 def _after(swept: datetime | None, now: datetime, config: PolicyConfig) -> datetime:
