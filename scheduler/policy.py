@@ -990,6 +990,45 @@ def window_may_hold_slots(config: PolicyConfig, after: datetime, until: datetime
     return any(after < cal.at(day, when) <= until for day in days for when in times)
 
 
+@dataclass(frozen=True)
+class UnitTimings:
+    """What decides whether a unit may have a reminder in a window, without its people:
+    the (due date, check-in rule, check-in start, chase days) of each open subject it owes
+    (an assignee's own date or extension gives one of its own), the latest assignment, and
+    whether anyone it chases has a leave (which can delay a notice indefinitely)."""
+
+    subjects: frozenset[tuple[date | None, str | None, date | None, int | None]] = frozenset()
+    latest_assigned: datetime | None = None
+    anyone_away: bool = False
+
+
+def unit_may_remind(
+    timings: UnitTimings, config: PolicyConfig, after: datetime, until: datetime
+) -> bool:
+    """Whether `reminders_between` may find anything in (after, until] for a unit with these
+    timings; False is certain, so the sweep need not load the unit's snapshot.
+
+    It asks the same per-subject question `reminders_between` asks first (`_Sweep.work`),
+    without what only removes reminders (who is done, inactive, unreachable or on leave, a
+    returned report, the series' next report ending the chase), so it never says False
+    where a reminder is due.
+    """
+    after, until = _aware_utc(after, "after"), _aware_utc(until, "until")
+    if until <= after:
+        return False
+    sweep = _Sweep(PlanSnapshot(officials={}), config, after, until)
+    for due, checkin_rule, checkin_start, chase_days in timings.subjects:
+        if due is None and checkin_rule is None:
+            continue
+        if sweep.work((due, None, checkin_rule, checkin_start, chase_days, None)) is not None:
+            return True
+    if not sweep.notices_due:
+        return False
+    # As `_Sweep.notices` picks its candidates: fresh assignments, or anyone with a leave.
+    latest = timings.latest_assigned
+    return timings.anyone_away or (latest is not None and latest > after - _NOTICE_REACH)
+
+
 def weekly_digest_slots(config: PolicyConfig, after: datetime, until: datetime) -> list[datetime]:
     """The weekly digests' slots in (after, until]: Monday at the reminder time, moved later
     out of quiet time (a holiday Monday gives Tuesday), newest last."""

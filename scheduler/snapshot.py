@@ -29,6 +29,9 @@ from db.desk.dues import effective_due
 from db.leaves import leave_days_of
 from db.models import (
     ChannelIdentity,
+    ExtensionState,
+    LeavePeriod,
+    LeaveRequest,
     Obligation,
     ObligationAssignee,
     Official,
@@ -50,6 +53,7 @@ from scheduler.policy import (
     OfficialView,
     PlanSnapshot,
     TaskView,
+    UnitTimings,
 )
 
 # How far before `due_until` (weeks after the sweep) a plan load may have assigned a report
@@ -82,7 +86,12 @@ def _people(unit_id: int) -> ColumnElement[bool]:
             ObligationAssignee.handed_in.is_(False),
         )
     )
-    return or_(Official.unit_id == unit_id, Official.id.in_(owing_here))
+    # One id list from two index lookups, not `unit_id = ? OR id IN (...)`: PostgreSQL cannot
+    # use the unit index for that OR and scanned every official (and every chat) of the
+    # database once per unit swept, so a sweep grew with the square of the table
+    # (bench/growth.py).
+    home = select(Official.id).where(Official.unit_id == unit_id)
+    return Official.id.in_(home.union(owing_here))
 
 
 async def _officials(session: AsyncSession, unit_id: int) -> dict[int, OfficialView]:
@@ -131,22 +140,6 @@ async def _obligations(
     # Who handed in gets no reminder and is in no digest: read only who still owes
     # (handed_in is kept by triggers, see db/desk/handed_in.py), and no report due after
     # `due_until`, which no reminder of this window can be about.
-    owing = [
-        Obligation.unit_id == unit_id,
-        Obligation.active.is_(True),
-        ObligationAssignee.handed_in.is_(False),
-    ]
-    if due_until is not None:
-        # A child unit's own date on a report its children submit may come before the report's;
-        # a row a plan load gave lately may still owe its assignment notice, whatever its date.
-        recent = datetime.combine(due_until - NOTICE_REACH, time.min, tzinfo=UTC)
-        owing.append(
-            or_(
-                Obligation.due_date <= due_until,
-                Obligation.children_submit.is_(True),
-                ObligationAssignee.assigned_at >= recent,
-            )
-        )
     rows = (
         await session.execute(
             select(
@@ -164,7 +157,7 @@ async def _obligations(
                 ObligationAssignee.assigned_at,
             )
             .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
-            .where(*owing)
+            .where(Obligation.unit_id == unit_id, *_owing(due_until))
             .order_by(Obligation.id, ObligationAssignee.official_id)
         )
     ).all()
@@ -195,6 +188,107 @@ async def _obligations(
         )
         for (ob_id, due), states in groups.items()
     ]
+
+
+def _owing(due_until: date | None) -> list[ColumnElement[bool]]:
+    """The assignments of active reports still owed (and due by `due_until`, when given)."""
+    owing: list[ColumnElement[bool]] = [
+        Obligation.active.is_(True),
+        ObligationAssignee.handed_in.is_(False),
+    ]
+    if due_until is not None:
+        # A child unit's own date on a report its children submit may come before the report's;
+        # a row a plan load gave lately may still owe its assignment notice, whatever its date.
+        recent = datetime.combine(due_until - NOTICE_REACH, time.min, tzinfo=UTC)
+        owing.append(
+            or_(
+                Obligation.due_date <= due_until,
+                Obligation.children_submit.is_(True),
+                ObligationAssignee.assigned_at >= recent,
+            )
+        )
+    return owing
+
+
+async def unit_timings(session: AsyncSession, due_until: date) -> dict[int, UnitTimings]:
+    """Every unit's `UnitTimings` over what `load_snapshot(..., due_until)` would read, in
+    three statements whatever the number of units: the sweep loads the snapshot only of a
+    unit whose timings may give a reminder in its window (issue 17)."""
+    subjects: dict[int, set[tuple[date | None, str | None, date | None, int | None]]]
+    subjects = defaultdict(set)
+    latest: dict[int, datetime] = {}
+    away: set[int] = set()
+
+    def assigned(unit_id: int, at: datetime | None) -> None:
+        if at is not None and (unit_id not in latest or at > latest[unit_id]):
+            latest[unit_id] = at
+
+    owing = _owing(due_until)
+    for unit_id, due, extended, own, chase_days, at in await session.execute(
+        select(
+            Obligation.unit_id,
+            Obligation.due_date,
+            ObligationAssignee.extended_due,
+            ObligationAssignee.own_due,
+            Obligation.chase_days,
+            func.max(ObligationAssignee.assigned_at),
+        )
+        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+        .where(*owing)
+        .group_by(
+            Obligation.unit_id,
+            Obligation.due_date,
+            ObligationAssignee.extended_due,
+            ObligationAssignee.own_due,
+            Obligation.chase_days,
+        )
+    ):
+        subjects[unit_id].add((effective_due(due, extended, own), None, None, chase_days))
+        assigned(unit_id, at)
+    for unit_id, deadline, extension, checkin_rule, checkin_start, at in await session.execute(
+        select(
+            Task.unit_id,
+            Task.due_date,
+            TaskAssignee.extended_due,
+            Task.checkin_rrule,
+            Task.checkin_start,
+            func.max(TaskAssignee.assigned_at),
+        )
+        .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+        .where(Task.active.is_(True))
+        .group_by(
+            Task.unit_id,
+            Task.due_date,
+            TaskAssignee.extended_due,
+            Task.checkin_rrule,
+            Task.checkin_start,
+        )
+    ):
+        # As `_tasks` groups them: the task's date, an extension when later, or the extension.
+        task_due = effective_due(deadline, extension) if deadline else extension
+        subjects[unit_id].add((task_due, checkin_rule, checkin_start, None))
+        assigned(unit_id, at)
+    # Who has any leave at all, the plan's or approved in the chat, as `leave_days_of` reads.
+    on_leave = select(LeavePeriod.official_id).union(
+        select(LeaveRequest.official_id).where(LeaveRequest.state == ExtensionState.APPROVED)
+    )
+    away_units = (
+        select(Obligation.unit_id)
+        .join(ObligationAssignee, ObligationAssignee.obligation_id == Obligation.id)
+        .where(*owing, ObligationAssignee.official_id.in_(on_leave))
+        .union(
+            select(Task.unit_id)
+            .join(TaskAssignee, TaskAssignee.task_id == Task.id)
+            .where(Task.active.is_(True), TaskAssignee.official_id.in_(on_leave))
+        )
+    )
+    away.update(await session.scalars(away_units))
+    return {
+        unit_id: UnitTimings(
+            frozenset(subjects.get(unit_id, ())), latest.get(unit_id), unit_id in away
+        )
+        for unit_id in subjects.keys() | latest.keys() | away
+    }
 
 
 async def _returned_at(

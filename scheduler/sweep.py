@@ -28,12 +28,14 @@ from db.units import all_units
 from scheduler.policy import (
     DueReminder,
     PolicyConfig,
+    UnitTimings,
     coalesce,
     reminders_between,
+    unit_may_remind,
     weekly_digest_slots,
     window_may_hold_slots,
 )
-from scheduler.snapshot import load_snapshot
+from scheduler.snapshot import load_snapshot, unit_timings
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +91,15 @@ def to_outbox(unit_id: int, reminder: DueReminder) -> NewReminder:
 
 async def sweep_unit(session: AsyncSession, unit: Unit, now: datetime) -> SweepReport:
     """Enqueue the unit's reminders with a slot in (last sweep, now]; the caller commits."""
-    config = policy_config(unit)
     swept = await sweep_marks.swept_until(session, unit.id)
-    # The first sweep ever looks back to the start of the local day, so a bot started at
-    # 09:00 still sends that morning's reminders.
-    after = swept if swept is not None else _start_of_day(now, config.tz)
+    return await _sweep_window(session, unit, policy_config(unit), swept, now)
+
+
+async def _sweep_window(
+    session: AsyncSession, unit: Unit, config: PolicyConfig, swept: datetime | None, now: datetime
+) -> SweepReport:
+    """Enqueue the unit's reminders in (swept, now] and advance its mark; `swept` is its mark."""
+    after = _after(swept, now, config)
     if now <= after:
         return SweepReport(unit.id, after, now)
     found: list[DueReminder] = []
@@ -137,8 +143,58 @@ def weekly_digests(
 
 
 async def sweep_all(session: AsyncSession, now: datetime) -> list[SweepReport]:
-    """Sweep every unit; the caller commits."""
-    return [await sweep_unit(session, unit, now) for unit in await all_units(session)]
+    """Sweep every unit; the caller commits.
+
+    The cost follows what is due, not the number of units (issue 17). Every unit's mark is
+    read in one query. A unit whose window holds no reminder time, or whose open subjects
+    (`unit_timings`, read for all units in three statements when some window holds one) can
+    give nothing in it, is left as `sweep_unit` would leave it: nothing enqueued, and its mark
+    moved, with all the others' in one statement. Only the rest load a snapshot and are swept
+    as `sweep_unit` sweeps them.
+    """
+    marks = await sweep_marks.all_swept_until(session)
+    # Most units share a calendar and a mark: ask the calendar about each window once.
+    calendar_says: dict[tuple[PolicyConfig, datetime], tuple[bool, bool]] = {}
+    windows = []
+    for unit in await all_units(session):
+        config = policy_config(unit)
+        swept = marks.get(unit.id)
+        after = _after(swept, now, config)
+        if (config, after) not in calendar_says:
+            calendar_says[(config, after)] = (
+                bool(weekly_digest_slots(config, after, now)),
+                window_may_hold_slots(config, after, now),
+            )
+        windows.append((unit, config, swept, after, *calendar_says[(config, after)]))
+    timings: dict[int, UnitTimings] = {}
+    slotted = [config for _, config, _, after, _, slot in windows if slot and now > after]
+    if slotted:
+        # The latest horizon of all: a report due later than a unit's own only costs a look.
+        timings = await unit_timings(session, max(_horizon(config, now) for config in slotted))
+    reports: list[SweepReport] = []
+    quiet: list[int] = []
+    first: list[int] = []
+    for unit, config, swept, after, digest, slot in windows:
+        may_send = digest or (
+            slot and unit_may_remind(timings.get(unit.id, NO_TIMINGS), config, after, now)
+        )
+        if now > after and not may_send:
+            # What `_sweep_window` would do with nothing to send: nothing but the mark.
+            (quiet if swept is not None else first).append(unit.id)
+            reports.append(SweepReport(unit.id, after, now, coalesced=now - after > CATCH_UP_AFTER))
+        else:
+            reports.append(await _sweep_window(session, unit, config, swept, now))
+    await sweep_marks.advance_many(session, now, existing=quiet, new=first)
+    return reports
+
+
+NO_TIMINGS = UnitTimings()
+
+
+def _after(swept: datetime | None, now: datetime, config: PolicyConfig) -> datetime:
+    """Where the unit's window starts: its mark, or, at its first sweep ever, the start of
+    the local day, so a bot started at 09:00 still sends that morning's reminders."""
+    return swept if swept is not None else _start_of_day(now, config.tz)
 
 
 def _horizon(config: PolicyConfig, now: datetime) -> date:
