@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -11,13 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.clock import FixedClock
 from db.files import FileStore
 from db.models import Channel, ChannelIdentity, Official
-from db.plan import load_plan, read_plan
+from db.plan import Plan, load_plan, read_plan
 from tests.conftest import EXAMPLE_PLAN
+
+
+@cache
+def example_plan() -> Plan:
+    """examples/ba-bich-2024.yaml read and checked once per test process: its pure-Python YAML
+    parse cost tens of milliseconds in every test that loads it. A Plan is frozen and loading
+    it leaves it as it is, so the tests share it."""
+    return read_plan(EXAMPLE_PLAN)
 
 
 def example_indicators(report: str = "CCHC-Q1") -> list[dict[str, Any]]:
     """The indicators the example plan declares for `report`, as an obligation keeps them."""
-    spec = next(r for r in read_plan(EXAMPLE_PLAN).spec.reports if r.code == report)
+    spec = next(r for r in example_plan().spec.reports if r.code == report)
     return [indicator.model_dump() for indicator in spec.indicators]
 
 
@@ -28,7 +37,7 @@ async def load_example(
 ) -> dict[str, Official]:
     """Load examples/ba-bich-2024.yaml; the officials by their plan key."""
     async with sessionmaker() as session:
-        await load_plan(session, read_plan(EXAMPLE_PLAN), clock, store)
+        await load_plan(session, example_plan(), clock, store)
     async with sessionmaker() as session:
         return {o.key: o for o in await session.scalars(select(Official))}
 

@@ -48,10 +48,10 @@ from db.models import (
     Task,
     TaskState,
 )
-from db.plan import load_plan, parse_plan
+from db.plan import load_plan
 from handlers.conversation import Conversation
 from handlers.types import Sender
-from tests.conftest import EXAMPLE_PLAN
+from tests.plans import example_plan
 
 T = TypeVar("T")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -81,9 +81,8 @@ class BaBich:
 
 async def load_ba_bich(sessions: Sessions, clock: FixedClock, data_dir: Path) -> BaBich:
     """The example plan loaded as of January 2024, with every person's chat registered."""
-    plan = parse_plan(EXAMPLE_PLAN.read_text(encoding="utf-8"), str(EXAMPLE_PLAN))
     async with sessions() as session:
-        await load_plan(session, plan, FixedClock(local(15, 1)))
+        await load_plan(session, example_plan(), FixedClock(local(15, 1)))
     async with sessions() as session:
         people = {o.key: o for o in await session.scalars(select(Official))}
         reports = {o.code: o for o in await session.scalars(select(Obligation))}

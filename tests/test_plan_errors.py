@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import CommandError
 from bot.plan_commands import load_plan
 from bot.settings import Settings
 from db.clock import FixedClock
 from db.plan import PlanError, parse_plan, read_plan
+from db.session import make_engine, make_sessionmaker
 from tests.conftest import EXAMPLE_PLAN
+from tests.databases import DatabaseTemplates, Template, create_schema, scratch_database
 from tests.test_plan_loader import dump_database, edit, example_text
+
+# The `clock` fixture's moment.
+LOADED_AT = datetime(2024, 3, 8, 1, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -362,27 +367,46 @@ def test_each_mistake_is_reported_with_file_line_and_field(case: Case, tmp_path:
     assert "\n" not in message
 
 
+async def load_example(database_url: str) -> None:
+    """The schema and the example plan, loaded as `bot plan load` loads it."""
+    await create_schema(database_url)
+    await load_plan(Settings(database_url=database_url), EXAMPLE_PLAN, FixedClock(LOADED_AT))
+
+
+# Loading the example took most of each case's time, on both databases: every case copies it.
+EXAMPLE_LOADED = Template("example_loaded", load_example)
+
+
+@pytest.fixture
+async def loaded(
+    backend: str, tmp_path: Path, database_templates: DatabaseTemplates
+) -> AsyncIterator[str]:
+    """A database of its own with the example plan loaded."""
+    async with scratch_database(backend, tmp_path, database_templates, EXAMPLE_LOADED) as url:
+        yield url
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_a_bad_file_changes_nothing_in_the_database(
-    case: Case,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    database_url: str,
-    clock: FixedClock,
-    tmp_path: Path,
+    case: Case, loaded: str, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=database_url)
-    await load_plan(settings, EXAMPLE_PLAN, clock)
-    async with sessionmaker() as session:
-        before = await dump_database(session)
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(case.change(example_text()), encoding="utf-8")
+    engine = make_engine(loaded)
+    sessionmaker = make_sessionmaker(engine)
+    try:
+        async with sessionmaker() as session:
+            before = await dump_database(session)
+        assert before["units"], "the example plan is loaded"
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(case.change(example_text()), encoding="utf-8")
 
-    with pytest.raises(CommandError) as caught:
-        await load_plan(settings, bad, clock)
+        with pytest.raises(CommandError) as caught:
+            await load_plan(Settings(database_url=loaded), bad, FixedClock(LOADED_AT))
 
-    assert str(caught.value).startswith(f"{bad}")
-    async with sessionmaker() as session:
-        assert await dump_database(session) == before
+        assert str(caught.value).startswith(f"{bad}")
+        async with sessionmaker() as session:
+            assert await dump_database(session) == before
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(
