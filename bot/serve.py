@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -164,6 +165,7 @@ async def _serve(
                 settings.base_url,
             )
         async with _reminders(settings, sessionmaker, running.transports, clock, reminders):
+            _settled()
             await stop.wait()
     if running.fatal is not None:
         raise CommandError(running.fatal)
@@ -436,6 +438,7 @@ async def _work(settings: Settings, clock: Clock, stop: asyncio.Event, lease: ti
             )
             log.info("reminder worker sending on Zalo")
         async with _reminders(settings, sessionmaker, transports, clock, True, lease):
+            _settled()
             await stop.wait()
 
 
@@ -456,6 +459,14 @@ async def _reminders(
         sessionmaker, clock, transports, render, bundle=render.bundle, lease=lease
     ):
         yield
+
+
+def _settled() -> None:
+    """Start-up is over: what it built (the libraries, the catalog, the mappers) lives as long
+    as the process, so the collector stops scanning it. A full collection otherwise walks all
+    of it, and such pauses of 20-130 ms were the slowest taps of the 08:00 wave."""
+    gc.collect()
+    gc.freeze()
 
 
 def _stop_on_signals() -> asyncio.Event:
