@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +46,7 @@ from bench.datagen import NOW, Scale, fresh
 from bot.settings import Settings
 from bot.telegram_channel import telegram_bot
 from bot.telegram_transport import TelegramTransport
-from db.clock import FixedClock
+from db.clock import FixedClock, RunningClock
 from db.files import FileStore
 from db.models import Reminder, ReminderStatus, SweepMark
 from db.session import make_engine, make_sessionmaker
@@ -59,17 +59,6 @@ from tests.fakebotapi import FakeBotApi
 
 SCALE = 10
 SCRIPT = Path(__file__).resolve()
-
-
-class RunningClock:
-    """Starts at `start` and runs with the monotonic clock: retries come due as they would."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start = start
-        self.started = time.monotonic()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.started)
 
 
 @dataclass

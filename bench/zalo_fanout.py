@@ -33,12 +33,12 @@ from sqlalchemy import func, select, update
 
 from bench.common import ROOT, scratch_database
 from bench.datagen import NOW, Scale, fresh
-from bench.fanout import FanoutFigures, RunningClock, drain, report, summary
+from bench.fanout import FanoutFigures, drain, report, summary
 from bot import wiring
 from bot.settings import Settings
 from bot.zalo_api import ZaloApi
 from bot.zalo_transport import ZaloTransport, zalo_pacer
-from db.clock import FixedClock
+from db.clock import FixedClock, RunningClock
 from db.files import FileStore
 from db.models import Channel, ChannelIdentity, Reminder, SweepMark
 from db.session import make_engine, make_sessionmaker
