@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import re
@@ -275,6 +276,7 @@ class FakeBotApi:
         self._failures: dict[str, list[_InjectedFailure]] = defaultdict(list)
         self._delays: dict[str, list[float]] = defaultdict(list)
         self._limits: _Limits | None = None
+        self._holds_collector = False
 
         # Broadcast "something changed": set and replaced on every change, so sync code (the
         # update injectors) can wake waiters without holding an asyncio.Condition lock.
@@ -328,6 +330,7 @@ class FakeBotApi:
 
     async def close(self) -> None:
         """Stop the server: pending long polls return ``[]`` at once, then connections close."""
+        self._release_collector()
         self._closing = True
         self._notify()
         if self._runner is not None:
@@ -709,10 +712,26 @@ class FakeBotApi:
             scale,
             frozenset(self._canonical(m) for m in methods),
         )
+        # While the fake counts arrivals, no collector pause in its process: a pause holds
+        # the bot's requests back and then stamps them within a few ms, 429s of the
+        # instrument's making (a test process that ran hundreds of tests has a large heap).
+        # Reference counting still frees garbage; `disable_limits` or `close` restore it.
+        if not self._holds_collector:
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            self._holds_collector = True
 
     def disable_limits(self) -> None:
         """Turn flood control off again."""
         self._limits = None
+        self._release_collector()
+
+    def _release_collector(self) -> None:
+        if self._holds_collector:
+            gc.enable()
+            gc.unfreeze()
+            self._holds_collector = False
 
     # ------------------------------------------------------------------ inspection
 
