@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import sys
@@ -108,12 +107,6 @@ async def measure(
             server.enforce_limits(
                 per_chat_per_second=1, global_per_second=30, group_per_minute=20, scale=scale
             )
-            # The fake keeps every request; as that log grows, a full collection of this
-            # process stalls it for ~100 ms and it then stamps a backlog of arrivals within a
-            # few ms: 429s of the instrument's making. Reference counting still frees garbage.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
             worker = await asyncio.create_subprocess_exec(
                 sys.executable,
                 str(SCRIPT),
@@ -131,11 +124,7 @@ async def measure(
                 },
                 stdout=asyncio.subprocess.PIPE,
             )
-            try:
-                out, _ = await worker.communicate()
-            finally:
-                gc.enable()
-                gc.unfreeze()
+            out, _ = await worker.communicate()
             if worker.returncode != 0:
                 raise RuntimeError(f"the worker failed with exit code {worker.returncode}")
             figures = json.loads(out.decode().strip().splitlines()[-1])

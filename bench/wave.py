@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import random
 import shutil
@@ -258,12 +257,6 @@ async def wave(
             }
             share = ["--rate", str(1 / workers)] if workers > 1 else []
             run_args = ["run", *share, *(["--webhook"] if mode == "webhook" else [])]
-            # The fake keeps every request: a full collection of this process as that log
-            # grows would stall it and stamp a backlog of arrivals together (429s of the
-            # instrument's making). Reference counting still frees garbage.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
             started = time.monotonic()
             processes = [await _process(*run_args, env=env)]
             processes += [
@@ -277,8 +270,6 @@ async def wave(
             finally:
                 for process in processes:
                     await _stop(process)
-                gc.enable()
-                gc.unfreeze()
         figures = _count(server, chats, taps, started)
     engine = make_engine(url)
     try:
