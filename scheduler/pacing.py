@@ -29,7 +29,8 @@ to one group. `Pacer` spaces API calls to stay under all three:
 Waiting for one chat never delays another chat: a chat's own wait happens before it queues
 for an overall slot. Time is injected (a monotonic clock and an async sleep) so tests run on
 a fake clock. One process's pacer does not see another process's sends: with N bot processes,
-give each 1/N of the overall rate (`RateLimits.scaled`); the 429 handling covers the rest.
+give each 1/N of the overall rate (`--rate`; a chat's own limit stays whole, since one chat's
+reminders go to one process at a time); the 429 handling covers the rest.
 """
 
 from __future__ import annotations
