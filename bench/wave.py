@@ -37,7 +37,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -70,6 +69,7 @@ from handlers.callbacks import status_data
 from tests.databases import postgres_database
 from tests.fakebotapi import FakeBotApi
 from tests.fakebotapi.state import ApiRequest
+from tests.local_server import free_port
 
 AT = NOW.strftime("%d/%m/%Y %H:%M")
 YEARS = range(2023, 2025)
@@ -184,13 +184,6 @@ async def people(url: str) -> tuple[list[int], dict[int, int]]:
             return chats, {CHAT_BASE + official: task for official, task in rows}
     finally:
         await engine.dispose()
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _process(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:

@@ -173,7 +173,9 @@ async def _reminders_worker(settings: Settings, args: argparse.Namespace, clock:
 
     if args.lease <= 0 or args.rate <= 0:
         raise CommandError("--lease and --rate must be positive")
-    await run_reminder_worker(settings, clock, lease=timedelta(seconds=args.lease), rate=args.rate)
+    await run_reminder_worker(
+        replace(settings, rate_share=args.rate), clock, lease=timedelta(seconds=args.lease)
+    )
     return 0
 
 

@@ -23,7 +23,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -396,17 +396,14 @@ async def run_reminder_worker(
     clock: Clock,
     stop: asyncio.Event | None = None,
     lease: timedelta = timedelta(minutes=2),
-    rate: float = 1.0,
 ) -> None:
-    """Sweep and deliver reminders through every configured channel without answering chats.
-
-    `rate` is the share of each channel's limits this process may use: 1/N beside N-1 others.
-    """
+    """Sweep and deliver reminders through every configured channel without answering chats,
+    with `settings.rate_share` of each channel's overall rate (1/N beside N-1 others)."""
     if not (settings.telegram_token or settings.zalo_token):
         raise CommandError(t("cli.run.no_token", "vi"))
     stop = stop or _stop_on_signals()
     try:
-        await _work(replace(settings, rate_share=rate), clock, stop, lease)
+        await _work(settings, clock, stop, lease)
     except Stopped as stopped:
         log.info("stopped while waiting for %s", stopped)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.databases import DatabaseTemplates, scratch_database
 from tests.fakebotapi import DEFAULT_TOKEN, FakeBotApi
 from tests.fakezaloapi import FakeZaloApi
+from tests.local_server import free_port
 from tests.test_invite_and_run_cli import BA_BICH
 from tests.waiting import wait_until
 from tests.wording import vi
@@ -38,12 +38,6 @@ USER = 7001
 WRONG_TELEGRAM_TOKEN = "123456789:AAWrongTokenWrongTokenWrongToken_01"
 WRONG_ZALO_TOKEN = "4242:zalo-wrong-secret-0123456789"
 DB_PASSWORD = "Mat-khau-CSDL-9f3k"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.cli import run_cli, start_cli
 from tests.conftest import EXAMPLE_PLAN, ROOT
 from tests.databases import DatabaseTemplates, Template, scratch_database
 from tests.fakebotapi import FakeBotApi
+from tests.local_server import free_port
 from tests.waiting import wait_until
 from tests.wording import pattern, vi
 
@@ -27,12 +27,6 @@ LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{1,32})")
 # How long after its first answer a bot with reminders has swept: the bot without them is
 # watched this long for a sweep that must not come.
 SWEEP_WINDOW = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def invitation(out: str, name: str) -> tuple[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,17 +32,12 @@ from db.session import make_engine, make_sessionmaker
 from tests.factories import Commune, build_commune
 from tests.fakebotapi import FakeBotApi
 from tests.fakezaloapi.server import FakeZaloApi
+from tests.local_server import free_port
 from tests.waiting import wait_until
 from tests.wording import vi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 BINH_TELEGRAM = 5002
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

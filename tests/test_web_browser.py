@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from db.files import FileStore
 from db.models import StoredFile, Submission
 from db.web_links import create_upload_link
 from tests.factories import build_commune
+from tests.local_server import free_port
 from tests.wording import vi
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,13 +42,6 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("REQUIRE_BROWSER"),
     reason="no /usr/bin/chromium here (CI installs it: apt-get install chromium)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def make_docx(path: Path) -> None:

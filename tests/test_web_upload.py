@@ -51,6 +51,7 @@ from handlers.presenting import file_size
 from handlers.uploads import WEB_MAX_FILE_BYTES, refusals
 from tests.conftest import ROOT
 from tests.factories import Commune, build_commune
+from tests.local_server import free_port
 from tests.sample_files import office_open_xml
 from tests.waiting import wait_until
 from tests.wording import en, vi
@@ -651,13 +652,6 @@ def test_file_names_are_cleaned_as_people_read_them(raw: bytes, name: str) -> No
 
 
 # ---------------------------------------------------------------------- a real server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
